@@ -1,0 +1,9 @@
+"""Denoiser families, training and the locality audit.
+
+Importing the package registers the built-in families; third-party families
+register through the ``phasebench.denoisers`` entry-point group.
+"""
+
+from .base import DENOISERS, DenoiserFamily, make_family, validate_radius
+
+__all__ = ["DENOISERS", "DenoiserFamily", "make_family", "validate_radius"]

@@ -1,0 +1,155 @@
+"""The denoiser-family interface.
+
+A family is a small estimator object (scikit-learn style): hyperparameters in
+the constructor, validated; ``fit`` on clean training data and a channel;
+``denoise`` a noisy batch at a known level.  Arrays are numpy, shape
+``(n, C, L, L)``; torch is used inside families, on CPU by default and on
+CUDA when available.
+
+``radius`` is an int r >= 0 (the output at a site depends only on noisy inputs
+within Chebyshev distance r, cyclically; the locality audit checks it) or
+``None`` for a global family.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional, Sequence, Tuple
+
+import numpy as np
+
+from lattice_models.channels import NoiseChannel
+from lattice_models.registry import Registry
+
+DENOISERS: Registry[type] = Registry("denoiser family", "phasebench.denoisers")
+
+
+def validate_radius(radius: Any) -> Optional[int]:
+    if radius is None:
+        return None
+    try:
+        r = int(radius)
+    except (TypeError, ValueError):
+        raise ValueError(f"radius r must be an integer >= 0 or None, got {radius!r}") from None
+    if r != radius or r < 0:
+        raise ValueError(f"radius r must be an integer >= 0, got {radius!r}")
+    return r
+
+
+class DenoiserFamily:
+    """Base class; subclasses implement ``_fit`` and ``_denoise``."""
+
+    name: ClassVar[str] = "?"
+    description: ClassVar[str] = ""
+    radius_semantics: ClassVar[str] = "Chebyshev radius r of the light cone of each output site"
+    trainable: ClassVar[bool] = True
+    supports_global: ClassVar[bool] = True
+    #: model names, or ("*",) for any model
+    supported_models: ClassVar[Tuple[str, ...]] = ("*",)
+
+    def __init__(self, radius: Optional[int] = None):
+        self.radius = validate_radius(radius)
+        if self.radius is None and not self.supports_global:
+            raise ValueError(f"family {self.name!r} has no global member: give a radius")
+        self.fitted_ = False
+
+    # -- estimator API --------------------------------------------------------------------
+    def fit(
+        self,
+        clean_train: np.ndarray,
+        channel: NoiseChannel,
+        levels: Sequence[float],
+        seed: int = 0,
+        budget: Optional[float] = None,
+        model: Any = None,
+    ) -> "DenoiserFamily":
+        """Fit on clean configurations ``(n, C, L, L)`` for the channel at ``levels``.
+
+        ``budget`` is a soft wall-clock budget in seconds for trainable families;
+        ``model`` is the lattice model (needed by oracle families).
+        """
+        clean_train = np.asarray(clean_train)
+        if clean_train.ndim != 4 or clean_train.shape[2] != clean_train.shape[3]:
+            raise ValueError(f"clean_train must have shape (n, C, L, L), got {clean_train.shape}")
+        levels = [channel.validate_level(lv) for lv in levels]
+        if not levels:
+            raise ValueError("fit needs at least one noise level")
+        L = clean_train.shape[-1]
+        if self.radius is not None and 2 * self.radius + 1 > L:
+            raise ValueError(f"radius r={self.radius} needs a window of width {2 * self.radius + 1} > L={L}")
+        if not self.supports(model):
+            raise ValueError(f"family {self.name!r} does not support model {getattr(model, 'name', model)!r}")
+        self.channel_ = channel
+        self.levels_ = levels
+        self.L_ = L
+        self._fit(clean_train, channel, levels, int(seed), budget, model)
+        self.fitted_ = True
+        return self
+
+    def denoise(self, y: np.ndarray, level: float) -> np.ndarray:
+        """The posterior-mean estimate of the clean data, same shape as ``y``."""
+        if not self.fitted_:
+            raise RuntimeError(f"family {self.name!r} must be fitted before denoise")
+        level = self.channel_.validate_level(level)
+        y = np.asarray(y)
+        if y.ndim != 4:
+            raise ValueError(f"y must have shape (n, C, L, L), got {y.shape}")
+        out = self._denoise(y, level)
+        if out.shape != y.shape:
+            raise AssertionError(f"{self.name} returned shape {out.shape} for input {y.shape}")
+        return out
+
+    @classmethod
+    def supports(cls, model: Any) -> bool:
+        if model is None or "*" in cls.supported_models:
+            return True
+        return getattr(model, "name", None) in cls.supported_models
+
+    # -- to implement -------------------------------------------------------------------------
+    def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
+        raise NotImplementedError
+
+    def _denoise(self, y: np.ndarray, level: float) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def n_params(self) -> int:
+        return 0
+
+    @property
+    def flops_per_site(self) -> float:
+        return float("nan")
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "radius": self.radius,
+            "n_params": self.n_params,
+            "flops_per_site": self.flops_per_site,
+        }
+
+    @classmethod
+    def describe_family(cls) -> dict:
+        return {
+            "name": cls.name,
+            "description": cls.description,
+            "radius_semantics": cls.radius_semantics,
+            "trainable": cls.trainable,
+            "global_member": cls.supports_global,
+            "models": list(cls.supported_models),
+        }
+
+
+def make_family(name: str, radius: Optional[int] = None, **hyper: Any) -> DenoiserFamily:
+    return DENOISERS.get(name)(radius=radius, **hyper)
+
+
+def torch_device() -> str:
+    """'cuda' when a GPU is available, else 'cpu'; PHASEBENCH_DEVICE overrides."""
+    import os
+
+    forced = os.environ.get("PHASEBENCH_DEVICE")
+    if forced:
+        return forced
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

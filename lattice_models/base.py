@@ -1,0 +1,222 @@
+"""The lattice-model interface: typed parameters, samples, metadata, exact theory.
+
+A model is a small object with validated parameters (scikit-learn style). It
+knows how to draw samples of shape ``(n, C, L, L)`` on the periodic L x L
+lattice and what is known exactly about it.  Samplers live in
+``lattice_models/kernels``; exact theory in ``lattice_models/exact``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from .registry import Registry
+
+VARIABLE_TYPES = ("spin", "binary", "real")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed, range-checked model parameter."""
+
+    name: str
+    default: float
+    low: float = -math.inf
+    high: float = math.inf
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    doc: str = ""
+
+    def range_text(self) -> str:
+        lo = "[" if self.low_inclusive else "("
+        hi = "]" if self.high_inclusive else ")"
+        return f"{lo}{self.low:g}, {self.high:g}{hi}"
+
+    def validate(self, value: Any) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"parameter {self.name!r} must be a number, got {value!r}") from None
+        ok = math.isfinite(v) or v in (self.low, self.high)
+        ok = ok and (v >= self.low if self.low_inclusive else v > self.low)
+        ok = ok and (v <= self.high if self.high_inclusive else v < self.high)
+        if not ok:
+            raise ValueError(f"parameter {self.name!r}={value!r} is outside its allowed range {self.range_text()}")
+        return v
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A known phase transition of a (model, channel) pair."""
+
+    axis: str  # a model parameter name, "lambda" (Gaussian SNR) or "p" (bit flip)
+    value: float
+    uncertainty: float
+    reference: str
+    channel: Optional[str] = None  # None: a transition of the clean model
+    scored: bool = True  # False for unverified values (measured, never scored against)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate_size(L: Any, *, minimum: int = 2, even: bool = False) -> int:
+    try:
+        L_int = int(L)
+    except (TypeError, ValueError):
+        raise ValueError(f"L must be an integer >= {minimum}, got {L!r}") from None
+    if L_int != L or L_int < minimum:
+        raise ValueError(f"L must be an integer >= {minimum}, got {L!r}")
+    if even and L_int % 2:
+        raise ValueError(f"L must be even for this sampler, got {L_int}")
+    return L_int
+
+
+def validate_count(n: Any, name: str = "n") -> int:
+    try:
+        n_int = int(n)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive integer, got {n!r}") from None
+    if n_int != n or n_int <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return n_int
+
+
+class LatticeModel:
+    """Base class for lattice models.
+
+    Subclasses set ``params`` (a tuple of :class:`Param`), ``variable_type``,
+    ``channels`` (1 for site variables, 2 for edge variables) and implement
+    :meth:`_sample`.
+    """
+
+    name: ClassVar[str] = "?"
+    description: ClassVar[str] = ""
+    params: ClassVar[Tuple[Param, ...]] = ()
+    variable_type: ClassVar[str] = "real"
+    channels: ClassVar[int] = 1
+    boundary: ClassVar[str] = "periodic"
+    sampler_name: ClassVar[str] = "?"
+    min_L: ClassVar[int] = 2
+
+    def __init__(self, **values: Any):
+        known = {p.name: p for p in self.params}
+        unknown = set(values) - set(known)
+        if unknown:
+            names = ", ".join(sorted(known)) or "none"
+            raise ValueError(f"model {self.name!r} has no parameter {sorted(unknown)[0]!r} (parameters: {names})")
+        self.values: Dict[str, float] = {
+            p.name: p.validate(values.get(p.name, p.default)) for p in self.params
+        }
+
+    def __getattr__(self, item: str) -> float:
+        values = self.__dict__.get("values")
+        if values is not None and item in values:
+            return values[item]
+        raise AttributeError(item)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.values.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- sampling -------------------------------------------------------------------------
+    def validate_L(self, L: Any) -> int:
+        return validate_size(L, minimum=self.min_L)
+
+    def sample(self, n: int, L: int, seed: int, **sampler_options: Any) -> np.ndarray:
+        """Draw ``n`` configurations of the L x L torus; returns ``(n, C, L, L)``."""
+        samples, _ = self.sample_with_diagnostics(n, L, seed, **sampler_options)
+        return samples
+
+    def sample_with_diagnostics(self, n: int, L: int, seed: int, **sampler_options: Any):
+        n = validate_count(n)
+        L = self.validate_L(L)
+        samples, diagnostics = self._sample(n, L, int(seed), **sampler_options)
+        expected = (n, self.channels, L, L)
+        if samples.shape != expected:
+            raise AssertionError(f"{self.name} sampler returned {samples.shape}, expected {expected}")
+        return samples, diagnostics
+
+    def _sample(self, n: int, L: int, seed: int, **options: Any) -> Tuple[np.ndarray, dict]:
+        raise NotImplementedError
+
+    def storage_dtype(self) -> np.dtype:
+        return np.dtype(np.int8) if self.variable_type in ("spin", "binary") else np.dtype(np.float64)
+
+    def validate_samples(self, samples: np.ndarray) -> None:
+        """Raise ValueError if loaded samples are not valid configurations of this model."""
+        if samples.ndim != 4 or samples.shape[1] != self.channels or samples.shape[2] != samples.shape[3]:
+            raise ValueError(f"samples must have shape (n, {self.channels}, L, L), got {samples.shape}")
+        if self.variable_type == "spin" and not np.isin(samples, (-1, 1)).all():
+            raise ValueError("spin samples must be +-1")
+        if self.variable_type == "binary" and not np.isin(samples, (0, 1)).all():
+            raise ValueError("binary samples must be 0/1")
+
+    # -- metadata and exact theory ---------------------------------------------------------
+    def transitions(self) -> list[Transition]:
+        return []
+
+    def observables(self, samples: np.ndarray) -> Dict[str, Tuple[float, float]]:
+        """Per-configuration observables as (mean, standard error) over samples."""
+        return {}
+
+    def exact_observables(self, L: int) -> Dict[str, float]:
+        return {}
+
+    def supports_exact_posterior(self, channel: "Any", radius: Optional[int], L: int) -> bool:
+        return False
+
+    def exact_posterior_mean(self, y: np.ndarray, channel: "Any", level: float, radius: Optional[int]) -> np.ndarray:
+        """E[x | y] (radius None) or the exact best radius-r local estimate."""
+        raise NotImplementedError(f"model {self.name!r} has no exact posterior")
+
+    def exact_mmse(self, channel: "Any", level: float, L: int) -> Optional[float]:
+        """Exact per-site MMSE of the global posterior mean, where known in closed form."""
+        return None
+
+    def exact_local_mse(self, channel: "Any", level: float, L: int, radius: int) -> Optional[float]:
+        """Exact per-site MSE of the best radius-r estimator, where known."""
+        return None
+
+    def markov_length(self, channel: "Any", level: float) -> Optional[float]:
+        return None
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "name": cls.name,
+            "description": cls.description,
+            "variable_type": cls.variable_type,
+            "channels": cls.channels,
+            "boundary": cls.boundary,
+            "sampler": cls.sampler_name,
+            "params": [
+                {"name": p.name, "default": p.default, "range": p.range_text(), "doc": p.doc} for p in cls.params
+            ],
+            "transitions": [t.to_dict() for t in cls().transitions()],
+        }
+
+
+MODELS: Registry[type] = Registry("model", "phasebench.lattice_models")
+
+
+def make_model(name: str, **values: Any) -> LatticeModel:
+    return MODELS.get(name)(**values)
+
+
+def parse_param_assignments(items: Mapping[str, str] | list[str]) -> Dict[str, float]:
+    """Parse ``["T=2.2", "m=0.5"]`` into a dict, with clear errors."""
+    if isinstance(items, Mapping):
+        return dict(items)
+    out: Dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"parameter assignment {item!r} must look like NAME=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+

@@ -1,0 +1,1 @@
+"""Exact theory: closed forms, transfer matrices and brute force on tiny lattices."""

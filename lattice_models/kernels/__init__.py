@@ -1,0 +1,1 @@
+"""Numba kernels, one small module per algorithm."""

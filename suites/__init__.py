@@ -1,0 +1,1 @@
+"""Tasks, scoring, runner, CLI, leaderboard and the pytest-benchmark modules."""
