@@ -37,7 +37,18 @@ class NoiseChannel:
     def validate_level(self, level: Any) -> float:
         raise NotImplementedError
 
-    def corrupt(self, x: np.ndarray, level: float, seed: Any) -> np.ndarray:
+    def corrupt(self, x: np.ndarray, level: float, seed: Any, variable_type: str | None = None) -> np.ndarray:
+        """Draw y given x (n, C, L, L); the same seed gives the same y."""
+        raise NotImplementedError
+
+    def linear_response(self, level: float, variable_type: str, mean_x: np.ndarray, var_x: np.ndarray):
+        """Second-order statistics of ``y`` given those of ``x``, per channel of the data.
+
+        Returns ``(gain, mean_y, var_y)`` such that, for every pair of variables
+        u, v: ``Cov(y_u, x_v) = gain Cov(x_u, x_v)``, ``Cov(y_u, y_v) = gain^2
+        Cov(x_u, x_v)`` for u != v, and ``Var(y_u) = var_y``.  This is all the
+        empirical linear (Wiener) denoiser needs.
+        """
         raise NotImplementedError
 
     def to_dict(self) -> dict:
@@ -73,12 +84,19 @@ class GaussianChannel(NoiseChannel):
         lam = self.validate_level(level)
         return self.a, self.a / math.sqrt(lam)
 
-    def corrupt(self, x: np.ndarray, level: float, seed: Any) -> np.ndarray:
+    def corrupt(self, x: np.ndarray, level: float, seed: Any, variable_type: str | None = None) -> np.ndarray:
         a, s = self.amplitudes(level)
         x = np.asarray(x, dtype=np.float64)
         if self.encode_binary_as_spin:
             x = 1.0 - 2.0 * x
         return a * x + s * _rng(seed).standard_normal(x.shape)
+
+    def linear_response(self, level, variable_type, mean_x, var_x):
+        a, s = self.amplitudes(level)
+        mean_x, var_x = np.asarray(mean_x, float), np.asarray(var_x, float)
+        if self.encode_binary_as_spin:  # y = a (1 - 2x) + s z
+            return -2.0 * a, a * (1.0 - 2.0 * mean_x), 4.0 * a * a * var_x + s * s
+        return a, a * mean_x, a * a * var_x + s * s
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "a": self.a, "encode_binary_as_spin": self.encode_binary_as_spin}
@@ -102,15 +120,30 @@ class BitFlipChannel(NoiseChannel):
             raise ValueError(f"flip probability p must be in [0, 0.5], got {level!r}")
         return p
 
-    def corrupt(self, x: np.ndarray, level: float, seed: Any) -> np.ndarray:
+    def corrupt(self, x: np.ndarray, level: float, seed: Any, variable_type: str | None = None) -> np.ndarray:
+        """Flip with probability p.  ``variable_type`` ('spin' or 'binary') resolves the
+        ambiguity of all-ones data; by default any -1 means spins, else bits."""
         p = self.validate_level(level)
         x = np.asarray(x)
+        if variable_type is None:
+            variable_type = "spin" if (x == -1).any() else "binary"
+        allowed = {"spin": (-1, 1), "binary": (0, 1)}.get(variable_type)
+        if allowed is None or not np.isin(x, allowed).all():
+            raise ValueError("the bit-flip channel needs binary (0/1) or spin (+-1) data")
         flips = _rng(seed).random(x.shape) < p
-        if np.isin(x, (0, 1)).all():
-            return np.where(flips, 1 - x, x).astype(np.int8)
-        if np.isin(x, (-1, 1)).all():
-            return np.where(flips, -x, x).astype(np.int8)
-        raise ValueError("the bit-flip channel needs binary (0/1) or spin (+-1) data")
+        flipped = -x if variable_type == "spin" else 1 - x
+        return np.where(flips, flipped, x).astype(np.int8)
+
+    def linear_response(self, level, variable_type, mean_x, var_x):
+        q = 1.0 - 2.0 * self.validate_level(level)
+        mean_x = np.asarray(mean_x, float)
+        if variable_type == "spin":  # y = eta x with E[eta] = q
+            mean_y = q * mean_x
+            return q, mean_y, 1.0 - mean_y**2
+        if variable_type == "binary":  # 1 - 2y = eta (1 - 2x)
+            mean_y = 0.5 - q * (0.5 - mean_x)
+            return q, mean_y, mean_y * (1.0 - mean_y)
+        raise ValueError(f"the bit-flip channel needs spin or binary data, not {variable_type!r}")
 
 
 def make_channel(name: str, **options: Any) -> NoiseChannel:

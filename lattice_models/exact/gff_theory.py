@@ -22,6 +22,8 @@ from typing import Iterable, Tuple
 import numpy as np
 from scipy.special import ellipk
 
+from ..geometry import apply_window_kernel, check_window, window_offsets  # noqa: F401 (re-exported)
+
 
 def laplacian_eigenvalues(L: int) -> np.ndarray:
     """Eigenvalues ``4 - 2 cos k1 - 2 cos k2`` of ``-Delta`` on the L x L torus (FFT order)."""
@@ -100,19 +102,6 @@ def markov_length(mass_sq: float, a: float, s: float) -> float:
     return 1.0 / (2.0 * markov_decay_rate(mass_sq, a, s))
 
 
-def window_offsets(r: int) -> np.ndarray:
-    """Displacements (d1, d2) of the Chebyshev radius-r window, row-major; centre in the middle."""
-    d = np.arange(-r, r + 1)
-    return np.stack(np.meshgrid(d, d, indexing="ij"), axis=-1).reshape(-1, 2)
-
-
-def _check_window(L: int, r: int) -> None:
-    if r < 0:
-        raise ValueError(f"radius r must be >= 0, got {r}")
-    if 2 * r + 1 > L:
-        raise ValueError(f"radius r={r} needs a window of width {2 * r + 1} > L={L}")
-
-
 def local_optimum(L: int, mass_sq: float, a: float, s: float, r: int) -> Tuple[np.ndarray, float]:
     """Best radius-r linear estimator of ``x_0`` from ``y_W``: kernel (2r+1, 2r+1) and per-site MSE.
 
@@ -120,7 +109,7 @@ def local_optimum(L: int, mass_sq: float, a: float, s: float, r: int) -> Tuple[n
     ``mse = G_00 - a^2 G_0W (a^2 G_WW + s^2 I)^{-1} G_W0``; the field is Gaussian,
     so this linear estimator is also the best r-local estimator of any form.
     """
-    _check_window(L, r)
+    check_window(L, r)
     G = torus_green(L, mass_sq)
     off = window_offsets(r)
     diff = off[:, None, :] - off[None, :, :]
@@ -131,18 +120,6 @@ def local_optimum(L: int, mass_sq: float, a: float, s: float, r: int) -> Tuple[n
     w = a * sol
     mse = float(G[0, 0] - a * a * G_W0 @ sol)
     return w.reshape(2 * r + 1, 2 * r + 1), mse
-
-
-def apply_window_kernel(y: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """``out[i] = sum_d kernel[d] y[i + d]`` on the torus (circular correlation), y of shape (..., L, L)."""
-    r = kernel.shape[0] // 2
-    out = np.zeros(y.shape, dtype=np.float64)
-    for d1 in range(-r, r + 1):
-        for d2 in range(-r, r + 1):
-            w = kernel[d1 + r, d2 + r]
-            if w != 0.0:
-                out += w * np.roll(y, shift=(-d1, -d2), axis=(-2, -1))
-    return out
 
 
 def noisy_covariance(L: int, mass_sq: float, a: float, s: float, sites: np.ndarray) -> np.ndarray:
@@ -181,7 +158,7 @@ def conditional_mutual_information(
 
 def window_split(L: int, r: int, centre: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat indices of A = {centre}, B = radius-r window minus A, and C = the rest of the torus."""
-    _check_window(L, r)
+    check_window(L, r)
     off = window_offsets(r)
     win = ((centre[0] + off[:, 0]) % L) * L + (centre[1] + off[:, 1]) % L
     A = np.array([centre[0] * L + centre[1]])

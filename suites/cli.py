@@ -1,0 +1,187 @@
+"""The ``phasebench`` command line.
+
+Bad input (unknown names, out-of-range parameters, malformed files) prints one
+line on stderr and exits with status 2; every output file is written
+atomically, so a failed command leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, List, Optional
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(ValueError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise BadInput(message)
+
+
+def _parse_value(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _assignments(items: Optional[List[str]], what: str) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise BadInput(f"{what} {item!r} must look like NAME=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = _parse_value(v.strip())
+    return out
+
+
+def cmd_models(args) -> int:
+    from lattice_models import MODELS
+
+    infos = [MODELS.get(n).describe() for n in MODELS.names()]
+    if args.json:
+        print(json.dumps(infos, indent=2))
+        return 0
+    for info in infos:
+        print(f"{info['name']}: {info['description']}")
+        print(f"  variables: {info['variable_type']}, channels={info['channels']}, boundary={info['boundary']}, sampler={info['sampler']}")
+        for p in info["params"]:
+            print(f"  param {p['name']} in {p['range']} (default {p['default']:g}): {p['doc']}")
+        for t in info["transitions"]:
+            where = f" under the {t['channel']} channel" if t["channel"] else ""
+            flag = "" if t["scored"] else " [unverified, not scored]"
+            print(f"  transition {t['axis']} = {t['value']:g} +- {t['uncertainty']:g}{where} ({t['reference']}){flag}")
+    return 0
+
+
+def cmd_denoisers(args) -> int:
+    from denoisers import DENOISERS
+
+    infos = [DENOISERS.get(n).describe_family() for n in DENOISERS.names()]
+    if args.json:
+        print(json.dumps(infos, indent=2))
+        return 0
+    for info in infos:
+        print(f"{info['name']}: {info['description']}")
+        print(f"  radius: {info['radius_semantics']}; global member: {'yes' if info['global_member'] else 'no'}; "
+              f"trainable: {'yes' if info['trainable'] else 'no'}; models: {', '.join(info['models'])}")
+    return 0
+
+
+def cmd_tasks(args) -> int:
+    from suites.tasks import TASKS, get_task
+
+    for name in TASKS.names():
+        t = get_task(name)
+        q = t.config("quick")
+        print(f"{name}: {t.description}")
+        print(f"  model {t.model_name} {t.model_params}, channel {t.channel_name}; quick: L={list(q.L)}, "
+              f"levels={list(q.levels)}, radii={list(q.radii)}{'' if t.scored else ' [unscored]'}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from lattice_models import datasets, make_model
+
+    model = make_model(args.model, **_assignments(args.param, "parameter"))
+    options = _assignments(args.sampler_option, "sampler option")
+    ds = datasets.generate(model, args.n, args.L, args.seed, **options)
+    datasets.save(ds, args.out)
+    print(f"{args.model} {model.values} L={args.L} n={args.n} seed={args.seed} -> {args.out}")
+    exact = model.exact_observables(args.L) if hasattr(model, "exact_observables") else {}
+    for name, (mean, se) in model.observables(ds.samples).items():
+        ref = f"   exact {exact[name]:.6g}" if name in exact else ""
+        print(f"  {name:>12s} = {mean:.6g} +- {se:.2g}{ref}")
+    diag = ds.metadata.get("diagnostics", {})
+    if diag:
+        print("  sampler: " + ", ".join(f"{k}={v}" for k, v in diag.items() if not isinstance(v, (dict, list))))
+    print(f"  sha256 {ds.sha256}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from suites.runner import run
+
+    overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii)) if v}
+    results = run(tasks=args.task, families=args.family, division=args.division, out_dir=args.out,
+                  progress=not args.no_progress, overrides=overrides)
+    print(f"wrote {args.out}/results.json and {args.out}/leaderboard.md "
+          f"({results['provenance']['wall_seconds']:.0f} s)")
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    from lattice_models.provenance import write_text_atomic
+    from suites.leaderboard import render_file
+
+    text = "\n".join(render_file(p) for p in args.files)  # parse everything before writing anything
+    if args.out:
+        write_text_atomic(args.out, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="phasebench", description="Benchmark local denoisers on lattice data with known phases.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("models", help="list lattice models, parameters and known transitions")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("denoisers", help="list denoiser families")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_denoisers)
+
+    s = sub.add_parser("tasks", help="list tasks")
+    s.set_defaults(func=cmd_tasks)
+
+    s = sub.add_parser("sample", help="sample a dataset to an .npz file with provenance")
+    s.add_argument("model")
+    s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE")
+    s.add_argument("--sampler-option", action="append", metavar="NAME=VALUE")
+    s.add_argument("--L", type=int, required=True)
+    s.add_argument("--n", type=int, required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("run", help="run tasks and write results.json, leaderboard.md and plots")
+    s.add_argument("--division", default="quick")
+    s.add_argument("--task", action="append")
+    s.add_argument("--family", action="append")
+    s.add_argument("--out", default="reports/latest")
+    s.add_argument("--L", type=int, nargs="+", help="override the task's lattice sizes")
+    s.add_argument("--levels", type=float, nargs="+", help="override the noise levels (lambda or p)")
+    s.add_argument("--radii", type=int, nargs="+", help="override the radii")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--out")
+    s.set_defaults(func=cmd_leaderboard)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except ValueError as exc:  # BadInput, UnknownNameError and parameter validation errors
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"phasebench: error: {msg}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Leaderboards: render saved results (results.json) or pytest-benchmark JSON as Markdown."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+RESULTS_FORMAT = "phasebench-results/1"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def load(path: str | Path) -> Dict[str, Any]:
+    """Read a results or pytest-benchmark file; ValueError if unreadable or foreign."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not readable JSON ({type(exc).__name__})") from None
+    if isinstance(data, dict) and data.get("format") == RESULTS_FORMAT and isinstance(data.get("tasks"), dict):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("benchmarks"), list) and "machine_info" in data:
+        return data
+    raise ValueError(f"{path} is neither a phasebench results file nor pytest-benchmark JSON")
+
+
+def render_results(results: Dict[str, Any]) -> str:
+    from .tasks import TASKS, get_task
+
+    prov = results.get("provenance", {})
+    hw = prov.get("hardware", {})
+    out = [
+        "# phasebench leaderboard",
+        "",
+        f"- division: {prov.get('division')}, package {prov.get('package_version')}, commit {prov.get('git_commit') or 'n/a'}",
+        f"- hardware: {hw.get('processor')} ({hw.get('cpu_count')} cores){', GPU ' + hw['gpu'] if hw.get('gpu') else ''}; "
+        f"wall time {prov.get('wall_seconds', float('nan')):.0f} s",
+        "- scores carry 95% bootstrap CIs over independent test configurations; see each task's section.",
+        "",
+    ]
+    for name, t in results["tasks"].items():
+        out += [f"## {name}{'' if t.get('scored', True) else ' (unscored measurement)'}", "", t.get("description", ""), ""]
+        if name not in TASKS:
+            out += [f"(task {name!r} is not installed; raw summary keys: {', '.join(t['summary'])})", ""]
+            continue
+        header, rows = get_task(name).leaderboard_rows(t["summary"])
+        out += [_table(header, rows), ""]
+        refused = [s for s in t["summary"].values() if s.get("refused")]
+        for s in refused:
+            msgs = {v["message"] for v in s.get("locality", {}).values() if not v.get("passed")}
+            out.append(f"- **{s['family']}** refused: {'; '.join(sorted(msgs))}")
+        for p in t.get("plots", []):
+            out.append(f"![{Path(p).stem}]({p})")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def render_benchmarks(data: Dict[str, Any]) -> str:
+    mi = data.get("machine_info", {})
+    cpu = mi.get("cpu", {})
+    out = [
+        "# phasebench speed benchmarks",
+        "",
+        f"- machine: {cpu.get('brand_raw', mi.get('processor', '?'))}, {cpu.get('count', '?')} cores, "
+        f"python {mi.get('python_version', '?')}; {data.get('datetime', '')}",
+        "- times are medians; ratios in extra_info are measured against a baseline in the same run.",
+        "",
+    ]
+    header = ["benchmark", "median", "IQR", "rounds", "extra_info"]
+    rows: List[List[str]] = []
+    for b in data["benchmarks"]:
+        st = b.get("stats", {})
+        extra = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(b.get("extra_info", {}).items()))
+        rows.append([b.get("fullname", b.get("name", "?")), _fmt_time(st.get("median")), _fmt_time(st.get("iqr")),
+                     str(st.get("rounds", "")), extra])
+    return "\n".join(out) + "\n" + _table(header, rows) + "\n"
+
+
+def render_file(path: str | Path) -> str:
+    data = load(path)
+    return render_results(data) if data.get("format") == RESULTS_FORMAT else render_benchmarks(data)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _fmt_time(t: Any) -> str:
+    if not isinstance(t, (int, float)) or math.isnan(t):
+        return "n/a"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if t >= scale:
+            return f"{t / scale:.3g} {unit}"
+    return f"{t * 1e9:.3g} ns"

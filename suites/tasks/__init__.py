@@ -1,0 +1,8 @@
+"""Tasks: one module per task, each registered with ``@TASKS.register``."""
+
+from .base import DIVISIONS, TASKS, Task, TaskConfig, check_division, get_task
+
+# Built-in tasks: importing registers them.
+from . import gff_markov  # noqa: E402,F401
+
+__all__ = ["DIVISIONS", "TASKS", "Task", "TaskConfig", "check_division", "get_task"]

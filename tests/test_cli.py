@@ -1,0 +1,99 @@
+"""The command line: listings, sampling, bad input (one line on stderr, exit 2, no output file)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from suites.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_models_and_denoisers_listings(capsys):
+    code, out, _ = run_cli(capsys, "models")
+    assert code == 0 and "gff" in out and "param m in [0, inf]" in out
+    code, out, _ = run_cli(capsys, "models", "--json")
+    assert any(m["name"] == "gff" for m in json.loads(out))
+    code, out, _ = run_cli(capsys, "denoisers")
+    assert code == 0 and "linear" in out and "exact" in out and "trainable" in out
+    code, out, _ = run_cli(capsys, "tasks")
+    assert code == 0 and "gff-markov" in out
+
+
+def test_sample_writes_dataset_and_summary(capsys, tmp_path):
+    out_file = tmp_path / "g.npz"
+    code, out, _ = run_cli(capsys, "sample", "gff", "-p", "m=0.5", "--L", "8", "--n", "20", "--seed", "1", "--out", str(out_file))
+    assert code == 0 and out_file.exists()
+    assert "sha256" in out and "x2" in out and "exact" in out
+
+
+BAD = [
+    (["sample", "nosuchmodel", "--L", "8", "--n", "2", "--out", "{out}"], "unknown model"),
+    (["sample", "gff", "-p", "m=-1", "--L", "8", "--n", "2", "--out", "{out}"], "'m'"),
+    (["sample", "gff", "--L", "1", "--n", "2", "--out", "{out}"], "L must be"),
+    (["sample", "gff", "--L", "8", "--n", "0", "--out", "{out}"], "n must be"),
+    (["sample", "gff", "-p", "mass", "--L", "8", "--n", "2", "--out", "{out}"], "NAME=VALUE"),
+    (["run", "--task", "nosuchtask", "--out", "{dir}"], "unknown task"),
+    (["run", "--task", "gff-markov", "--family", "nosuchfamily", "--out", "{dir}"], "unknown denoiser family"),
+    (["run", "--task", "gff-markov", "--levels", "0", "--out", "{dir}"], "lambda"),
+    (["run", "--task", "gff-markov", "--levels", "-1", "--out", "{dir}"], "lambda"),
+    (["run", "--task", "gff-markov", "--radii", "-1", "--out", "{dir}"], "radius"),
+    (["run", "--task", "gff-markov", "--L", "1", "--out", "{dir}"], "L must be"),
+    (["run", "--division", "huge", "--out", "{dir}"], "division"),
+    (["leaderboard", "{missing}"], "no such file"),
+    (["leaderboard", "{junk}"], "not readable JSON"),
+    (["leaderboard", "{foreign}"], "neither"),
+    (["frobnicate"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize("args,needle", BAD)
+def test_bad_input_one_line_exit_2_no_output(capsys, tmp_path, args, needle):
+    (tmp_path / "junk.json").write_text("{not json")
+    (tmp_path / "foreign.json").write_text(json.dumps({"hello": 1}))
+    subs = {"out": str(tmp_path / "o.npz"), "dir": str(tmp_path / "run"), "missing": str(tmp_path / "none.json"),
+            "junk": str(tmp_path / "junk.json"), "foreign": str(tmp_path / "foreign.json")}
+    code, out, err = run_cli(capsys, *[a.format(**subs) for a in args])
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.npz").exists() and not (tmp_path / "run").exists()
+
+
+def test_bitflip_p_out_of_range_is_rejected():
+    from lattice_models import BitFlipChannel
+    from suites.runner import apply_overrides
+    from suites.tasks import TaskConfig
+
+    class FakeTask:
+        def model(self):
+            from lattice_models import make_model
+
+            return make_model("gff")
+
+        def channel(self):
+            return BitFlipChannel()
+
+    cfg = TaskConfig(L=(8,), levels=(0.1,), radii=(0,), n_train=1, n_test=1)
+    for p in (-0.1, 0.6):
+        with pytest.raises(ValueError, match=r"\[0, 0.5\]"):
+            apply_overrides(FakeTask(), cfg, {"levels": [p]})
+
+
+def test_console_script_exit_status_without_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "suites.cli", "sample", "gff", "-p", "m=-2", "--L", "8", "--n", "2",
+                           "--out", str(tmp_path / "x.npz")], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.npz").exists()

@@ -1,0 +1,82 @@
+"""End to end: a small run writes results.json, leaderboard.md and plots; leaderboards re-render."""
+
+import json
+
+import pytest
+
+from suites.cli import main
+from suites.leaderboard import render_file
+from suites.runner import run
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    overrides = {"L": [16], "levels": [0.3, 1.0, 3.0], "radii": [0, 1, 2], "n_train": 400, "n_test": 300}
+    results = run(tasks=["gff-markov"], families=["exact", "linear"], out_dir=str(out), progress=False, overrides=overrides)
+    return out, results
+
+
+def test_run_writes_all_outputs(small_run):
+    out, results = small_run
+    assert (out / "results.json").exists() and (out / "leaderboard.md").exists()
+    task = results["tasks"]["gff-markov"]
+    for p in task["plots"]:
+        assert (out / p).stat().st_size > 1000
+    prov = results["provenance"]
+    for key in ("package_version", "git_commit", "hardware", "wall_seconds", "division"):
+        assert key in prov
+    cell = task["cells"][0]
+    for key in ("mse", "excess", "excess_theory", "n_params", "reference"):
+        assert key in cell
+    assert cell["mse"]["lo"] <= cell["mse"]["mean"] <= cell["mse"]["hi"]
+    s = task["summary"]["exact/L16"]
+    assert s["datasets"]["train"] and s["datasets"]["test"]
+    assert not s["false_positive"]
+
+
+def test_exact_family_decay_length_matches_markov_length(small_run):
+    _, results = small_run
+    for row in results["tasks"]["gff-markov"]["summary"]["exact/L16"]["levels"]:
+        if len(row["xi_eff"]["radii_used"]) >= 2:
+            assert row["xi_eff"]["lo"] * 0.9 <= row["xi_markov"] <= row["xi_eff"]["hi"] * 1.1
+
+
+def test_leaderboard_rerenders_from_results(small_run, capsys):
+    out, _ = small_run
+    text = render_file(out / "results.json")
+    assert "gff-markov" in text and "| exact |" in text and "| linear |" in text
+    assert main(["leaderboard", str(out / "results.json"), "--out", str(out / "lb.md")]) == 0
+    assert (out / "lb.md").read_text() == text
+
+
+def test_leaderboard_renders_pytest_benchmark_json(tmp_path):
+    bench = {"machine_info": {"cpu": {"brand_raw": "TestCPU", "count": 2}, "python_version": "3.11"},
+             "datetime": "2026-11-26", "benchmarks": [
+                 {"fullname": "suites/benchmarks/test_x.py::test_a", "stats": {"median": 0.0012, "iqr": 0.0001, "rounds": 5},
+                  "extra_info": {"ratio": 12.5}}]}
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps(bench))
+    text = render_file(p)
+    assert "TestCPU" in text and "1.2 ms" in text and "ratio=12.5" in text
+
+
+def test_refused_family_is_marked(tmp_path):
+    from denoisers import DENOISERS, DenoiserFamily
+
+    class Leaky(DenoiserFamily):
+        def _fit(self, *a):
+            pass
+
+        def _denoise(self, y, level):
+            return 0.5 * y + 0.01 * y.mean(axis=(2, 3), keepdims=True)
+
+    DENOISERS.register("test-leaky")(Leaky)
+    try:
+        res = run(tasks=["gff-markov"], families=["test-leaky"], out_dir=str(tmp_path), progress=False,
+                  overrides={"L": [8], "levels": [1.0], "radii": [1], "n_train": 20, "n_test": 20})
+    finally:
+        DENOISERS._entries.pop("test-leaky")
+    s = res["tasks"]["gff-markov"]["summary"]["test-leaky/L8"]
+    assert s["refused"]
+    assert "REFUSED" in (tmp_path / "leaderboard.md").read_text()

@@ -1,0 +1,53 @@
+"""Scoring primitives: bootstrap CIs, resolved radii, decay-length fits, peak detection."""
+
+import numpy as np
+
+from suites import scoring as sc
+
+
+def test_fit_recovers_exact_exponential():
+    r = np.arange(5)
+    assert abs(sc.fit_decay_length(r, 3.0 * np.exp(-r / 0.7)) - 0.7) < 1e-12
+    assert np.isnan(sc.fit_decay_length(r, np.exp(r / 2.0)))  # growing: no decay length
+    assert np.isnan(sc.fit_decay_length([0], [1.0]))
+
+
+def test_bootstrap_ci_covers_the_mean_at_nominal_rate():
+    rng = np.random.default_rng(0)
+    hits = 0
+    for trial in range(200):
+        v = rng.standard_normal(100)
+        e = sc.mean_with_ci(v, sc.bootstrap_indices(100, seed=trial, n_boot=400))
+        hits += e.lo <= 0.0 <= e.hi
+    # 95% nominal: binomial(200, 0.95) has sd 3.1; accept within 4 sd
+    assert abs(hits - 190) <= 13
+
+
+def test_decay_length_with_ci_uses_only_resolved_radii():
+    rng = np.random.default_rng(1)
+    n = 400
+    true = 0.02 * np.exp(-np.arange(6) / 0.5)
+    noise = 2e-4
+    per_config = true[:, None] + noise * rng.standard_normal((6, n))
+    out = sc.decay_length_with_ci(list(range(6)), per_config, sc.bootstrap_indices(n, seed=0, n_boot=300))
+    # standard error 1e-5: r = 0..3 (excess >= 5e-5) are resolved, r = 5 (9e-7) is not
+    assert out["radii_used"][:4] == [0, 1, 2, 3] and 5 not in out["radii_used"]
+    assert out["lo"] <= 0.5 <= out["hi"]
+    assert abs(out["xi"] - 0.5) < 0.02
+
+
+def test_peaks_need_separated_cis():
+    v = [1.0, 2.0, 1.0]
+    assert sc.find_interior_peaks(v, [0.9, 1.9, 0.9], [1.1, 2.1, 1.1]) == [1]
+    assert sc.find_interior_peaks(v, [0.5, 0.8, 0.5], [1.5, 2.5, 1.5]) == []
+    assert sc.find_interior_peaks([3.0, 2.0, 1.0], [2.9, 1.9, 0.9], [3.1, 2.1, 1.1]) == []
+    assert sc.find_interior_peaks([1.0, np.nan, 1.0], [1, 1, 1], [1, 1, 1]) == []
+
+
+def test_analytic_decay_length_skips_roundoff():
+    r = list(range(8))
+    d = [np.exp(-x / 0.3) for x in r]
+    d[6], d[7] = 1e-18, -1e-18
+    out = sc.analytic_decay_length(r, d, rel_floor=1e-10)
+    assert out["radii_used"] == [0, 1, 2, 3, 4, 5]
+    assert abs(out["xi"] - 0.3) < 1e-9
