@@ -45,6 +45,9 @@ class DenoiserFamily:
     supports_global: ClassVar[bool] = True
     #: model names, or ("*",) for any model
     supported_models: ClassVar[Tuple[str, ...]] = ("*",)
+    #: True if one fit can cover several model parameters (e.g. temperatures): ``fit`` then
+    #: takes ``conditions`` (one scalar per training configuration) and ``denoise`` a ``condition``
+    conditionable: ClassVar[bool] = False
 
     def __init__(self, radius: Optional[int] = None):
         self.radius = validate_radius(radius)
@@ -61,11 +64,14 @@ class DenoiserFamily:
         seed: int = 0,
         budget: Optional[float] = None,
         model: Any = None,
+        conditions: Optional[np.ndarray] = None,
     ) -> "DenoiserFamily":
         """Fit on clean configurations ``(n, C, L, L)`` for the channel at ``levels``.
 
         ``budget`` is a soft wall-clock budget in seconds for trainable families;
-        ``model`` is the lattice model (needed by oracle families).
+        ``model`` is the lattice model (needed by oracle families); ``conditions``
+        (conditionable families only) holds one scalar per configuration.  A radius
+        whose window covers the torus (2r + 1 >= L) is a global member.
         """
         clean_train = np.asarray(clean_train)
         if clean_train.ndim != 4 or clean_train.shape[2] != clean_train.shape[3]:
@@ -74,8 +80,13 @@ class DenoiserFamily:
         if not levels:
             raise ValueError("fit needs at least one noise level")
         L = clean_train.shape[-1]
-        if self.radius is not None and 2 * self.radius + 1 > L:
-            raise ValueError(f"radius r={self.radius} needs a window of width {2 * self.radius + 1} > L={L}")
+        if conditions is not None:
+            if not self.conditionable:
+                raise ValueError(f"family {self.name!r} cannot be conditioned: fit it once per model parameter")
+            conditions = np.asarray(conditions, dtype=np.float64)
+            if conditions.shape != (len(clean_train),):
+                raise ValueError(f"conditions must have shape ({len(clean_train)},), got {conditions.shape}")
+        self.conditions_ = conditions
         if not self.supports(model):
             raise ValueError(f"family {self.name!r} does not support model {getattr(model, 'name', model)!r}")
         self.channel_ = channel
@@ -85,7 +96,7 @@ class DenoiserFamily:
         self.fitted_ = True
         return self
 
-    def denoise(self, y: np.ndarray, level: float) -> np.ndarray:
+    def denoise(self, y: np.ndarray, level: float, condition: Optional[float] = None) -> np.ndarray:
         """The posterior-mean estimate of the clean data, same shape as ``y``."""
         if not self.fitted_:
             raise RuntimeError(f"family {self.name!r} must be fitted before denoise")
@@ -93,7 +104,9 @@ class DenoiserFamily:
         y = np.asarray(y)
         if y.ndim != 4:
             raise ValueError(f"y must have shape (n, C, L, L), got {y.shape}")
-        out = self._denoise(y, level)
+        if (condition is None) != (getattr(self, "conditions_", None) is None):
+            raise ValueError("give a condition exactly when the family was fitted with conditions")
+        out = self._denoise(y, level) if condition is None else self._denoise(y, level, condition=float(condition))
         if out.shape != y.shape:
             raise AssertionError(f"{self.name} returned shape {out.shape} for input {y.shape}")
         return out
@@ -108,8 +121,12 @@ class DenoiserFamily:
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
         raise NotImplementedError
 
-    def _denoise(self, y: np.ndarray, level: float) -> np.ndarray:
+    def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:
         raise NotImplementedError
+
+    def covers_torus(self) -> bool:
+        """True for the global member and for radii whose window covers the torus."""
+        return self.radius is None or 2 * self.radius + 1 >= self.L_
 
     @property
     def n_params(self) -> int:

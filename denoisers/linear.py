@@ -8,8 +8,9 @@ second-order statistics of ``(x, y)``, and the best affine estimator of
 ``x_c(i)`` from the radius-r window of ``y`` follows by one dense solve per
 level.  Because only the clean two-point function is estimated, the filter is
 available at *any* noise level, and its excess error depends only on the
-data's two-point function.  The global member (``radius=None``) is the same
-filter over the whole torus, solved per Fourier mode.
+data's two-point function.  The global member (``radius=None``, or a window
+that covers the torus) is the same filter over the whole torus, solved per
+Fourier mode.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class LinearWiener(DenoiserFamily):
         nugget = np.broadcast_to(var_y - gain * gain * var_x, self.mean_.shape)
         C = len(self.mean_)
         L = self.L_
-        if self.radius is None:
+        if self.covers_torus():
             # Fourier multiplier M(k) = sum_d C(d) e^{ikd}; xhat(k) = g M (g^2 M + D)^{-1} y(k)
             M = np.moveaxis(np.fft.ifft2(self.two_point_) * (L * L), (0, 1), (-2, -1))  # (L, L, C, C)
             A = gain * gain * M + np.diag(nugget + RIDGE * var_x.mean())
@@ -80,7 +81,7 @@ class LinearWiener(DenoiserFamily):
         weights, mean_y = self._filter(level)
         yc = np.asarray(y, dtype=np.float64) - mean_y[None, :, None, None]
         C = yc.shape[1]
-        if self.radius is None:
+        if self.covers_torus():
             Y = np.fft.fft2(yc)
             out = np.fft.ifft2(np.einsum("klab,nbkl->nakl", weights, Y)).real
         else:
@@ -93,13 +94,13 @@ class LinearWiener(DenoiserFamily):
     @property
     def n_params(self) -> int:
         C = len(getattr(self, "mean_", [0]))
-        side = self.L_ if self.radius is None else 2 * self.radius + 1
+        side = self.L_ if self.covers_torus() else 2 * self.radius + 1
         return C * C * side * side + C
 
     @property
     def flops_per_site(self) -> float:
         C = len(getattr(self, "mean_", [0]))
-        if self.radius is None:
+        if self.covers_torus():
             return float(C * C * 5 * np.log2(max(self.L_, 2)) * 2)
         return float(C * C * (2 * self.radius + 1) ** 2)
 

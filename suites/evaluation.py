@@ -18,7 +18,7 @@ from denoisers import make_family
 from denoisers.locality import audit_locality
 from lattice_models.datasets import load_or_generate
 
-from .scoring import per_config_mse
+from .scoring import bootstrap_indices, mean_with_ci, per_config_mse
 from .tasks.base import Task, TaskConfig
 
 
@@ -60,6 +60,40 @@ def _batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int =
     return np.concatenate([fn(y[i : i + batch]) for i in range(0, len(y), batch)])
 
 
+def fit_member(family_name: str, radius, train: np.ndarray, channel, levels, seed: int, budget, model,
+               options: Optional[dict] = None, conditions: Optional[np.ndarray] = None):
+    """Fit one member of a family; returns (family, info with fit_seconds)."""
+    fam = make_family(family_name, radius, **(options or {}))
+    t0 = time.perf_counter()
+    fam.fit(train, channel, levels, seed=seed, budget=budget, model=model, conditions=conditions)
+    info = fam.describe()
+    info["fit_seconds"] = time.perf_counter() - t0
+    return fam, info
+
+
+def config_magnetisation(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64).reshape(len(x), -1).mean(axis=1)
+
+
+STATISTICS: Dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "mse": per_config_mse,
+    # posterior-mean magnetisation aligned with the sign of the clean configuration's
+    "aligned_m": lambda est, x: config_magnetisation(est) * np.sign(config_magnetisation(x) + 1e-300),
+}
+
+
+def member_statistics(denoise: Callable, noisy: List[np.ndarray], levels: List[float], x_test: np.ndarray,
+                      stats=("mse",), condition: Optional[float] = None) -> Dict[str, np.ndarray]:
+    """Per-configuration statistics of a member's outputs: name -> (n_levels, n_test)."""
+    out = {k: np.empty((len(levels), len(x_test))) for k in stats}
+    for j, (lv, y) in enumerate(zip(levels, noisy)):
+        kw = {} if condition is None else {"condition": condition}
+        est = _batched(lambda b: denoise(b, lv, **kw), y)
+        for k in stats:
+            out[k][j] = STATISTICS[k](est, x_test)
+    return out
+
+
 def evaluate(
     task: Task,
     family_name: str,
@@ -80,12 +114,8 @@ def evaluate(
     options = config.family_options.get(family_name, {})
 
     def fit(radius):
-        fam = make_family(family_name, radius, **options)
-        t0 = time.perf_counter()
-        fam.fit(train.samples, channel, levels, seed=derive_seed(config.seed, L, 3), budget=config.budget, model=model)
-        info = fam.describe()
-        info["fit_seconds"] = time.perf_counter() - t0
-        return fam, info
+        return fit_member(family_name, radius, train.samples, channel, levels, derive_seed(config.seed, L, 3),
+                          config.budget, model, options)
 
     # Reference: the exact global posterior where the model has it, else the family's global member.
     if model.supports_exact_posterior(channel, None, L):
@@ -95,7 +125,7 @@ def evaluate(
         ref_kind = "family-global"
         ref_fam, info = fit(task.global_radius(L))
         ref_fn = ref_fam.denoise
-    ref_errors = np.stack([per_config_mse(_batched(lambda b: ref_fn(b, lv), y), x_test) for lv, y in zip(levels, noisy)])
+    ref_errors = member_statistics(ref_fn, noisy, levels, x_test)["mse"]
 
     grid = Grid(
         task=task.name, family=family_name, L=L, model_params=dict(model.values), levels=levels,
@@ -111,8 +141,7 @@ def evaluate(
             progress(f"{task.name} {family_name} L={L} r={r}")
         fam, info = fit(r)
         grid.members[str(r)] = info
-        for j, (lv, y) in enumerate(zip(levels, noisy)):
-            grid.errors[i, j] = per_config_mse(_batched(lambda b: fam.denoise(b, lv), y), x_test)
+        grid.errors[i] = member_statistics(fam.denoise, noisy, levels, x_test)["mse"]
         mid = len(levels) // 2
         grid.locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], seed=derive_seed(config.seed, r)).to_dict()
 
@@ -127,3 +156,22 @@ def evaluate(
         grid.markov_length = np.array(xi, dtype=np.float64)
     grid.seconds = time.perf_counter() - t_start
     return grid
+
+
+def grid_cells(grid: "Grid") -> List[Dict[str, Any]]:
+    boot = bootstrap_indices(grid.errors.shape[-1], seed=999)
+    cells = []
+    excess = grid.excess
+    for i, r in enumerate(grid.radii):
+        for j, lv in enumerate(grid.levels):
+            cell = {
+                "family": grid.family, "L": grid.L, "level": lv, "radius": r, "params": grid.model_params,
+                "mse": mean_with_ci(grid.errors[i, j], boot).to_dict(),
+                "excess": mean_with_ci(excess[i, j], boot).to_dict(),
+                "reference": grid.ref_kind, "n_test": int(grid.errors.shape[-1]),
+                "n_params": grid.members.get(str(r), {}).get("n_params"),
+            }
+            if grid.theory_excess is not None:
+                cell["excess_theory"] = float(grid.theory_excess[i, j])
+            cells.append(cell)
+    return cells

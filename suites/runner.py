@@ -16,27 +16,7 @@ from lattice_models.provenance import git_commit, hardware, package_version, wri
 
 from .evaluation import evaluate
 from .leaderboard import RESULTS_FORMAT, render_results
-from .scoring import bootstrap_indices, mean_with_ci
 from .tasks import TASKS, check_division, get_task
-
-
-def _cells(grid) -> List[Dict[str, Any]]:
-    boot = bootstrap_indices(grid.errors.shape[-1], seed=999)
-    cells = []
-    excess = grid.excess
-    for i, r in enumerate(grid.radii):
-        for j, lv in enumerate(grid.levels):
-            cell = {
-                "family": grid.family, "L": grid.L, "level": lv, "radius": r, "params": grid.model_params,
-                "mse": mean_with_ci(grid.errors[i, j], boot).to_dict(),
-                "excess": mean_with_ci(excess[i, j], boot).to_dict(),
-                "reference": grid.ref_kind, "n_test": int(grid.errors.shape[-1]),
-                "n_params": grid.members.get(str(r), {}).get("n_params"),
-            }
-            if grid.theory_excess is not None:
-                cell["excess_theory"] = float(grid.theory_excess[i, j])
-            cells.append(cell)
-    return cells
 
 
 def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
@@ -86,8 +66,8 @@ def run(
 
     from tqdm.auto import tqdm
 
-    total = sum(len(f) * len(configs[t.name].L) * len(configs[t.name].model_params_grid) for t, f in plan)
-    bar = tqdm(total=total, desc="phasebench", file=sys.stderr, disable=None if progress else True, leave=False)
+    bar = tqdm(total=sum(len(f) for _, f in plan), desc="phasebench", unit="family", file=sys.stderr,
+               disable=None if progress else True, leave=False)
     results: Dict[str, Any] = {
         "format": RESULTS_FORMAT,
         "provenance": {
@@ -99,20 +79,18 @@ def run(
     plot_dir = out / "plots"
     for task, fams in plan:
         cfg = configs[task.name]
-        grids = []
-        for fam in fams:
-            for L in cfg.L:
-                for params in cfg.model_params_grid:
-                    bar.set_postfix_str(f"{task.name}:{fam}:L{L}")
-                    grids.append(evaluate(task, fam, L, cfg, params, progress=bar.set_postfix_str if progress else None))
-                    bar.update(1)
+        def tick(msg: str, _task=task) -> None:
+            bar.set_postfix_str(msg)
+
+        grids = task.evaluate_all(fams, cfg, tick)
+        bar.update(len(fams))
         summary = task.summarize(grids)
         plots = task.plots(grids, summary, plot_dir) if grids else []
         results["tasks"][task.name] = {
             "description": task.description, "scored": task.scored, "model": task.model_name,
             "model_params": task.model_params, "channel": task.channel().to_dict(),
             "config": {k: v for k, v in vars(cfg).items()}, "families": fams,
-            "summary": summary, "cells": [c for g in grids for c in _cells(g)],
+            "summary": summary, "cells": task.cells(grids),
             "plots": [str(Path(p).relative_to(out)) for p in plots],
         }
     bar.close()

@@ -139,3 +139,39 @@ def find_interior_peaks(values: Sequence[float], lo: Sequence[float], hi: Sequen
         if lo[i] > hi[i - 1] and lo[i] > hi[i + 1]:
             peaks.append(i)
     return peaks
+
+
+def first_downward_crossing(x: Sequence[float], d: Sequence[float]) -> float:
+    """The x where d(x) first goes from > 0 to <= 0, by linear interpolation (NaN if none)."""
+    x, d = np.asarray(x, float), np.asarray(d, float)
+    for i in range(len(d) - 1):
+        if d[i] > 0 and d[i + 1] <= 0:
+            return float(x[i] + (x[i + 1] - x[i]) * d[i] / (d[i] - d[i + 1]))
+    return float("nan")
+
+
+def crossing_with_ci(x: Sequence[float], f_small: np.ndarray, f_large: np.ndarray) -> Dict:
+    """Crossing of two curves given bootstrap replicates.
+
+    ``f_small`` and ``f_large`` have shape (n_boot + 1, n_x): row 0 holds the point
+    estimates, the other rows independent bootstrap replicates of each curve.
+    The crossing is where ``f_large - f_small`` turns from positive to negative.
+    """
+    diff = np.asarray(f_large) - np.asarray(f_small)
+    est = first_downward_crossing(x, diff[0])
+    boots = np.array([first_downward_crossing(x, row) for row in diff[1:]])
+    found = boots[np.isfinite(boots)]
+    out = {"value": est, "lo": float("nan"), "hi": float("nan"), "found_fraction": float(len(found) / max(len(boots), 1))}
+    if len(found) >= 0.5 * len(boots) and len(found) > 10:
+        alpha = (1 - CI_LEVEL) / 2
+        out["lo"], out["hi"] = (float(v) for v in np.quantile(found, [alpha, 1 - alpha]))
+    return out
+
+
+def bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Row 0: the mean over the last axis; rows 1..n_boot: bootstrap replicates (resampling that axis)."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[-1]
+    idx = bootstrap_indices(n, seed, n_boot)
+    boots = values[..., idx].mean(axis=-1)  # (..., n_boot)
+    return np.concatenate([values.mean(axis=-1)[None], np.moveaxis(boots, -1, 0)], axis=0)

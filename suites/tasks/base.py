@@ -9,7 +9,7 @@ families it scores by default.  The shared evaluation loop lives in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 from lattice_models import make_channel, make_model
 from lattice_models.registry import Registry
@@ -32,6 +32,8 @@ class TaskConfig:
     budget: float = 30.0
     family_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     model_params_grid: Tuple[Dict[str, float], ...] = ({},)
+    #: task-specific settings (documented by each task)
+    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 class Task:
@@ -55,6 +57,24 @@ class Task:
     def global_radius(self, L: int) -> Optional[int]:
         """Radius of the family member used as the reference when the model has no exact global oracle."""
         return None
+
+    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick: Callable[[str], None]) -> List[Any]:
+        """Evaluate every family on the task's grid; the default is one :class:`Grid` per (family, L, params)."""
+        from ..evaluation import evaluate
+
+        records = []
+        for fam in families:
+            for L in cfg.L:
+                for params in cfg.model_params_grid:
+                    tick(f"{self.name}:{fam}:L{L}")
+                    records.append(evaluate(self, fam, L, cfg, params))
+        return records
+
+    def cells(self, records: List[Any]) -> List[Dict[str, Any]]:
+        """One JSON record per evaluated cell."""
+        from ..evaluation import grid_cells
+
+        return [c for g in records for c in grid_cells(g)]
 
     def summarize(self, grids: List[Any]) -> Dict[str, Any]:
         """Task-specific scores from the evaluated grids (one per family and L)."""
