@@ -7,3 +7,6 @@ register through the ``phasebench.denoisers`` entry-point group.
 from .base import DENOISERS, DenoiserFamily, make_family, validate_radius
 
 __all__ = ["DENOISERS", "DenoiserFamily", "make_family", "validate_radius"]
+
+# Built-in families: one module each; importing registers them.
+from . import mwpm  # noqa: E402,F401

@@ -5,8 +5,8 @@ Window coordinates (n = 2r + 1): ``h[a, b]`` joins window vertices ``(a, b)-(a, 
 ``1 <= a, b <= n-1``; the prior on the window is uniform over configurations with even
 parity at every interior vertex (theorem in :mod:`lattice_models.exact.toric_window`).
 
-Each edge carries weights ``w(0) = 1 - q``, ``w(1) = q`` where ``q`` is the flat-prior
-posterior of that edge alone (a normalised likelihood).  The sweep runs over rows
+Each edge carries weights ``w(x) ∝ P(y_e | x)``, built from ``q = P(x_e = 1)`` under a flat
+prior on that edge alone and scaled so that ``max(w(0), w(1)) = 1`` (no underflow within a row).  The sweep runs over rows
 ``a = 1 .. n-1``; the state is the vertical bits ``v[a-1 or a, 1..n-1]`` (old bits to the
 right of the sweep column, new bits to its left) plus the running horizontal bit ``t``,
 2^n numbers.  At interior vertex ``(a, b)`` parity fixes ``h[a, b] = t ^ v[a-1, b] ^ v[a, b]``.
@@ -65,7 +65,7 @@ def _row_end(psi, m):
 
 
 @njit(cache=True)
-def _finish_rows(psi, qh, qv, n, a0, b0, ch, cv):
+def _finish_rows(psi, h0, h1, v0, v1, n, a0, b0, ch, cv):
     """Continue a sweep at column b0 of row a0 to the end; ``ch``/``cv`` clamp the centre
     edges (-1 free, else the clamped value).  Returns log Z (up to the skipped factors)."""
     m = n - 1
@@ -74,12 +74,9 @@ def _finish_rows(psi, qh, qv, n, a0, b0, ch, cv):
     for a in range(a0, n):
         start_b = b0 if a == a0 else 1
         if a != a0:  # row a0 was started by the caller
-            _row_start(psi, m, 1.0 - qh[a, 0], qh[a, 0])
+            _row_start(psi, m, h0[a, 0], h1[a, 0])
         for b in range(start_b, n):
-            wv1 = qv[a, b]
-            wh1 = qh[a, b]
-            wv0 = 1.0 - wv1
-            wh0 = 1.0 - wh1
+            wv0, wv1, wh0, wh1 = v0[a, b], v1[a, b], h0[a, b], h1[a, b]
             if a == r and b == r:
                 if ch == 0:
                     wh1 = 0.0
@@ -108,34 +105,47 @@ def window_centre_marginals(qh, qv):
         return qh[0, 0], qv[0, 0]
     m = n - 1
     r = n // 2
+    # weights scaled so that max(w0, w1) = 1 per edge (a common factor: marginals unchanged)
+    h0 = np.empty((n, n))
+    h1 = np.empty((n, n))
+    v0 = np.empty((n, n))
+    v1 = np.empty((n, n))
+    for a in range(n):
+        for b in range(n):
+            q = qh[a, b]
+            top = max(q, 1.0 - q)
+            h0[a, b] = (1.0 - q) / top
+            h1[a, b] = q / top
+            q = qv[a, b]
+            top = max(q, 1.0 - q)
+            v0[a, b] = (1.0 - q) / top
+            v1[a, b] = q / top
     psi = np.empty(1 << n)
     # row 0: the free vertical bits v[0, 1..m]
     psi[0] = 1.0
     size = 1
     for k in range(m):
-        q = qv[0, k + 1]
         for s in range(size):
-            psi[s | size] = psi[s] * q
-            psi[s] *= 1.0 - q
+            psi[s | size] = psi[s] * v1[0, k + 1]
+            psi[s] *= v0[0, k + 1]
         size <<= 1
-    logz = 0.0
     # common part of the sweep: rows 1 .. r-1, then row r up to column r-1
     for a in range(1, r + 1):
-        _row_start(psi, m, 1.0 - qh[a, 0], qh[a, 0])
+        _row_start(psi, m, h0[a, 0], h1[a, 0])
         last = n if a < r else r
         for b in range(1, last):
-            _column_step(psi, m, b - 1, 1.0 - qv[a, b], qv[a, b], 1.0 - qh[a, b], qh[a, b])
+            _column_step(psi, m, b - 1, v0[a, b], v1[a, b], h0[a, b], h1[a, b])
         if a < r:
-            logz += _row_end(psi, m)
-    # branch: h centre = 0, h centre = 1, v centre = 1
-    z_h0 = _finish_rows(psi.copy(), qh, qv, n, r, r, 0, -1)
-    z_h1 = _finish_rows(psi.copy(), qh, qv, n, r, r, 1, -1)
-    z_v1 = _finish_rows(psi, qh, qv, n, r, r, -1, 1)
+            _row_end(psi, m)
+    # branch: h centre = 0, h centre = 1, v centre = 1 (common scale factors cancel)
+    z_h0 = _finish_rows(psi.copy(), h0, h1, v0, v1, n, r, r, 0, -1)
+    z_h1 = _finish_rows(psi.copy(), h0, h1, v0, v1, n, r, r, 1, -1)
+    z_v1 = _finish_rows(psi, h0, h1, v0, v1, n, r, r, -1, 1)
     top = max(z_h0, z_h1)
     if top == -np.inf:
         return np.nan, np.nan
     log_z = top + np.log(np.exp(z_h0 - top) + np.exp(z_h1 - top))
-    return np.exp(z_h1 - log_z), np.exp(z_v1 - log_z)
+    return 1.0 / (1.0 + np.exp(z_h0 - z_h1)), min(1.0, np.exp(z_v1 - log_z))
 
 
 @njit(cache=True, parallel=True)
