@@ -70,6 +70,22 @@ def test_oracle_matches_full_enumeration_L4(channel, level):
                 assert abs(got[0, i, j] - ph) < TOL and abs(got[1, i, j] - pv) < TOL
 
 
+def test_oracle_and_theorem_by_full_enumeration_L5():
+    """All 2^26 cycles of the 5 x 5 torus, counted by window pattern."""
+    L, r = 5, 1
+    C = bf.interior_constraints(r).astype(np.int64)
+    for (i, j), (channel, level) in zip([(0, 0), (3, 2)], [(BITFLIP, 0.1), (GAUSS, 0.8)]):
+        patterns, counts = bf.window_pattern_counts(L, r, i, j)
+        assert counts.sum() == 2 ** (L * L + 1)
+        assert len(patterns) == 2 ** (18 - 4) and (counts == counts[0]).all()
+        assert not (patterns.astype(np.int64) @ C.T % 2).any()
+        y = noisy(L, channel, level, seed=21 + i)
+        q = edge_likelihoods(y, channel, level)[0].reshape(-1)[bf.window_edges(L, r, i, j)]
+        ph, pv = bf.posterior_from_configs(patterns, q, r, counts=counts)
+        got = local_posterior_marginals(y, channel, level, r)[0]
+        assert abs(got[0, i, j] - ph) < TOL and abs(got[1, i, j] - pv) < TOL
+
+
 @pytest.mark.parametrize("L", [5, 6])
 @pytest.mark.parametrize("channel,level", [(BITFLIP, 0.12), (GAUSS, 1.0)])
 def test_oracle_matches_projected_enumeration_r1(L, channel, level):

@@ -110,11 +110,13 @@ def _centre_positions(r: int):
     return r * n + r, n * n + r * n + r  # h centre, v centre
 
 
-def posterior_from_configs(configs: np.ndarray, q: np.ndarray, r: int):
-    """Centre marginals given window configurations ``configs`` (each counted once) and
-    per-position normalised likelihoods ``q``."""
+def posterior_from_configs(configs: np.ndarray, q: np.ndarray, r: int, counts=None):
+    """Centre marginals given window configurations ``configs`` (each counted ``counts``
+    times, default once) and per-position normalised likelihoods ``q``."""
     logw = np.where(configs == 1, np.log(q), np.log1p(-q)).sum(axis=1)
     w = np.exp(logw - logw.max())
+    if counts is not None:
+        w = w * counts
     h, v = _centre_positions(r)
     return float(w[configs[:, h] == 1].sum() / w.sum()), float(w[configs[:, v] == 1].sum() / w.sum())
 
@@ -125,6 +127,32 @@ def posterior_full_enumeration(L: int, r: int, i: int, j: int, q_field: np.ndarr
     cycles = span(gf2_row_basis(cycle_space_generators(L)))
     idx = window_edges(L, r, i, j)
     return posterior_from_configs(cycles[:, idx], q_field.reshape(-1)[idx], r)
+
+
+def window_pattern_counts(L: int, r: int, i: int, j: int):
+    """Enumerate all ``2^(L^2+1)`` cycles (chunked; fine up to L = 5) and count the window
+    patterns.  Returns ``(patterns (k, 2n^2) uint8, counts (k,))`` for the patterns seen."""
+    idx = window_edges(L, r, i, j)
+    width = len(idx)
+    if width > 30:
+        raise ValueError(f"window of {width} edges is too wide for pattern counting")
+    basis = gf2_row_basis(cycle_space_generators(L))[:, idx].astype(np.int64)
+    codes = basis @ (1 << np.arange(width, dtype=np.int64))
+    half = len(codes) // 2
+
+    def all_xors(gens):
+        out = np.zeros(1, dtype=np.int64)
+        for g in gens:
+            out = np.concatenate([out, out ^ g])
+        return out
+
+    left, right = all_xors(codes[:half]), all_xors(codes[half:])
+    counts = np.zeros(1 << width, dtype=np.int64)
+    for start in range(0, len(left), 256):
+        counts += np.bincount((left[start:start + 256, None] ^ right[None, :]).ravel(), minlength=1 << width)
+    seen = np.flatnonzero(counts)
+    patterns = ((seen[:, None] >> np.arange(width)) & 1).astype(np.uint8)
+    return patterns, counts[seen]
 
 
 def posterior_projected_span(L: int, r: int, i: int, j: int, q_field: np.ndarray):
