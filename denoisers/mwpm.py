@@ -1,19 +1,23 @@
-"""Minimum-weight perfect matching (PyMatching) for the loop model under bit-flip noise.
+"""Minimum-weight perfect matching (PyMatching) for the loop model of ``toric_loops``.
 
-A global, non-Bayesian baseline: the syndrome of ``y`` (its odd vertices, conventions of
-:mod:`lattice_models.toric_loops`) is matched with edge weights ``log((1-p)/p)`` (all equal,
-so the matching is the minimum number of flips); the estimate is the hard decision
-``x_hat = y XOR correction``, always a valid cycle configuration.
+A global, non-Bayesian baseline.  Each edge gets its log-likelihood ratio ``l_e =
+log P(y_e | x_e = 1) / P(y_e | x_e = 0)``; the hard decision ``d_e = [l_e > 0]`` generally
+violates vertex parity, and the syndrome of ``d`` (its odd vertices, conventions of
+:mod:`lattice_models.toric_loops`) is matched with edge weights ``|l_e|``.  The estimate
+``x_hat = d XOR correction`` is always a valid cycle configuration.
+
+* bit-flip channel: ``d = y`` and every weight is ``log((1-p)/p)`` (one matching graph per
+  (L, p), batch decoding; at p = 0 or 1/2 unit weights give the same matching);
+* Gaussian channel: per-edge weights ``|l_e|`` (one matching graph per configuration).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 
-from lattice_models.channels import BitFlipChannel
+from lattice_models.channels import BitFlipChannel, GaussianChannel
+from lattice_models.exact.toric_window import edge_log_likelihood_ratios
 
 from .base import DENOISERS, DenoiserFamily
 
@@ -30,9 +34,9 @@ def torus_check_matrix(L: int) -> sp.csr_matrix:
 
 @DENOISERS.register("mwpm")
 class MinimumWeightMatching(DenoiserFamily):
-    """MWPM decoder (PyMatching) on the syndrome of bit-flip-corrupted loop configurations."""
+    """MWPM decoder (PyMatching) of noisy loop configurations; hard decisions."""
 
-    description = "minimum-weight perfect matching decoder (PyMatching); hard decisions; bit-flip channel"
+    description = "minimum-weight perfect matching decoder (PyMatching); hard decisions; bitflip or gaussian channel"
     trainable = False
     supports_global = True
     supported_models = ("toric_loops",)
@@ -43,33 +47,43 @@ class MinimumWeightMatching(DenoiserFamily):
             raise ValueError(f"family 'mwpm' is global: radius must be None, got {radius!r}")
 
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
-        if not isinstance(channel, BitFlipChannel):
-            raise ValueError(f"family 'mwpm' needs the bitflip channel, not {channel.name!r}")
+        if not isinstance(channel, (BitFlipChannel, GaussianChannel)):
+            raise ValueError(f"family 'mwpm' needs the bitflip or gaussian channel, not {channel.name!r}")
         if clean_train.shape[1] != 2:
             raise ValueError(f"family 'mwpm' needs edge data (n, 2, L, L), got {clean_train.shape}")
+        self._checks = {}
         self._matchers = {}
 
-    def _matcher(self, L: int, p: float):
+    def _check_matrix(self, L: int) -> sp.csr_matrix:
+        if L not in self._checks:
+            self._checks[L] = torus_check_matrix(L)
+        return self._checks[L]
+
+    def decode(self, y: np.ndarray, level: float) -> np.ndarray:
+        """Hard decisions ``(n, 2, L, L)`` int8 for edge data ``y`` at the channel's level."""
         import pymatching
 
-        weight = math.log((1.0 - p) / p) if 0.0 < p < 0.5 else 1.0  # equal weights: same matching
-        key = (L, weight)
-        if key not in self._matchers:
-            self._matchers[key] = pymatching.Matching(torus_check_matrix(L), weights=np.full(2 * L * L, weight))
-        return self._matchers[key]
-
-    def decode(self, y: np.ndarray, p: float) -> np.ndarray:
-        """Hard decisions ``(n, 2, L, L)`` int8 for binary edge data ``y``."""
         y = np.asarray(y)
         if y.ndim != 4 or y.shape[1] != 2 or y.shape[2] != y.shape[3]:
             raise ValueError(f"y must have shape (n, 2, L, L), got {y.shape}")
-        if not np.isin(y, (0, 1)).all():
-            raise ValueError("family 'mwpm' needs binary (0/1) edge data")
         n, _, L, _ = y.shape
-        flat = y.reshape(n, -1).astype(np.uint8)
-        syndrome = (torus_check_matrix(L) @ flat.T).T % 2
-        correction = self._matcher(L, p).decode_batch(syndrome.astype(np.uint8))
-        return (flat ^ correction.astype(np.uint8)).reshape(y.shape).astype(np.int8)
+        H = self._check_matrix(L)
+        llr = edge_log_likelihood_ratios(y, self.channel_, level).reshape(n, -1)
+        decision = (llr > 0).astype(np.uint8)
+        syndrome = ((H @ decision.T).T % 2).astype(np.uint8)
+        if isinstance(self.channel_, BitFlipChannel):
+            weight = float(np.abs(llr).max()) if n else 1.0
+            weight = weight if 0.0 < weight < np.inf else 1.0  # p = 1/2 or 0: all weights equal anyway
+            key = (L, weight)
+            if key not in self._matchers:
+                self._matchers[key] = pymatching.Matching.from_check_matrix(H, weights=np.full(2 * L * L, weight))
+            correction = self._matchers[key].decode_batch(syndrome)
+        else:
+            correction = np.empty_like(decision)
+            for k in range(n):
+                matcher = pymatching.Matching.from_check_matrix(H, weights=np.abs(llr[k]))
+                correction[k] = matcher.decode(syndrome[k])
+        return (decision ^ correction.astype(np.uint8)).reshape(y.shape).astype(np.int8)
 
     def _denoise(self, y: np.ndarray, level: float) -> np.ndarray:
         return self.decode(y, level).astype(np.float64)

@@ -5,7 +5,7 @@ import pytest
 
 from denoisers import DENOISERS, make_family
 from denoisers.mwpm import torus_check_matrix
-from lattice_models import BitFlipChannel, GaussianChannel, make_model
+from lattice_models import BitFlipChannel, GaussianChannel, NoiseChannel, make_model
 from lattice_models.exact import toric_bruteforce as bf
 from lattice_models.toric_loops import vertex_parity
 
@@ -56,11 +56,35 @@ def test_valid_input_is_unchanged():
     assert np.array_equal(fam.denoise(x, 0.1), x.astype(float))
 
 
+class OtherChannel(NoiseChannel):
+    name = "other"
+
+    def validate_level(self, level):
+        return float(level)
+
+
+def test_gaussian_channel_soft_weights():
+    L = 6
+    gauss = GaussianChannel(encode_binary_as_spin=True)
+    fam = make_family("mwpm").fit(MODEL.sample(2, L, seed=0), gauss, [1.0], model=MODEL)
+    x = MODEL.sample(30, L, seed=3)
+    y = gauss.corrupt(x, 0.8, seed=4)
+    out = fam.denoise(y, 0.8).astype(np.int8)
+    assert not vertex_parity(out).any()
+    # noiseless signal except two weak wrong-sign edges h[i, j], v[i, j+1]: a corner whose
+    # two shortest repairs tie under unit weights; the soft weights pick the weak edges
+    weak = 1.0 - 2.0 * x
+    i, j = np.arange(30) % L, (np.arange(30) // L) % L
+    weak[np.arange(30), 0, i, j] *= -0.1
+    weak[np.arange(30), 1, i, (j + 1) % L] *= -0.1
+    assert np.array_equal(fam.denoise(weak, 1.0), x.astype(float))
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="radius must be None"):
         make_family("mwpm", radius=2)
-    with pytest.raises(ValueError, match="bitflip channel"):
-        make_family("mwpm").fit(MODEL.sample(2, 4, seed=0), GaussianChannel(encode_binary_as_spin=True), [1.0], model=MODEL)
+    with pytest.raises(ValueError, match="bitflip or gaussian channel"):
+        make_family("mwpm").fit(MODEL.sample(2, 4, seed=0), OtherChannel(), [1.0], model=MODEL)
     with pytest.raises(ValueError, match="does not support model"):
         make_family("mwpm").fit(np.zeros((2, 1, 4, 4)), BITFLIP, [0.1], model=make_model("gff"))
     fam = fitted(4)

@@ -36,15 +36,16 @@ def test_bench_local_oracle_per_edge(benchmark, r):
     benchmark.extra_info["states"] = 2**n
 
 
+@pytest.mark.parametrize("channel,level", [(BitFlipChannel(), 0.08), (GaussianChannel(encode_binary_as_spin=True), 1.5)],
+                         ids=["bitflip", "gaussian"])
 @pytest.mark.parametrize("L", [16, 32])
-def test_bench_mwpm_decode(benchmark, L):
-    n, p = 100, 0.08
-    channel = BitFlipChannel()
+def test_bench_mwpm_decode(benchmark, L, channel, level):
+    n = 100
     x = MODEL.sample(n, L, seed=1)
-    family = make_family("mwpm").fit(x[:2], channel, [p], model=MODEL)
-    y = channel.corrupt(x, p, seed=2)
-    family.denoise(y[:1], p)
-    benchmark(family.denoise, y, p)
+    family = make_family("mwpm").fit(x[:2], channel, [level], model=MODEL)
+    y = channel.corrupt(x, level, seed=2)
+    family.denoise(y[:1], level)
+    benchmark(family.denoise, y, level)
     benchmark.extra_info["ms_per_config"] = benchmark.stats.stats.mean * 1e3 / n
 
 
