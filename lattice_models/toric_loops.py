@@ -136,7 +136,7 @@ class ToricLoops(LatticeModel):
                 channel="bitflip"))
             out.append(Transition(
                 "lambda", LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED, 0.05,
-                "Gaussian RBIM Nishimori point, recollected J0/sigma ~ 1.02 (unverified, physics.md section 3)",
+                "Gaussian RBIM Nishimori point, recollected J0/sigma ~ 1.02 (unverified; placeholder uncertainty; physics.md section 3)",
                 channel="gaussian", scored=False))
         return out
 
@@ -168,8 +168,12 @@ class ToricLoops(LatticeModel):
     def supports_exact_posterior(self, channel: NoiseChannel, radius: Optional[int], L: int) -> bool:
         if self.x != 1.0 or not isinstance(channel, (BitFlipChannel, GaussianChannel)):
             return False
-        if radius is None:
-            return self._global_oracle() is not None
+        if radius is None:  # the global oracle may restrict channels or sizes via supports(channel, L)
+            oracle = self._global_oracle()
+            if oracle is None:
+                return False
+            supports = getattr(oracle, "supports", None)
+            return bool(supports(channel, L)) if callable(supports) else True
         return 2 * int(radius) + 1 < L
 
     def exact_posterior_mean(self, y: np.ndarray, channel: NoiseChannel, level: float, radius: Optional[int]) -> np.ndarray:

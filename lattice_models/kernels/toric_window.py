@@ -6,8 +6,8 @@ Window coordinates (n = 2r + 1): ``h[a, b]`` joins window vertices ``(a, b)-(a, 
 parity at every interior vertex (theorem in :mod:`lattice_models.exact.toric_window`).
 
 Each edge carries weights ``w(x) ∝ P(y_e | x)``, built from ``q = P(x_e = 1)`` under a flat
-prior on that edge alone and scaled so that ``max(w(0), w(1)) = 1`` (no underflow within a row).  The sweep runs over rows
-``a = 1 .. n-1``; the state is the vertical bits ``v[a-1 or a, 1..n-1]`` (old bits to the
+prior on that edge alone and scaled so that ``max(w(0), w(1)) = 1`` (no underflow within a
+row).  The sweep runs over rows ``a = 1 .. n-1``; the state is the vertical bits ``v[a-1 or a, 1..n-1]`` (old bits to the
 right of the sweep column, new bits to its left) plus the running horizontal bit ``t``,
 2^n numbers.  At interior vertex ``(a, b)`` parity fixes ``h[a, b] = t ^ v[a-1, b] ^ v[a, b]``.
 Edges in no interior constraint (``h[0, :]``, ``v[:, 0]``) contribute independent factors
