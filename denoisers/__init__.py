@@ -9,4 +9,4 @@ from .base import DENOISERS, DenoiserFamily, make_family, validate_radius
 __all__ = ["DENOISERS", "DenoiserFamily", "make_family", "validate_radius"]
 
 # Built-in families: one module each; importing registers them.
-from . import exact, linear  # noqa: E402,F401
+from . import exact, linear, mwpm  # noqa: E402,F401

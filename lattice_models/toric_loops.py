@@ -1,0 +1,190 @@
+"""Toric-code-like closed-loop model on the L x L torus (physics reference, section 3).
+
+Conventions (the single place where they are fixed for the whole project)
+-------------------------------------------------------------------------
+* **Edge variables** ``x_e in {0, 1}`` are stored as an array ``(n, 2, L, L)`` of int8:
+
+  - channel 0, ``h[i, j]``: the horizontal edge from vertex ``(i, j)`` to ``(i, j+1)``;
+  - channel 1, ``v[i, j]``: the vertical edge from vertex ``(i, j)`` to ``(i+1, j)``;
+
+  all indices are taken mod L (row index ``i`` first, column index ``j`` second).
+* **Vertex** ``(i, j)`` touches the four edges ``h[i, j]``, ``h[i, j-1]``, ``v[i, j]``,
+  ``v[i-1, j]``.  A configuration is *valid* (a cycle, i.e. a union of closed loops) when
+  every vertex has even parity; valid configurations form the cycle space, a GF(2)
+  subspace of dimension ``L^2 + 1``.
+* **Plaquette** ``(i, j)`` is bounded by ``h[i, j]``, ``h[i+1, j]``, ``v[i, j]``, ``v[i, j+1]``.
+  Conversely ``h[i, j]`` lies on plaquettes ``(i, j)`` and ``(i-1, j)``, and ``v[i, j]``
+  on plaquettes ``(i, j)`` and ``(i, j-1)``.
+* **Homology.**  The two non-contractible reference loops are the row ``h[0, :]`` and the
+  column ``v[:, 0]``.  The homology parities of a cycle are ``w_x = XOR_i h[i, 0]`` (the
+  parity of loops crossing the vertical cut through column 0 of horizontal edges; every
+  plaquette boundary crosses it an even number of times) and ``w_y = XOR_j v[0, j]``.
+  Every cycle is uniquely ``boundary(b) XOR w_x * h-row XOR w_y * v-column`` up to
+  complementing the plaquette field ``b``.
+* **Noise.**  The bit-flip channel flips edges with probability p.  The Gaussian channel
+  acts on the spin encoding ``1 - 2 x`` (``GaussianChannel(encode_binary_as_spin=True)``),
+  so ``y_e = a (1 - 2 x_e) + s z_e``.  Estimates (posterior means) are probabilities
+  ``P(x_e = 1 | y)`` on the 0/1 scale.
+
+Weights: a configuration has weight ``x^{#occupied edges}`` (loop weight / fugacity per
+edge ``x`` in ``(0, 1]``).  At ``x = 1`` this is the uniform distribution on the cycle space
+(the Z-basis ground-state distribution of the toric code), sampled exactly here as the
+XOR of independent fair-coin plaquette boundaries and two fair homology loops.  For
+``x < 1`` the loops are domain walls of dual Ising spins at ``e^{-2K*} = x`` (transition at
+``x_c = tanh K_c = sqrt(2) - 1``); that sampler needs the Ising samplers and is pending.
+
+The exact r-local Bayes posterior is in :mod:`lattice_models.exact.toric_window`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from .base import MODELS, LatticeModel, Param, Transition
+from .channels import BitFlipChannel, GaussianChannel, NoiseChannel
+
+X_CRITICAL = math.sqrt(2.0) - 1.0
+P_CRITICAL_BITFLIP = 0.10922
+P_CRITICAL_UNCERTAINTY = 0.0003
+LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED = 1.04
+
+
+# -- cycle-space helpers (arrays (..., 2, L, L)) ------------------------------------------------
+def vertex_parity(x: np.ndarray) -> np.ndarray:
+    """Parity (0/1) at every vertex ``(i, j)``: ``h[i,j] + h[i,j-1] + v[i,j] + v[i-1,j] mod 2``."""
+    x = np.asarray(x)
+    h, v = x[..., 0, :, :], x[..., 1, :, :]
+    return (h ^ np.roll(h, 1, axis=-1) ^ v ^ np.roll(v, 1, axis=-2)) & 1
+
+
+def plaquette_boundary(b: np.ndarray) -> np.ndarray:
+    """The edge field ``(..., 2, L, L)`` of the boundaries of the plaquettes where ``b = 1``."""
+    b = np.asarray(b)
+    h = b ^ np.roll(b, 1, axis=-2)  # h[i, j] lies on plaquettes (i, j) and (i-1, j)
+    v = b ^ np.roll(b, 1, axis=-1)  # v[i, j] lies on plaquettes (i, j) and (i, j-1)
+    return np.stack([h, v], axis=-3)
+
+
+def homology_parities(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``(w_x, w_y)``: parities of ``h[:, 0]`` and of ``v[0, :]`` (see the module docstring)."""
+    x = np.asarray(x)
+    w_x = np.bitwise_xor.reduce(x[..., 0, :, 0], axis=-1)
+    w_y = np.bitwise_xor.reduce(x[..., 1, 0, :], axis=-1)
+    return w_x, w_y
+
+
+def sample_uniform_cycles(n: int, L: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` exact uniform draws from the cycle space of the L x L torus, int8 ``(n, 2, L, L)``."""
+    out = np.empty((n, 2, L, L), dtype=np.int8)
+    chunk = max(1, 2**22 // (L * L))
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        b = rng.integers(0, 2, size=(stop - start, L, L), dtype=np.int8)
+        loops = rng.integers(0, 2, size=(stop - start, 2), dtype=np.int8)
+        x = plaquette_boundary(b)
+        x[:, 0, 0, :] ^= loops[:, 0:1]  # horizontal non-contractible loop: row h[0, :]
+        x[:, 1, :, 0] ^= loops[:, 1:2]  # vertical non-contractible loop: column v[:, 0]
+        out[start:stop] = x
+    return out
+
+
+@MODELS.register("toric_loops")
+class ToricLoops(LatticeModel):
+    """Closed loops on the edges of the L x L torus with weight ``x^{#edges}`` (section 3).
+
+    Conventions (edge channels, vertices, plaquettes, homology) are in the module docstring
+    of :mod:`lattice_models.toric_loops`.
+    """
+
+    description = "toric-code-like closed loops; exact uniform sampler at x=1; decoding transition p_c=0.10922"
+    params = (
+        Param("x", 1.0, low=0.0, high=1.0, low_inclusive=False,
+              doc="loop weight per occupied edge in (0, 1]; x = 1 is the uniform cycle measure"),
+    )
+    variable_type = "binary"
+    channels = 2
+    sampler_name = "plaquette-xor-exact"
+    min_L = 2
+
+    def _sample(self, n: int, L: int, seed: int, **options: Any) -> Tuple[np.ndarray, dict]:
+        if options:
+            raise ValueError(f"the toric_loops sampler takes no options, got {sorted(options)}")
+        if self.x < 1.0:
+            raise NotImplementedError("toric_loops with x < 1 needs the ising sampler (pending); only x = 1 is sampled")
+        samples = sample_uniform_cycles(n, L, np.random.default_rng(seed))
+        return samples, {"sampler": self.sampler_name, "exact": True}
+
+    def validate_samples(self, samples: np.ndarray) -> None:
+        super().validate_samples(samples)
+        bad = vertex_parity(samples.astype(np.int8, copy=False)).any(axis=(-2, -1))
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"toric_loops sample {k} violates vertex parity (not a closed-loop configuration)")
+
+    # -- metadata ------------------------------------------------------------------------------
+    def transitions(self) -> list[Transition]:
+        out = [Transition("x", X_CRITICAL, 0.0, "Kramers-Wannier duality: x_c = tanh K_c = sqrt(2)-1 (physics.md section 3)")]
+        if self.x == 1.0:  # the decoding transitions are those of the toric code (uniform loops)
+            out.append(Transition(
+                "p", P_CRITICAL_BITFLIP, P_CRITICAL_UNCERTAINTY,
+                "RBIM Nishimori point: 0.1092212(4) Wan-Dai-Zhu arXiv 2511.02907; 0.10919(7) Hasenbusch et al. "
+                "arXiv 0803.0444; 0.10929(2) Ohzeki-Jacobsen arXiv 1410.0166 (physics.md section 3)",
+                channel="bitflip"))
+            out.append(Transition(
+                "lambda", LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED, 0.05,
+                "Gaussian RBIM Nishimori point, recollected J0/sigma ~ 1.02 (unverified; placeholder uncertainty; physics.md section 3)",
+                channel="gaussian", scored=False))
+        return out
+
+    def observables(self, samples: np.ndarray) -> Dict[str, Tuple[float, float]]:
+        x = np.asarray(samples).astype(np.int8, copy=False)
+        w_x, w_y = homology_parities(x)
+        per_config = {
+            "occupation": x.mean(axis=(1, 2, 3), dtype=np.float64),
+            "homology_x": w_x.astype(np.float64),
+            "homology_y": w_y.astype(np.float64),
+        }
+        n = len(x)
+        return {k: (float(v.mean()), float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
+                for k, v in per_config.items()}
+
+    def exact_observables(self, L: int) -> Dict[str, float]:
+        if self.x == 1.0:  # every edge and both homology bits are fair coins
+            return {"occupation": 0.5, "homology_x": 0.5, "homology_y": 0.5}
+        return {}
+
+    # -- exact posterior -----------------------------------------------------------------------
+    @staticmethod
+    def _global_oracle():
+        try:
+            return importlib.import_module("lattice_models.exact.toric_global")
+        except ModuleNotFoundError:
+            return None
+
+    def supports_exact_posterior(self, channel: NoiseChannel, radius: Optional[int], L: int) -> bool:
+        if self.x != 1.0 or not isinstance(channel, (BitFlipChannel, GaussianChannel)):
+            return False
+        if radius is None:  # the global oracle may restrict channels or sizes via supports(channel, L)
+            oracle = self._global_oracle()
+            if oracle is None:
+                return False
+            supports = getattr(oracle, "supports", None)
+            return bool(supports(channel, L)) if callable(supports) else True
+        return 2 * int(radius) + 1 < L
+
+    def exact_posterior_mean(self, y: np.ndarray, channel: NoiseChannel, level: float, radius: Optional[int]) -> np.ndarray:
+        """``P(x_e = 1 | y)`` (radius None) or ``P(x_e = 1 | y_W(e))`` for the radius-r window."""
+        if self.x != 1.0:
+            raise ValueError(f"the toric_loops exact posterior needs x = 1 (uniform loops), got x={self.x:g}")
+        if radius is None:
+            oracle = self._global_oracle()
+            if oracle is None:
+                raise NotImplementedError("the global toric_loops oracle (lattice_models.exact.toric_global) is not available")
+            return oracle.toric_posterior_marginals(y, channel, level)
+        from .exact.toric_window import local_posterior_marginals
+
+        return local_posterior_marginals(y, channel, level, radius)
