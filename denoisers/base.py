@@ -43,6 +43,8 @@ class DenoiserFamily:
     radius_semantics: ClassVar[str] = "Chebyshev radius r of the light cone of each output site"
     trainable: ClassVar[bool] = True
     supports_global: ClassVar[bool] = True
+    #: False for global-only families (no finite-radius members)
+    local_members: ClassVar[bool] = True
     #: model names, or ("*",) for any model
     supported_models: ClassVar[Tuple[str, ...]] = ("*",)
     #: True if one fit can cover several model parameters (e.g. temperatures): ``fit`` then
@@ -152,6 +154,7 @@ class DenoiserFamily:
             "radius_semantics": cls.radius_semantics,
             "trainable": cls.trainable,
             "global_member": cls.supports_global,
+            "local_members": cls.local_members,
             "models": list(cls.supported_models),
         }
 

@@ -39,6 +39,7 @@ class MinimumWeightMatching(DenoiserFamily):
     description = "minimum-weight perfect matching decoder (PyMatching); hard decisions; bitflip or gaussian channel"
     trainable = False
     supports_global = True
+    local_members = False
     supported_models = ("toric_loops",)
 
     def __init__(self, radius=None):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -19,7 +19,9 @@ from denoisers.locality import audit_locality
 from lattice_models.datasets import load_or_generate
 
 from .scoring import bootstrap_indices, mean_with_ci, per_config_mse
-from .tasks.base import Task, TaskConfig
+
+if TYPE_CHECKING:  # tasks depend on this module, not the other way round
+    from .tasks.base import Task, TaskConfig
 
 
 def derive_seed(*parts: int) -> int:
@@ -95,10 +97,10 @@ def member_statistics(denoise: Callable, noisy: List[np.ndarray], levels: List[f
 
 
 def evaluate(
-    task: Task,
+    task: "Task",
     family_name: str,
     L: int,
-    config: TaskConfig,
+    config: "TaskConfig",
     model_params: Optional[Dict[str, float]] = None,
     progress: Optional[Callable[[str], None]] = None,
 ) -> Grid:

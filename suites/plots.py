@@ -70,3 +70,92 @@ def decay_length_curves(task: str, grids: List[Any], summary: Dict[str, Any], ou
     ax.legend(fontsize=7)
     ax.set_title(f"{task}: decay length of the excess", fontsize=10)
     return _save(fig, Path(out_dir) / f"{task}-xi-eff.png")
+
+
+def ising_phi_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike, t_c: float) -> str:
+    """Phi_F(T, L) * L^(1/4) against T, one panel per family, with 95% CIs and the exact T_c."""
+    plt = _pyplot()
+    fams = [k for k in summary if not k.startswith("_")]
+    fig, axes = plt.subplots(1, max(len(fams), 1), figsize=(4.2 * max(len(fams), 1), 3.4), squeeze=False)
+    for ax, fam in zip(axes[0], fams):
+        s = summary[fam]
+        for L, e in sorted(s["per_L"].items(), key=lambda kv: int(kv[0])):
+            scale = int(L) ** 0.25
+            T = np.array(e["temps"])
+            phi, lo, hi = (np.array(e[k]) * scale for k in ("phi", "phi_lo", "phi_hi"))
+            ax.errorbar(T, phi, yerr=[np.clip(phi - lo, 0, None), np.clip(hi - phi, 0, None)], marker="o", ms=3,
+                        capsize=2, label=f"L={L}")
+        est = s["Tc_estimate"]
+        ax.axvline(t_c, color="k", ls="--", lw=1, label="exact T_c")
+        if np.isfinite(est["Tc"]):
+            ax.axvspan(est["lo"], est["hi"], color="tab:red", alpha=0.15)
+            ax.axvline(est["Tc"], color="tab:red", lw=1, label=f"estimate {est['Tc']:.3f}")
+        ax.set_xlabel("T")
+        ax.set_ylabel("Phi * L^(1/4)")
+        ax.set_title(fam + (" REFUSED" if s["refused"] else ""), fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{task}: nonlocality Phi(T, L) L^(1/4)", fontsize=10)
+    return _save(fig, Path(out_dir) / f"{task}-phi-scaling.png")
+
+
+def ising_excess_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.PathLike) -> str:
+    """log10 of the paired excess of the local member over the global member, over (lambda, T)."""
+    plt = _pyplot()
+    n = len(records)
+    fig, axes = plt.subplots(1, max(n, 1), figsize=(3.6 * max(n, 1) + 0.8, 3.2), squeeze=False)
+    for ax, rec in zip(axes[0], records):
+        delta = (rec["local"] - rec["global"]).mean(axis=-1)  # (n_T, n_levels)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            img = np.log10(np.where(delta > 0, delta, np.nan))
+        im = ax.imshow(img, aspect="auto", origin="lower", cmap="viridis")
+        ax.set_xticks(range(len(rec["levels"])), [f"{v:.2g}" for v in rec["levels"]], rotation=45, fontsize=7)
+        ax.set_yticks(range(len(rec["temps"])), [f"{t:g}" for t in rec["temps"]], fontsize=7)
+        ax.set_xlabel("lambda")
+        ax.set_ylabel("T")
+        ax.set_title(f"{rec['family']} L={rec['L']} r={rec['r_local']}", fontsize=9)
+        fig.colorbar(im, ax=ax, label="log10 excess")
+    fig.suptitle(f"{task}: excess of the r = (L-2)/4 member over the global member", fontsize=10)
+    return _save(fig, Path(out_dir) / f"{task}-excess-heatmap.png")
+
+
+def toric_xi_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike, target: float, level_label: str) -> str:
+    """xi_eff(level) per family (largest radius set), with the target transition and the estimate."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.8, 3.8))
+    for key, s in summary.items():
+        if key.startswith("_") or not s.get("xi_eff"):
+            continue
+        lv = np.array(s["levels"])
+        xi = np.array([p["xi"] for p in s["xi_eff"]])
+        lo = np.array([p["lo"] for p in s["xi_eff"]])
+        hi = np.array([p["hi"] for p in s["xi_eff"]])
+        err = np.nan_to_num(np.vstack([np.clip(xi - lo, 0, None), np.clip(hi - xi, 0, None)]))
+        line = ax.errorbar(lv, xi, yerr=err, marker="o", ms=3, capsize=2, label=f"{s['family']} (r<={max(s['radii'])})")
+        if np.isfinite(s["pc_estimate"]["value"]):
+            ax.axvline(s["pc_estimate"]["value"], color=line[0].get_color(), lw=0.8, ls=":")
+    ax.axvline(target, color="k", ls="--", lw=1, label=f"target {target:g}")
+    ax.set_xlabel(level_label)
+    ax.set_ylabel("xi_eff (from the convergence in r)")
+    ax.legend(fontsize=7)
+    ax.set_title(f"{task}: decay length of the r-local error", fontsize=10)
+    return _save(fig, Path(out_dir) / f"{task}-xi-eff.png")
+
+
+def toric_mse_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.PathLike, level_label: str) -> str:
+    """log10 of MSE(level, r) - MSE(level, r_max) per family: how far each radius is from converged."""
+    plt = _pyplot()
+    recs = [r for r in records if r["kind"] == "local" and len(r["radii"]) >= 2]
+    fig, axes = plt.subplots(1, max(len(recs), 1), figsize=(3.8 * max(len(recs), 1) + 0.8, 3.2), squeeze=False)
+    for ax, rec in zip(axes[0], recs):
+        m = rec["mse"].mean(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            img = np.log10(np.where(m[:-1] - m[-1:] > 0, m[:-1] - m[-1:], np.nan))
+        im = ax.imshow(img, aspect="auto", origin="lower", cmap="viridis")
+        ax.set_xticks(range(len(rec["levels"])), [f"{v:g}" for v in rec["levels"]], rotation=60, fontsize=6)
+        ax.set_yticks(range(len(rec["radii"]) - 1), [str(r) for r in rec["radii"][:-1]])
+        ax.set_xlabel(level_label)
+        ax.set_ylabel("radius r")
+        ax.set_title(f"{rec['family']} L={rec['L']}", fontsize=9)
+        fig.colorbar(im, ax=ax, label=f"log10 [MSE(r) - MSE(r={rec['radii'][-1]})]")
+    fig.suptitle(f"{task}: convergence of the r-local error", fontsize=10)
+    return _save(fig, Path(out_dir) / f"{task}-mse-heatmap.png")

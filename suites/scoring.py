@@ -69,36 +69,57 @@ def resolved_prefix(estimates: Sequence[Estimate]) -> List[int]:
     return out
 
 
-def fit_decay_length(radii: Sequence[float], deltas: Sequence[float], sigmas: Optional[Sequence[float]] = None) -> float:
-    """``xi`` from a weighted least-squares fit ``log Delta = c - r / xi`` (NaN if not decaying)."""
+def fit_decay_length(radii: Sequence[float], deltas: Sequence[float], sigmas: Optional[Sequence[float]] = None,
+                     parity: bool = False) -> float:
+    """``xi`` from a weighted least-squares fit ``log Delta = c - r / xi`` (NaN if not decaying).
+
+    ``parity=True`` adds an offset for odd r (``log Delta = c + c_odd [r odd] - r / xi``), which
+    removes an even/odd oscillation in r; it needs three points with both parities.
+    """
     r = np.asarray(radii, dtype=np.float64)
     d = np.asarray(deltas, dtype=np.float64)
-    if len(r) < 2 or (d <= 0).any():
+    if len(r) < 2 or (d <= 0).any() or not np.isfinite(d).all():
         return float("nan")
-    w = np.ones_like(d) if sigmas is None else (d / np.maximum(np.asarray(sigmas, float), 1e-300)) ** 2
-    slope = np.polyfit(r, np.log(d), 1, w=np.sqrt(w))[0]
+    w = np.ones_like(d) if sigmas is None else d / np.maximum(np.asarray(sigmas, float), 1e-300)
+    cols = [np.ones_like(r), r]
+    odd = (r.astype(int) % 2).astype(float)
+    if parity and len(r) >= 3 and 0 < odd.sum() < len(r):
+        cols.append(odd)
+    A = np.stack(cols, axis=1) * w[:, None]
+    coef = np.linalg.lstsq(A, np.log(d) * w, rcond=None)[0]
+    slope = coef[1]
     return float(-1.0 / slope) if slope < 0 else float("nan")
 
 
-def decay_length_with_ci(radii: Sequence[int], per_config_excess: np.ndarray, boot_idx: np.ndarray) -> Dict:
+def decay_length_with_ci(radii: Sequence[int], per_config_excess: np.ndarray, boot_idx: np.ndarray,
+                         tail: Optional[int] = None, parity: bool = False) -> Dict:
     """Fit xi_eff over the resolved radii, with a bootstrap CI over test configurations.
 
     ``per_config_excess`` has shape (n_radii, n_configs), paired over configurations.
+    ``tail`` keeps only the largest ``tail`` resolved radii (the asymptotic regime);
+    ``parity`` is passed to :func:`fit_decay_length`.  The bootstrap replicates
+    (same radii, same weights) are returned under ``replicates``.
     """
     ests = [mean_with_ci(row, boot_idx) for row in per_config_excess]
     keep = resolved_prefix(ests)
-    out = {"radii_used": [int(radii[i]) for i in keep], "xi": float("nan"), "lo": float("nan"), "hi": float("nan")}
+    if tail is not None:
+        keep = keep[-tail:]
+    n_boot = boot_idx.shape[0]
+    out = {"radii_used": [int(radii[i]) for i in keep], "xi": float("nan"), "lo": float("nan"), "hi": float("nan"),
+           "replicates": np.full(n_boot, np.nan)}
     if len(keep) < 2:
         return out
     r = np.asarray([radii[i] for i in keep], dtype=np.float64)
     rows = per_config_excess[keep]
-    out["xi"] = fit_decay_length(r, rows.mean(axis=1), [ests[i].stderr for i in keep])
+    sig = [ests[i].stderr for i in keep]
+    out["xi"] = fit_decay_length(r, rows.mean(axis=1), sig, parity)
     boots = rows[:, boot_idx].mean(axis=2)  # (n_keep, n_boot)
-    xis = np.array([fit_decay_length(r, boots[:, b]) for b in range(boots.shape[1])])
-    xis = xis[np.isfinite(xis)]
-    if len(xis) > 0.9 * boots.shape[1]:
+    xis = np.array([fit_decay_length(r, boots[:, b], sig, parity) for b in range(n_boot)])
+    out["replicates"] = xis
+    finite = xis[np.isfinite(xis)]
+    if len(finite) > 0.9 * n_boot:
         alpha = (1 - CI_LEVEL) / 2
-        out["lo"], out["hi"] = (float(v) for v in np.quantile(xis, [alpha, 1 - alpha]))
+        out["lo"], out["hi"] = (float(v) for v in np.quantile(finite, [alpha, 1 - alpha]))
     return out
 
 

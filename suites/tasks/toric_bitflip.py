@@ -1,0 +1,318 @@
+"""``toric-bitflip``: place the decoding threshold p_c = 0.10922 from r-local denoisers.
+
+Closed-loop (toric-code) configurations under bit-flip noise have a sharp,
+size-independent transition at the Nishimori point, where the Markov length of
+the noisy distribution diverges (physics reference, section 3).  Per family:
+
+* MSE(p, r) per edge and the cross-entropy, on the *same* random edges of the
+  same noisy configurations for every radius (for the ``exact`` r-local oracle
+  these are infinite-lattice values: the window oracle does not depend on L);
+* ``xi_eff(p)`` from the convergence in r, ``MSE(p, r) = MSE_inf(p) + A e^{-r/xi}``,
+  fitted on the paired increments ``MSE(r) - MSE(r+1)`` (which decay with the
+  same xi and need no estimate of MSE_inf) over the resolved radii;
+* ``p_c^`` = the location of the peak of ``xi_eff(p)`` (parabola through the
+  maximum and its neighbours), with a bootstrap CI over test configurations,
+  and its drift as the largest radius grows;
+* for learned families, the paired excess over the exact r-local optimum per (p, r).
+
+Cross-check: the logical failure rate of exact optimal (maximum-likelihood
+homology class) decoding at several L, whose size crossings lie near p_c.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List
+
+import numpy as np
+
+from lattice_models.datasets import load_or_generate
+
+from ..evaluation import derive_seed, fit_member
+from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, decay_length_with_ci, mean_with_ci
+from .base import TASKS, Task, TaskConfig
+from denoisers import DENOISERS
+from denoisers.locality import audit_locality
+
+P_C = 0.10922
+N_BOOT = 300
+PEAK_FRACTION = 0.6  # points with xi >= 0.6 max enter the quadratic peak fit
+TAIL = 4  # increments used for xi_eff: the asymptotic end of the radius range
+
+
+def sampled_edge_mask(n: int, L: int, k: int, seed: int) -> np.ndarray:
+    """k random window centres per configuration (both edges of each centre), (n, 2, L, L)."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((n, L * L), dtype=bool)
+    for s in range(n):
+        mask[s, rng.choice(L * L, size=k, replace=False)] = True
+    return np.repeat(mask.reshape(n, 1, L, L), 2, axis=1)
+
+
+def edge_scores(prob: np.ndarray, x: np.ndarray, mask: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per-configuration MSE and cross-entropy (nats) over the masked edges."""
+    q = np.clip(np.asarray(prob, dtype=np.float64), 1e-12, 1 - 1e-12)
+    xf = np.asarray(x, dtype=np.float64)
+    sq = np.where(mask, (q - xf) ** 2, 0.0)
+    ce = np.where(mask, -(xf * np.log(q) + (1 - xf) * np.log1p(-q)), 0.0)
+    count = mask.reshape(len(mask), -1).sum(axis=1)
+    return {"mse": sq.reshape(len(q), -1).sum(axis=1) / count, "ce": ce.reshape(len(q), -1).sum(axis=1) / count}
+
+
+def xi_profile(r_inc: List[int], inc: np.ndarray, n_boot: int, seed: int, tail: int = TAIL) -> Dict[str, Any]:
+    """xi_eff at one level from per-config increments MSE(r) - MSE(r+1), shape (n_radii - 1, n_test).
+
+    Fitted on the largest ``tail`` resolved increments with an even/odd offset (the window
+    oracle's increments oscillate with the parity of r); point estimate, CI, replicates.
+    """
+    boot = bootstrap_indices(inc.shape[-1], seed, n_boot)
+    return decay_length_with_ci(r_inc, inc, boot, tail=tail, parity=True)
+
+
+def peak_window(xi: np.ndarray, frac: float = PEAK_FRACTION) -> np.ndarray:
+    """Indices of the contiguous run around the maximum where xi >= frac * max (NaN ends the run)."""
+    v = np.where(np.isfinite(xi), xi, -np.inf)
+    i = int(np.argmax(v))
+    if not np.isfinite(v[i]):
+        return np.array([], dtype=int)
+    lo = hi = i
+    while lo > 0 and v[lo - 1] >= frac * v[i]:
+        lo -= 1
+    while hi < len(v) - 1 and v[hi + 1] >= frac * v[i]:
+        hi += 1
+    return np.arange(lo, hi + 1)
+
+
+def peak_location(levels: np.ndarray, xi: np.ndarray, sel: np.ndarray, weights: np.ndarray) -> float:
+    """Vertex of a weighted quadratic fit of xi(level) over the points ``sel`` around the maximum.
+
+    Falls back to the level of the largest xi when fewer than 3 points or the fit is not concave;
+    the vertex is clipped to the fitted range.
+    """
+    v = xi[sel]
+    if len(sel) == 0 or not np.isfinite(v).all():
+        finite = np.where(np.isfinite(xi), xi, -np.inf)
+        return float(levels[int(np.argmax(finite))]) if np.isfinite(finite).any() else float("nan")
+    x = levels[sel]
+    if len(sel) >= 3:
+        a, b, _ = np.polyfit(x, v, 2, w=weights[sel])
+        if a < 0:
+            return float(np.clip(-b / (2 * a), x[0], x[-1]))
+    return float(x[int(np.argmax(v))])
+
+
+def peak_with_ci(levels, profiles: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Peak of xi_eff(level) and its bootstrap CI (same fit points and weights in every replicate)."""
+    levels = np.asarray(levels, dtype=np.float64)
+    xi = np.array([p["xi"] for p in profiles])
+    width = np.array([p["hi"] - p["lo"] for p in profiles])
+    weights = np.where(np.isfinite(width) & (width > 0), 3.92 / np.where(width > 0, width, 1.0), 0.0)
+    sel = peak_window(xi)
+    reps = np.stack([p["replicates"] for p in profiles], axis=1)  # (n_boot, n_levels)
+    est = peak_location(levels, xi, sel, weights)
+    boots = np.array([peak_location(levels, row, sel, weights) for row in reps])
+    boots = boots[np.isfinite(boots)]
+    lo, hi = (np.quantile(boots, [0.025, 0.975]) if len(boots) > 10 else (np.nan, np.nan))
+    return {"value": est, "lo": float(lo), "hi": float(hi), "fit_levels": [float(levels[i]) for i in sel]}
+
+
+@TASKS.register("toric-bitflip")
+class ToricBitflipTask(Task):
+    description = "toric-code loops (x = 1) under bit-flip noise: p_c from the peak of xi_eff(p); target 0.10922"
+    model_name = "toric_loops"
+    model_params = {"x": 1.0}
+    channel_name = "bitflip"
+    level_label = "p"
+    target = P_C
+    noise_increases_with_level = True
+
+    def config(self, division: str) -> TaskConfig:
+        if division == "quick":
+            return TaskConfig(L=(16,), levels=(0.02, 0.06, 0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.14, 0.17, 0.2),
+                              radii=(1, 2, 3, 4, 5, 6), n_train=400, n_test=200, budget=20.0,
+                              families=("exact", "linear", "cnn"),
+                              extra={"centres_per_config": 12, "learned_radii": (1, 2, 3),
+                                                        "global_L": (4, 6), "global_n": 400})
+        return TaskConfig(L=(16,), levels=(0.02, 0.04, 0.06, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.125,
+                                            0.13, 0.14, 0.16, 0.18, 0.2),
+                          radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=400, budget=120.0,
+                          families=("exact", "linear", "cnn"),
+                          extra={"centres_per_config": 32, "learned_radii": (1, 2, 3, 4, 5, 6),
+                                 "global_L": (6, 8, 10), "global_n": 1000})
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
+        model, channel = self.model(), self.channel()
+        levels = [channel.validate_level(v) for v in cfg.levels]
+        records = []
+        for L in cfg.L:
+            train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, 0))
+            test = load_or_generate(model, cfg.n_test, L, derive_seed(cfg.seed, L, 1))
+            x = test.samples
+            noisy = [channel.corrupt(x, lv, derive_seed(cfg.seed, L, 2, j), model.variable_type) for j, lv in enumerate(levels)]
+            mask = sampled_edge_mask(len(x), L, cfg.extra["centres_per_config"], derive_seed(cfg.seed, L, 4))
+            exact_mse = None
+            for fam_name in families:
+                tick(f"{self.name}:{fam_name}:L{L}")
+                if not DENOISERS.get(fam_name).local_members:
+                    records.append(self._global_family(fam_name, train, channel, levels, noisy, x, mask, cfg, model, L))
+                    continue
+                radii = [r for r in cfg.radii if 2 * r + 1 < L and (fam_name == "exact" or r in cfg.extra["learned_radii"])]
+                mse = np.empty((len(radii), len(levels), len(x)))
+                ce = np.empty_like(mse)
+                probs = {}
+                members, locality = {}, {}
+                for i, r in enumerate(radii):
+                    fam, info = fit_member(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3),
+                                           cfg.budget, model, cfg.family_options.get(fam_name, {}))
+                    members[str(r)] = info
+                    for j, lv in enumerate(levels):
+                        prob = self._predict(fam, noisy[j], lv, mask)
+                        if fam_name == "exact":
+                            probs[i, j] = prob
+                        sc = edge_scores(prob, x, mask)
+                        mse[i, j], ce[i, j] = sc["mse"], sc["ce"]
+                    mid = len(levels) // 2
+                    locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], n_sites=2).to_dict()
+                increments = mse[:-1] - mse[1:]
+                if fam_name == "exact":
+                    exact_mse = {r: mse[i] for i, r in enumerate(radii)}
+                    # Nested Bayes posteriors: MSE(r) - MSE(r+1) = E[(q_{r+1} - q_r)^2] exactly, an estimator
+                    # free of the Bernoulli noise of x (Pythagoras for nested conditional expectations).
+                    count = mask.reshape(len(x), -1).sum(axis=1)
+                    for i in range(len(radii) - 1):
+                        for j in range(len(levels)):
+                            d2 = np.where(mask, (probs[i + 1, j] - probs[i, j]) ** 2, 0.0)
+                            increments[i, j] = d2.reshape(len(x), -1).sum(axis=1) / count
+                records.append({"kind": "local", "family": fam_name, "L": L, "levels": levels, "radii": radii,
+                                "mse": mse, "ce": ce, "increments": increments, "members": members, "locality": locality,
+                                "exact_mse": exact_mse, "datasets": {"train": train.sha256, "test": test.sha256}})
+        records += self._global_decoding(cfg, tick)
+        return records
+
+    def _global_family(self, fam_name, train, channel, levels, noisy, x, mask, cfg, model, L):
+        """A global-only family (e.g. mwpm): MSE per level on the same edges; no radius scan."""
+        fam, info = fit_member(fam_name, None, train.samples, channel, levels, derive_seed(cfg.seed, L, 3), cfg.budget, model)
+        mse = np.stack([edge_scores(fam.denoise(y, lv), x, mask)["mse"] for lv, y in zip(levels, noisy)])
+        return {"kind": "global", "family": fam_name, "L": L, "levels": levels, "mse": mse, "members": {"global": info}}
+
+    @staticmethod
+    def _predict(fam, y, level, mask):
+        if fam.name == "exact" and fam.radius is not None:  # evaluate the window oracle on the sampled edges only
+            from lattice_models.exact.toric_window import local_posterior_marginals
+
+            prob, _ = local_posterior_marginals(y, fam.channel_, level, fam.radius, edges=mask)
+            return np.where(mask, prob, 0.0)
+        return fam.denoise(y, level)
+
+    def _global_decoding(self, cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
+        """Logical failure rate of exact maximum-likelihood decoding, per L and level."""
+        try:
+            from lattice_models.exact import toric_global
+        except ImportError:
+            return []
+        model, channel = self.model(), self.channel()
+        levels = [channel.validate_level(v) for v in cfg.levels]
+        out = []
+        for L in cfg.extra.get("global_L", ()):
+            tick(f"{self.name}:global-decoder:L{L}")
+            x = load_or_generate(model, cfg.extra["global_n"], L, derive_seed(cfg.seed, L, 5)).samples
+            fails = np.empty((len(levels), len(x)))
+            for j, lv in enumerate(levels):
+                y = channel.corrupt(x, lv, derive_seed(cfg.seed, L, 6, j), model.variable_type)
+                fails[j] = toric_global.toric_logical_failure(x, y, channel, lv)
+            out.append({"kind": "global-decoder", "family": "exact-global", "L": L, "levels": levels, "failures": fails})
+        return out
+
+    # -- scores -----------------------------------------------------------------------------------
+    def summarize(self, records: List[Dict[str, Any]]) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for rec in (r for r in records if r["kind"] == "local"):
+            levels, radii = np.array(rec["levels"]), rec["radii"]
+            key = f"{rec['family']}/L{rec['L']}"
+            entry: Dict[str, Any] = {"family": rec["family"], "L": rec["L"], "radii": radii, "levels": rec["levels"],
+                                     "members": rec["members"], "locality": {str(k): v for k, v in rec["locality"].items()},
+                                     "refused": any(not v["passed"] for v in rec["locality"].values())}
+            boot = bootstrap_indices(rec["mse"].shape[-1], seed=derive_seed(rec["L"], 11), n_boot=N_BOOT)
+            entry["mse"] = [[mean_with_ci(rec["mse"][i, j], boot).to_dict() for j in range(len(levels))] for i in range(len(radii))]
+            entry["cross_entropy"] = rec["ce"].mean(axis=-1).tolist()
+            if rec["exact_mse"] is not None and rec["family"] != "exact":
+                entry["excess_over_exact_local"] = [
+                    [mean_with_ci(rec["mse"][i, j] - rec["exact_mse"][r][j], boot).to_dict() if r in rec["exact_mse"] else None
+                     for j in range(len(levels))] for i, r in enumerate(radii)]
+            drift = []
+            for r_max in radii[2:]:
+                k = radii.index(r_max) + 1
+                profiles = [xi_profile(radii[: k - 1], rec["increments"][: k - 1, j], N_BOOT, derive_seed(rec["L"], j, 12))
+                            for j in range(len(levels))]
+                peak = peak_with_ci(levels, profiles)
+                drift.append({"r_max": r_max, **peak})
+            entry["xi_eff"] = [{k: v for k, v in p.items() if k != "replicates"} for p in profiles] if drift else []
+            entry["pc_vs_rmax"] = drift
+            best = drift[-1] if drift else {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
+            entry["pc_estimate"] = best
+            entry["pc_error"] = abs(best["value"] - self.target) if math.isfinite(best["value"]) else float("nan")
+            out[key] = entry
+        for rec in (r for r in records if r["kind"] == "global"):
+            boot = bootstrap_indices(rec["mse"].shape[-1], seed=derive_seed(rec["L"], 14), n_boot=N_BOOT)
+            out[f"_{rec['family']}/L{rec['L']}"] = {"family": rec["family"], "L": rec["L"], "refused": False, "global": True,
+                                                    "levels": rec["levels"], "members": rec["members"],
+                                                    "mse": [mean_with_ci(m, boot).to_dict() for m in rec["mse"]]}
+        glob = [r for r in records if r["kind"] == "global-decoder"]
+        if glob:
+            curves = {r["L"]: bootstrap_means(r["failures"], N_BOOT, derive_seed(r["L"], 13)) for r in glob}
+            Ls = sorted(curves)
+            pairs = []
+            sign = -1.0 if self.noise_increases_with_level else 1.0
+            for L1, L2 in zip(Ls, Ls[1:]):  # on the noisy side, the larger lattice fails more often
+                c = crossing_with_ci(glob[0]["levels"], sign * curves[L1], sign * curves[L2])
+                pairs.append({"L": [L1, L2], **c})
+            out["_global_decoder"] = {"family": "exact-global decoder", "refused": False, "levels": glob[0]["levels"],
+                                      "failure_rate": {str(L): curves[L][0].tolist() for L in Ls}, "crossings": pairs}
+        return out
+
+    def cells(self, records):
+        cells = []
+        for rec in (r for r in records if r["kind"] == "local"):
+            for i, r in enumerate(rec["radii"]):
+                for j, lv in enumerate(rec["levels"]):
+                    m = rec["mse"][i, j]
+                    cells.append({"family": rec["family"], "L": rec["L"], "level": lv, "radius": r,
+                                  "mse": float(m.mean()), "mse_stderr": float(m.std(ddof=1) / math.sqrt(len(m))),
+                                  "cross_entropy": float(rec["ce"][i, j].mean())})
+        for rec in (r for r in records if r["kind"] == "global-decoder"):
+            for j, lv in enumerate(rec["levels"]):
+                f = rec["failures"][j]
+                cells.append({"family": rec["family"], "L": rec["L"], "level": lv, "radius": None,
+                              "logical_failure": float(f.mean()), "stderr": float(f.std(ddof=1) / math.sqrt(len(f)))})
+        return cells
+
+    def leaderboard_rows(self, summary):
+        label = self.level_label
+        header = ["family", "L", "status", f"{label}_c estimate [95% CI]", f"|{label}_c^ - target|" if self.scored else "target",
+                  f"{label}_c vs largest r", "seconds (fit)"]
+        rows = []
+        for key, s in summary.items():
+            if s.get("global"):
+                mse = ", ".join(f"{lv:g}: {m['mean']:.4f}" for lv, m in zip(s["levels"], s["mse"]))
+                rows.append([s["family"], str(s["L"]), "global (not scored)", "n/a", "", f"MSE per {label}: {mse}", ""])
+                continue
+            if key.startswith("_"):
+                continue
+            e = s["pc_estimate"]
+            drift = ", ".join(f"r<={d['r_max']}: {d['value']:.4g}" for d in s["pc_vs_rmax"])
+            fit_s = sum(m.get("fit_seconds", 0.0) for m in s["members"].values())
+            rows.append([s["family"], str(s["L"]), "REFUSED (locality audit)" if s["refused"] else "ok",
+                         f"{e['value']:.4g} [{e['lo']:.4g}, {e['hi']:.4g}]",
+                         f"{s['pc_error']:.4f}" if self.scored else "unscored", drift, f"{fit_s:.1f}"])
+        g = summary.get("_global_decoder")
+        if g:
+            cross = "; ".join(f"L={p['L'][0]}/{p['L'][1]}: {p['value']:.4g} [{p['lo']:.4g}, {p['hi']:.4g}]" for p in g["crossings"])
+            rows.append(["exact global decoder (logical failure crossings)", ",".join(g["failure_rate"]), "reference", cross, "", "", ""])
+        return header, rows
+
+    def plots(self, records, summary, out_dir):
+        from .. import plots
+
+        return [plots.toric_xi_curves(self.name, summary, out_dir, self.target, self.level_label),
+                plots.toric_mse_heatmaps(self.name, records, out_dir, self.level_label)]

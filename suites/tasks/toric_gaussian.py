@@ -1,0 +1,46 @@
+"""``toric-gaussian`` (unscored measurement): the toric pipeline with the Gaussian channel on +-1 edges.
+
+The posterior is a Gaussian random-bond Ising model on its Nishimori line
+(physics reference, section 3); its critical SNR is *unverified* (a recollected
+value gives lambda ~ 1.04).  The suite reports its own estimate of lambda_c, with
+a CI, from the peak of the exact r-local oracle's xi_eff(lambda) and from the
+logical-failure crossings of the exact global decoder, and says whether they
+agree with the recollected value.  Nothing here is scored.
+"""
+
+from __future__ import annotations
+
+from .base import TASKS, TaskConfig
+from .toric_bitflip import ToricBitflipTask
+
+LAMBDA_RECOLLECTED = 1.04
+
+
+@TASKS.register("toric-gaussian")
+class ToricGaussianTask(ToricBitflipTask):
+    description = ("toric-code loops under the Gaussian channel on +-1 edges: measured lambda_c "
+                   f"(unscored; recollected literature value {LAMBDA_RECOLLECTED}, unverified)")
+    channel_name = "gaussian"
+    channel_options = {"encode_binary_as_spin": True}
+    level_label = "lambda"
+    noise_increases_with_level = False
+    target = LAMBDA_RECOLLECTED
+    scored = False
+
+    def config(self, division: str) -> TaskConfig:
+        if division == "quick":
+            return TaskConfig(L=(16,), levels=(0.4, 0.7, 0.85, 1.0, 1.15, 1.3, 1.6, 2.2), radii=(1, 2, 3, 4, 5, 6),
+                              n_train=400, n_test=120, budget=20.0, families=("exact",),
+                              extra={"centres_per_config": 12, "learned_radii": (), "global_L": (4, 6), "global_n": 300})
+        return TaskConfig(L=(16,), levels=(0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.8, 2.4, 3.2),
+                          radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=400, budget=120.0, families=("exact", "cnn"),
+                          extra={"centres_per_config": 32, "learned_radii": (1, 2, 3, 4, 5, 6),
+                                 "global_L": (6, 8, 10), "global_n": 600})
+
+    def summarize(self, records):
+        out = super().summarize(records)
+        for s in out.values():
+            if "pc_estimate" in s:
+                e = s["pc_estimate"]
+                s["agrees_with_recollected"] = bool(e["lo"] <= LAMBDA_RECOLLECTED <= e["hi"])
+        return out
