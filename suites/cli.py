@@ -88,6 +88,18 @@ def cmd_tasks(args) -> int:
     return 0
 
 
+def _summary(model, ds) -> None:
+    L = ds.samples.shape[-1]
+    exact = model.exact_observables(L)
+    for name, (mean, se) in model.observables(ds.samples).items():
+        ref = f"   exact {exact[name]:.6g}" if name in exact else ""
+        print(f"  {name:>12s} = {mean:.6g} +- {se:.2g}{ref}")
+    diag = ds.metadata.get("diagnostics", {})
+    if diag:
+        print("  sampler: " + ", ".join(f"{k}={v}" for k, v in diag.items() if not isinstance(v, (dict, list))))
+    print(f"  sha256 {ds.sha256}")
+
+
 def cmd_sample(args) -> int:
     from lattice_models import datasets, make_model
 
@@ -96,14 +108,19 @@ def cmd_sample(args) -> int:
     ds = datasets.generate(model, args.n, args.L, args.seed, **options)
     datasets.save(ds, args.out)
     print(f"{args.model} {model.values} L={args.L} n={args.n} seed={args.seed} -> {args.out}")
-    exact = model.exact_observables(args.L) if hasattr(model, "exact_observables") else {}
-    for name, (mean, se) in model.observables(ds.samples).items():
-        ref = f"   exact {exact[name]:.6g}" if name in exact else ""
-        print(f"  {name:>12s} = {mean:.6g} +- {se:.2g}{ref}")
-    diag = ds.metadata.get("diagnostics", {})
-    if diag:
-        print("  sampler: " + ", ".join(f"{k}={v}" for k, v in diag.items() if not isinstance(v, (dict, list))))
-    print(f"  sha256 {ds.sha256}")
+    _summary(model, ds)
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from lattice_models import datasets, make_model
+
+    ds = datasets.load(args.file)  # validates format, hash and the model's constraints
+    meta = ds.metadata
+    model = make_model(meta["model"], **meta["params"])
+    print(f"{args.file}: {meta['model']} {meta['params']} L={meta['L']} n={meta['n']} seed={meta['seed']} "
+          f"(phasebench {meta['version']}, sampler {meta['sampler']})")
+    _summary(model, ds)
     return 0
 
 
@@ -154,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("inspect", help="validate a dataset file and summarise it")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("run", help="run tasks and write results.json, leaderboard.md and plots")
     s.add_argument("--division", default="quick")

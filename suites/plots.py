@@ -159,3 +159,25 @@ def toric_mse_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.Pat
         fig.colorbar(im, ax=ax, label=f"log10 [MSE(r) - MSE(r={rec['radii'][-1]})]")
     fig.suptitle(f"{task}: convergence of the r-local error", fontsize=10)
     return _save(fig, Path(out_dir) / f"{task}-mse-heatmap.png")
+
+
+def speciation_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike) -> str:
+    """Aligned posterior magnetisation M(lambda) for the exact global posterior and each local member."""
+    plt = _pyplot()
+    entries = list(summary.values())
+    fig, axes = plt.subplots(1, max(len(entries), 1), figsize=(5.5 * max(len(entries), 1), 3.8), squeeze=False)
+    for ax, e in zip(axes[0], entries):
+        lv = np.array(e["levels"])
+        ax.plot(lv, e["M_global"], "k-o", ms=3, label="exact global")
+        for fam, members in e["local"].items():
+            for r, m in members.items():
+                ax.plot(lv, m["M"], marker=".", lw=1, label=f"{fam} r={r}")
+        ax.axhline(0.5 * e["abs_m"], color="grey", lw=0.8, ls=":", label="<|m|>/2")
+        ax.axvline(e["lambda_S"]["value"], color="tab:red", lw=1, ls="--", label="lambda_S = 1/Lambda_max")
+        ax.set_xscale("log")
+        ax.set_xlabel("lambda")
+        ax.set_ylabel("E[mhat sign m]")
+        ax.set_title(f"L={e['L']}", fontsize=9)
+        ax.legend(fontsize=6)
+    fig.suptitle(f"{task}: when the sign of the magnetisation is acquired", fontsize=10)
+    return _save(fig, Path(out_dir) / f"{task}-magnetisation.png")

@@ -33,6 +33,7 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     for r in cfg.radii:
         validate_radius(r)
         check_window(min(cfg.L), r)
+    task.validate_config(cfg)
     return cfg
 
 

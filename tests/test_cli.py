@@ -97,3 +97,23 @@ def test_console_script_exit_status_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_inspect_validates_datasets(capsys, tmp_path):
+    import numpy as np
+
+    from lattice_models import datasets, make_model
+    from lattice_models.provenance import sha256_array
+
+    good = tmp_path / "loops.npz"
+    assert main(["sample", "toric_loops", "--L", "4", "--n", "5", "--out", str(good)]) == 0
+    code, out, _ = run_cli(capsys, "inspect", str(good))
+    assert code == 0 and "toric_loops" in out and "sha256" in out
+    ds = datasets.load(good)
+    broken = ds.samples.copy()
+    broken[0, 0, 0, 0] ^= 1  # one flipped edge: odd parity at two vertices
+    ds.samples = broken
+    ds.metadata["sha256"] = sha256_array(broken)  # a well-formed file whose content is invalid
+    datasets.save(ds, tmp_path / "broken.npz")
+    code, _, err = run_cli(capsys, "inspect", str(tmp_path / "broken.npz"))
+    assert code == 2 and "parity" in err and len(err.strip().splitlines()) == 1

@@ -54,6 +54,9 @@ class Task:
     def channel(self):
         return make_channel(self.channel_name, **self.channel_options)
 
+    def validate_config(self, cfg: TaskConfig) -> None:
+        """Raise ValueError for a grid this task cannot run (checked before any work)."""
+
     def global_radius(self, L: int) -> Optional[int]:
         """Radius of the family member used as the reference when the model has no exact global oracle."""
         return None

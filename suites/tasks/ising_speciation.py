@@ -1,0 +1,168 @@
+"""``ising-speciation`` (diagnostic): when does a denoiser acquire the sign of the magnetisation?
+
+Ordered Ising data (T < T_c) under the Gaussian channel.  For each denoiser the
+*aligned posterior magnetisation* ``M(lambda) = E[ mhat(y) sign m(x) ]`` (mhat:
+the lattice mean of the estimate) grows from 0 (pure noise) to ``<|m|>`` (clean).
+Reported, each with a bootstrap CI over test configurations:
+
+* ``lambda_global``: where the exact global posterior mean reaches
+  ``M = <|m|> / 2`` (transfer-matrix oracle, so L <= 12);
+* ``lambda_r`` for each r-local member of each family, the same way;
+* ``lambda_S = 1 / Lambda_max``, with ``Lambda_max`` the largest eigenvalue of the
+  data covariance measured from the dataset (Biroli et al., arXiv 2402.18491;
+  an approximation, unverified here), and the window analogue
+  ``1 / ((2r + 1)^2 <m^2>)``.
+
+This tests the concurrence of symmetry breaking and nonlocality on data where
+both are known.  Nothing is scored.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List
+
+import numpy as np
+
+from lattice_models.datasets import load_or_generate
+
+from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics
+from ..scoring import bootstrap_indices, bootstrap_means
+from .base import TASKS, Task, TaskConfig
+
+N_BOOT = 400
+
+
+def half_crossing(log_levels: np.ndarray, curve: np.ndarray, target: float) -> float:
+    """The level where an increasing curve first reaches ``target`` (log-linear interpolation)."""
+    for j in range(len(curve) - 1):
+        if curve[j] < target <= curve[j + 1]:
+            t = (target - curve[j]) / (curve[j + 1] - curve[j])
+            return float(math.exp(log_levels[j] + t * (log_levels[j + 1] - log_levels[j])))
+    return float("nan")
+
+
+def crossing_ci(levels, aligned: np.ndarray, abs_m: np.ndarray, seed: int) -> Dict[str, float]:
+    """lambda where M(lambda) = <|m|>/2, with a paired bootstrap over configurations.
+
+    ``aligned``: (n_levels, n) per-configuration aligned magnetisation; ``abs_m``: (n,).
+    """
+    log_lv = np.log(np.asarray(levels, dtype=np.float64))
+    idx = bootstrap_indices(aligned.shape[-1], seed, N_BOOT)
+    est = half_crossing(log_lv, aligned.mean(axis=-1), 0.5 * abs_m.mean())
+    boots = np.array([half_crossing(log_lv, aligned[:, b].mean(axis=-1), 0.5 * abs_m[b].mean()) for b in idx])
+    boots = boots[np.isfinite(boots)]
+    lo, hi = np.quantile(boots, [0.025, 0.975]) if len(boots) > 0.9 * N_BOOT else (float("nan"), float("nan"))
+    return {"value": est, "lo": float(lo), "hi": float(hi)}
+
+
+def covariance_top_eigenvalue(x: np.ndarray) -> float:
+    """Largest eigenvalue of the empirical covariance of the flattened configurations."""
+    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    flat = flat - flat.mean(axis=0)
+    return float(np.linalg.eigvalsh(flat.T @ flat / len(flat))[-1])
+
+
+@TASKS.register("ising-speciation")
+class IsingSpeciationTask(Task):
+    description = "2D Ising at T = 2.0 under the Gaussian channel: lambda at which each denoiser acquires the sign of m"
+    model_name = "ising"
+    model_params = {"T": 2.0}
+    channel_name = "gaussian"
+    scored = False
+    oracle_max_L = 12
+
+    def config(self, division: str) -> TaskConfig:
+        if division == "quick":
+            return TaskConfig(L=(8,), levels=tuple(np.round(np.logspace(-3, 0.5, 11), 6)), radii=(0, 1, 2), n_train=1000,
+                              n_test=200, budget=25.0, families=("linear", "cnn"))
+        return TaskConfig(L=(10,), levels=tuple(np.round(np.logspace(-3.5, 0.5, 17), 6)), radii=(0, 1, 2, 3),
+                          n_train=4000, n_test=400, budget=120.0, families=("linear", "cnn"))
+
+    def validate_config(self, cfg: TaskConfig) -> None:
+        for L in cfg.L:
+            if L > self.oracle_max_L:
+                raise ValueError(f"ising-speciation needs the exact transfer-matrix oracle, which supports L <= "
+                                 f"{self.oracle_max_L}; got L={L}")
+
+    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
+        model, channel = self.model(), self.channel()
+        levels = [channel.validate_level(v) for v in cfg.levels]
+        records = []
+        for L in cfg.L:
+            train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, 0))
+            test = load_or_generate(model, cfg.n_test, L, derive_seed(cfg.seed, L, 1))
+            x = test.samples
+            noisy = [channel.corrupt(x, lv, derive_seed(cfg.seed, L, 2, j)) for j, lv in enumerate(levels)]
+            tick(f"{self.name}:exact-oracle:L{L}")
+            glob = member_statistics(lambda y, lv: model.exact_posterior_mean(y, channel, lv, None), noisy, levels, x,
+                                     stats=("aligned_m", "mse"))
+            rec = {"L": L, "levels": levels, "abs_m": np.abs(config_magnetisation(x)), "global": glob,
+                   "train_m": config_magnetisation(train.samples), "train": train.samples, "families": {},
+                   "datasets": {"train": train.sha256, "test": test.sha256}}
+            for fam_name in families:
+                tick(f"{self.name}:{fam_name}:L{L}")
+                rec["families"][fam_name] = {}
+                for r in cfg.radii:
+                    fam, info = fit_member(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3),
+                                           cfg.budget, model, cfg.family_options.get(fam_name, {}))
+                    stats = member_statistics(fam.denoise, noisy, levels, x, stats=("aligned_m", "mse"))
+                    rec["families"][fam_name][r] = {**stats, "info": info}
+            records.append(rec)
+        return records
+
+    def summarize(self, records):
+        out: Dict[str, Any] = {}
+        for rec in records:
+            L, levels = rec["L"], rec["levels"]
+            m2 = rec["train_m"] ** 2
+            lam_max = covariance_top_eigenvalue(rec["train"])
+            idx = bootstrap_indices(len(rec["train"]), derive_seed(L, 21), 200)
+            boots = [covariance_top_eigenvalue(rec["train"][b]) for b in idx]
+            lo, hi = np.quantile(boots, [0.025, 0.975])
+            entry = {
+                "family": "all", "refused": False, "L": L, "levels": levels,
+                "abs_m": float(rec["abs_m"].mean()), "m2": float(m2.mean()),
+                "lambda_S": {"value": 1.0 / lam_max, "lo": 1.0 / hi, "hi": 1.0 / lo, "Lambda_max": lam_max,
+                             "N_m2": L * L * float(m2.mean())},
+                "lambda_global": crossing_ci(levels, rec["global"]["aligned_m"], rec["abs_m"], derive_seed(L, 22)),
+                "M_global": rec["global"]["aligned_m"].mean(axis=-1).tolist(),
+                "local": {},
+            }
+            for fam, members in rec["families"].items():
+                entry["local"][fam] = {
+                    str(r): {"lambda_r": crossing_ci(levels, st["aligned_m"], rec["abs_m"], derive_seed(L, r, 23)),
+                             "window_prediction": 1.0 / ((2 * r + 1) ** 2 * float(m2.mean())),
+                             "M": st["aligned_m"].mean(axis=-1).tolist(), "n_params": st["info"].get("n_params")}
+                    for r, st in members.items()}
+            out[f"L{L}"] = entry
+        return out
+
+    def cells(self, records):
+        cells = []
+        for rec in records:
+            for j, lv in enumerate(rec["levels"]):
+                cells.append({"family": "exact", "L": rec["L"], "level": lv, "radius": None,
+                              "aligned_m": float(rec["global"]["aligned_m"][j].mean()), "mse": float(rec["global"]["mse"][j].mean())})
+                for fam, members in rec["families"].items():
+                    for r, st in members.items():
+                        cells.append({"family": fam, "L": rec["L"], "level": lv, "radius": r,
+                                      "aligned_m": float(st["aligned_m"][j].mean()), "mse": float(st["mse"][j].mean())})
+        return cells
+
+    def leaderboard_rows(self, summary):
+        header = ["L", "denoiser", "radius", "lambda at M = <|m|>/2 [95% CI]", "prediction"]
+        rows = []
+        fmt = lambda e: f"{e['value']:.3g} [{e['lo']:.3g}, {e['hi']:.3g}]"  # noqa: E731
+        for key, e in summary.items():
+            rows.append([str(e["L"]), "exact global posterior", "global", fmt(e["lambda_global"]),
+                         f"lambda_S = 1/Lambda_max = {fmt(e['lambda_S'])}"])
+            for fam, members in e["local"].items():
+                for r, m in members.items():
+                    rows.append([str(e["L"]), fam, r, fmt(m["lambda_r"]), f"1/((2r+1)^2 <m^2>) = {m['window_prediction']:.3g}"])
+        return header, rows
+
+    def plots(self, records, summary, out_dir):
+        from .. import plots
+
+        return [plots.speciation_curves(self.name, summary, out_dir)]
