@@ -10,6 +10,7 @@ from .registry import Registry, UnknownNameError
 
 # Built-in models: one module each; importing registers them.
 from . import gff  # noqa: E402,F401
+from . import ising  # noqa: E402,F401
 
 __all__ = [
     "MODELS", "CHANNELS", "LatticeModel", "Param", "Transition", "NoiseChannel",
