@@ -38,7 +38,7 @@ def _check_T(T: float) -> float:
 
 
 def brute_force(L: int, T: float) -> Dict[str, float]:
-    """Exact ``energy`` (per site), ``abs_m``, ``m2``, ``m4`` on the L x L torus by enumeration."""
+    """Exact ``log_z``, ``energy`` (per site), ``abs_m``, ``m2``, ``m4`` on the L x L torus by enumeration."""
     T = _check_T(T)
     if int(L) != L or not 2 <= L <= BRUTE_FORCE_MAX_L:
         raise ValueError(f"L must be an integer in [2, {BRUTE_FORCE_MAX_L}] for brute force, got {L!r}")
@@ -55,6 +55,7 @@ def brute_force(L: int, T: float) -> Dict[str, float]:
     w = np.exp(logw - logw.max())
     Z = w.sum()
     return {
+        "log_z": float(np.log(Z) + logw.max()),
         "energy": float((w * energy).sum() / Z / N),
         "abs_m": float((w * np.abs(m)).sum() / Z),
         "m2": float((w * m * m).sum() / Z),

@@ -44,50 +44,55 @@ def energy_magnetisation_plain(spins):
     e = 0
     m = 0
     for i in range(L):
-        ip = (i + 1) % L
-        for j in range(L):
-            s = np.int64(spins[i, j])
-            e -= s * (spins[i, (j + 1) % L] + spins[ip, j])
+        row = spins[i]
+        below = spins[i + 1 if i + 1 < L else 0]
+        for j in range(L - 1):
+            s = np.int64(row[j])
+            e -= s * (np.int64(row[j + 1]) + np.int64(below[j]))
             m += s
+        s = np.int64(row[L - 1])
+        e -= s * (np.int64(row[0]) + np.int64(below[L - 1]))
+        m += s
     return e, m
 
 
 @nb.njit(inline="always", cache=True)
-def _wolff_sweep(spins, key, c, thr, stack, n_clusters):
-    """``n_clusters`` Wolff updates of one chain; returns the new counter and the spins flipped."""
-    L = spins.shape[0]
+def _neighbour(x, nbr, L, N):
+    """Flat index of neighbour ``nbr`` (0 right, 1 left, 2 down, 3 up) of flat site ``x``."""
+    if nbr == 0:
+        return x + 1 if (x + 1) % L != 0 else x + 1 - L
+    if nbr == 1:
+        return x - 1 if x % L != 0 else x - 1 + L
+    if nbr == 2:
+        return x + L if x + L < N else x + L - N
+    return x - L if x >= L else x - L + N
+
+
+@nb.njit(inline="always", cache=True)
+def _wolff_sweep(flat, L, key, c, thr, stack, n_clusters):
+    """``n_clusters`` Wolff updates of one chain (``flat`` spins, length L^2);
+    returns the new counter and the spins flipped."""
     N = L * L
     flipped = 0
     for _cl in range(n_clusters):
         site = np.int64(random_u64(key, c) % np.uint64(N))
         c += np.uint64(1)
-        i0 = site // L
-        j0 = site % L
-        s0 = spins[i0, j0]
-        spins[i0, j0] = -s0
+        s0 = flat[site]
+        flat[site] = -s0
         stack[0] = site
         top = 1
         size = 1
         while top > 0:
             top -= 1
-            site = stack[top]
-            i = site // L
-            j = site % L
+            x = stack[top]
             for nbr in range(4):
-                if nbr == 0:
-                    ii, jj = (i + 1) % L, j
-                elif nbr == 1:
-                    ii, jj = (i - 1 + L) % L, j
-                elif nbr == 2:
-                    ii, jj = i, (j + 1) % L
-                else:
-                    ii, jj = i, (j - 1 + L) % L
-                if spins[ii, jj] == s0:
+                y = _neighbour(x, nbr, L, N)
+                if flat[y] == s0:
                     r = random_u64(key, c) >> _S11
                     c += np.uint64(1)
                     if r < thr:
-                        spins[ii, jj] = -s0
-                        stack[top] = ii * L + jj
+                        flat[y] = -s0
+                        stack[top] = y
                         top += 1
                         size += 1
         flipped += size
@@ -113,27 +118,28 @@ def _union(parent, a, b):
 
 
 @nb.njit(inline="always", cache=True)
-def _sw_sweep(spins, key, c, thr, parent):
-    """One Swendsen-Wang update of one chain; returns the new counter."""
-    L = spins.shape[0]
+def _sw_sweep(flat, L, key, c, thr, parent):
+    """One Swendsen-Wang update of one chain (``flat`` spins, length L^2); returns the new counter.
+
+    ``parent`` is int64 scratch of length 2 L^2 (union-find forest, then flip decisions)."""
     N = L * L
-    flat = spins.reshape(N)
     for x in range(N):
         parent[x] = x
     for x in range(N):
-        i = x // L
-        j = x % L
         s = flat[x]
-        right = i * L + (j + 1) % L
-        down = ((i + 1) % L) * L + j
+        right = _neighbour(x, 0, L, N)
+        down = _neighbour(x, 2, L, N)
         if flat[right] == s and (random_u64(key, c + np.uint64(2 * x)) >> _S11) < thr:
             _union(parent, x, right)
         if flat[down] == s and (random_u64(key, c + np.uint64(2 * x + 1)) >> _S11) < thr:
             _union(parent, x, down)
     base = c + np.uint64(2 * N)
-    for x in range(N):
+    flip = parent[N:]
+    for x in range(N):  # a root is the smallest site of its cluster, so it is decided first
         root = _find(parent, x)
-        if (random_u64(key, base + np.uint64(root)) >> _S63) == 1:
+        if root == x:
+            flip[x] = np.int64(random_u64(key, base + np.uint64(x)) >> _S63)
+        if flip[root] == 1:
             flat[x] = -flat[x]
     return c + np.uint64(3 * N)
 
@@ -156,14 +162,15 @@ def run_cluster_chains(spins, keys, counters, thr, clusters_per_sweep, n_sweeps,
     for ch in nb.prange(n_chains):
         key = keys[ch]
         c = counters[ch]
-        work = np.empty(N, dtype=np.int64)
+        work = np.empty(2 * N, dtype=np.int64)
         state = spins[ch]
+        flat = state.reshape(N)
         for t in range(n_sweeps):
             if clusters_per_sweep >= 1:
-                c, nf = _wolff_sweep(state, key, c, thr, work, clusters_per_sweep)
+                c, nf = _wolff_sweep(flat, L, key, c, thr, work, clusters_per_sweep)
                 flipped[ch] += nf
             else:
-                c = _sw_sweep(state, key, c, thr, work)
+                c = _sw_sweep(flat, L, key, c, thr, work)
             if e_trace.shape[1] > 0:
                 e, m = energy_magnetisation_plain(state)
                 e_trace[ch, t] = e

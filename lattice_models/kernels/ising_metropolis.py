@@ -112,11 +112,19 @@ def energy_magnetisation_split(chain):
         dn = white[(i + 1) % L]
         mid = white[i]
         row = black[i]
-        d = -1 if (i & 1) == 0 else 1
         for k in range(half):
             s = np.int64(row[k])
-            e -= s * (mid[k] + mid[(k + d + half) % half] + up[k] + dn[k])
+            e -= s * (np.int64(mid[k]) + up[k] + dn[k])
             m += s + mid[k]
+        # the fourth neighbour, column k + d with d = -1 on even rows, +1 on odd rows
+        if (i & 1) == 0:
+            e -= np.int64(row[0]) * mid[half - 1]
+            for k in range(1, half):
+                e -= np.int64(row[k]) * mid[k - 1]
+        else:
+            for k in range(half - 1):
+                e -= np.int64(row[k]) * mid[k + 1]
+            e -= np.int64(row[half - 1]) * mid[0]
     return e, m
 
 
