@@ -43,7 +43,7 @@ from .mcmc_stats import integrated_autocorrelation_time, mean_and_error
 
 ALGORITHMS = ("auto", "metropolis", "swendsen-wang", "wolff")
 # Wall time of one Wolff sweep over one checkerboard Metropolis sweep at T_c, measured
-# on the development machine (2 shared cores): about 5.5 at L = 32 and 11 at L = 64
+# on the development machine (2 shared cores): about 6 at L = 32 and 11-16 at L = 64
 # (suites/benchmarks/test_bench_ising_sampler.py records it).
 CLUSTER_COST_RATIO = 10.0
 TWO_START_Z_MAX = 4.0
