@@ -2,7 +2,7 @@
 
 Physics reference, section 2.  ``p(s) ~ exp(K sum_<ij> s_i s_j)``, K = 1/T, s = +-1
 stored as int8, shape ``(n, 1, L, L)``.  Samplers (``lattice_models/kernels``):
-checkerboard Metropolis (L even), Swendsen-Wang and Wolff, all with per-chain
+checkerboard Metropolis (L even, >= 4), Swendsen-Wang and Wolff, all with per-chain
 counter-based random streams, so a dataset is a pure function of the seed and the
 options, whatever ``NUMBA_NUM_THREADS``.
 
@@ -26,6 +26,7 @@ hot starts and picks Wolff iff ``tau_metropolis(|m|) > CLUSTER_COST_RATIO *
 tau_wolff(|m|)`` (``CLUSTER_COST_RATIO`` is the measured cost of a Wolff sweep in
 Metropolis sweeps).  A hot start below T_c makes Metropolis coarsen slowly, which
 shows up as a long tau, so auto picks the cluster update near and below T_c.
+For odd L or L = 2 auto uses Wolff.
 """
 
 from __future__ import annotations
@@ -161,8 +162,11 @@ class Ising(LatticeModel):
         algorithm = opts.get("algorithm", "auto")
         if algorithm not in ALGORITHMS:
             raise ValueError(f"unknown ising sampler algorithm {algorithm!r} (choose from: {', '.join(ALGORITHMS)})")
-        if algorithm in ("metropolis", "auto"):
-            validate_size(L, minimum=2, even=True)  # checkerboard Metropolis needs even L
+        if algorithm == "metropolis":
+            # checkerboard needs even L; on the 2 x 2 torus it is not ergodic (measured:
+            # its sweep matrix has several stationary vectors), so L >= 4
+            if L % 2 or L < 4:
+                raise ValueError(f"L must be an even integer >= 4 for checkerboard Metropolis, got {L}")
         n_chains = opts.get("n_chains")
         n_chains = max(2, min(n, 8)) if n_chains is None else _int_option("n_chains", n_chains, 2)
         spacing = opts.get("spacing")
@@ -191,7 +195,9 @@ class Ising(LatticeModel):
         opt = self._options(n, L, options)
         diag: Dict[str, Any] = {"sampler": self.sampler_name, "rng": "splitmix64 counter streams per chain"}
         algorithm = opt["algorithm"]
-        if algorithm == "auto":
+        if algorithm == "auto" and (L % 2 or L < 4):
+            algorithm, diag["auto"] = "wolff", {"chosen": "wolff", "reason": "checkerboard Metropolis needs even L >= 4"}
+        elif algorithm == "auto":
             algorithm, diag["auto"] = self._choose_algorithm(L, seed)
         N = L * L
         n_chains = opt["n_chains"]

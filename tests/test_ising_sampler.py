@@ -53,6 +53,15 @@ def test_brute_force_4x4(algorithm, T):
 
 
 @pytest.mark.parametrize("algorithm", ["wolff", "swendsen-wang"])
+def test_cluster_closed_form_2x2_at_tc(algorithm):
+    model = make_model("ising", T=TC)
+    K = 1 / TC
+    obs = model.observables(model.sample(20000, 2, seed=10, algorithm=algorithm))
+    assert within(obs["m2"], 0.5 * (math.exp(8 * K) + 1) / (math.cosh(8 * K) + 3))
+    assert within(obs["energy"], -8 * math.sinh(8 * K) / (4 * math.cosh(8 * K) + 12))
+
+
+@pytest.mark.parametrize("algorithm", ["wolff", "swendsen-wang", "auto"])
 def test_cluster_brute_force_odd_3x3_at_tc(algorithm):
     model = make_model("ising", T=TC)
     obs = model.observables(model.sample(20000, 3, seed=12, algorithm=algorithm))
@@ -146,6 +155,8 @@ def test_bad_sampler_options():
     model = make_model("ising", T=2.0)
     with pytest.raises(ValueError, match="even"):
         model.sample(4, 5, seed=0, algorithm="metropolis")
+    with pytest.raises(ValueError, match=">= 4"):  # not ergodic on the 2 x 2 torus
+        model.sample(4, 2, seed=0, algorithm="metropolis")
     with pytest.raises(ValueError, match="metropolis, swendsen-wang, wolff"):
         model.sample(4, 8, seed=0, algorithm="heatbath")
     with pytest.raises(ValueError, match="n_chains"):
