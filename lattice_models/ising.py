@@ -21,11 +21,15 @@ Sampling protocol (:meth:`Ising._sample`):
    The integrated autocorrelation times of e and |m| measured on the production
    traces go into the diagnostics (and the dataset metadata).
 
-``algorithm="auto"`` runs a short deterministic pilot of Metropolis and Wolff from
-hot starts and picks Wolff iff ``tau_metropolis(|m|) > CLUSTER_COST_RATIO *
-tau_wolff(|m|)`` (``CLUSTER_COST_RATIO`` is the measured cost of a Wolff sweep in
-Metropolis sweeps).  A hot start below T_c makes Metropolis coarsen slowly, which
-shows up as a long tau, so auto picks the cluster update near and below T_c.
+``algorithm="auto"`` runs a short deterministic pilot (``AUTO_PILOT_SWEEPS``, two
+hot-start chains) of each algorithm, measures ``tau = max(tau_int(e), tau_int(|m|))``
+and picks the smallest cost ``tau * (1 for Metropolis, CLUSTER_COST_RATIO for a
+cluster update)``, the ratio being the measured wall time of a cluster sweep in
+Metropolis sweeps.  Metropolis is eligible only if the pilot resolves its tau
+(``tau <= AUTO_PILOT_SWEEPS / 50``).  A hot start below T_c makes Metropolis
+coarsen slowly, which shows up as a long tau; Wolff decorrelates the energy slowly
+in the ordered phase (its clusters are mostly the majority domain), so auto picks
+Wolff near T_c, Swendsen-Wang below it and Metropolis well above it.
 For odd L or L = 2 auto uses Wolff.
 """
 
@@ -54,6 +58,8 @@ AUTO_PILOT_SWEEPS = 200
 DEFAULT_THERMALIZATION = {"metropolis": 1000, "swendsen-wang": 200, "wolff": 200}
 DEFAULT_PILOT = 200
 WOLFF_CALIBRATION_CLUSTERS = 50
+WOLFF_CALIBRATION_MAX = 2000
+AUTO_WOLFF_THERMALIZATION = 50
 _PURPOSE_INIT, _PURPOSE_AUTO, _PURPOSE_CHAIN = 1, 2, 3
 
 
@@ -103,26 +109,36 @@ def run_chains(algorithm: str, spins: np.ndarray, keys: np.ndarray, counters: np
     return samples, e_tr, m_tr
 
 
-def calibrate_wolff(spins: np.ndarray, keys: np.ndarray, counters: np.ndarray, K: float, rounds: int = 4) -> Tuple[int, int]:
+def calibrate_wolff(spins: np.ndarray, keys: np.ndarray, counters: np.ndarray, K: float, rounds: int = 4) -> int:
     """Clusters per Wolff sweep, ``ceil(L^2 / <cluster size>)``, measured on the running chains.
 
-    Each round runs ``WOLFF_CALIBRATION_CLUSTERS`` clusters per chain (this also
-    thermalizes) and re-estimates the size.  Returns ``(clusters_per_sweep,
-    clusters run per chain)``; deterministic for a given seed.
+    Call it on equilibrated chains.  Each round runs ``clusters_per_sweep`` clusters
+    per chain (at least ``WOLFF_CALIBRATION_CLUSTERS``, at most
+    ``WOLFF_CALIBRATION_MAX``) and re-estimates the size; deterministic for a given seed.
     """
     n_chains, L, _ = spins.shape
     cps = 1
-    used = 0
     no_samples = np.zeros((n_chains, 0, L, L), dtype=np.int8)
     no_trace = np.zeros((n_chains, 0), dtype=np.int64)
     thr = ising_cluster.bond_threshold(K)
     for _ in range(rounds):
-        n = max(WOLFF_CALIBRATION_CLUSTERS, cps)
+        n = min(max(WOLFF_CALIBRATION_CLUSTERS, cps), WOLFF_CALIBRATION_MAX)
         flipped = ising_cluster.run_cluster_chains(spins, keys, counters, thr, n, 1, 1, no_samples, no_trace, no_trace)
-        used += n
         mean_size = flipped.sum() / (n * n_chains)
         cps = max(1, math.ceil(L * L / mean_size))
-    return cps, used
+    return cps
+
+
+def thermalize(algorithm: str, spins: np.ndarray, keys: np.ndarray, counters: np.ndarray, K: float,
+               sweeps: int) -> int:
+    """Thermalize in place; returns the Wolff clusters per sweep (1 for other algorithms).
+
+    Wolff thermalizes with Swendsen-Wang sweeps (same stationary law; SW also
+    removes the domains of a hot start below T_c quickly), then calibrates its sweep.
+    """
+    therm_algorithm = "swendsen-wang" if algorithm == "wolff" else algorithm
+    run_chains(therm_algorithm, spins, keys, counters, K, sweeps, trace=False)
+    return calibrate_wolff(spins, keys, counters, K) if algorithm == "wolff" else 1
 
 
 def initial_states(n_chains: int, L: int, seed: int) -> np.ndarray:
@@ -177,17 +193,20 @@ class Ising(LatticeModel):
         return {"algorithm": algorithm, "n_chains": n_chains, "spacing": spacing, "thermalization": therm, "pilot": pilot}
 
     def _choose_algorithm(self, L: int, seed: int) -> Tuple[str, dict]:
-        taus = {}
-        for alg in ("metropolis", "wolff"):
+        taus, costs = {}, {}
+        for alg in ("metropolis", "wolff", "swendsen-wang"):
             spins = initial_states(2, L, seed)
             spins[0] = spins[1]  # both hot
             keys = chain_keys(seed, 2, _PURPOSE_AUTO)
             counters = np.zeros(2, np.uint64)
-            cps = calibrate_wolff(spins, keys, counters, self.K)[0] if alg == "wolff" else 1
-            _, _, m_tr = run_chains(alg, spins, keys, counters, self.K, AUTO_PILOT_SWEEPS, clusters_per_sweep=cps)
-            taus[alg] = integrated_autocorrelation_time(np.abs(m_tr))
-        choice = "wolff" if taus["metropolis"] > CLUSTER_COST_RATIO * taus["wolff"] else "metropolis"
-        return choice, {"pilot_sweeps": AUTO_PILOT_SWEEPS, "tau_int_abs_m": taus,
+            cps = thermalize(alg, spins, keys, counters, self.K, AUTO_WOLFF_THERMALIZATION) if alg == "wolff" else 1
+            _, e_tr, m_tr = run_chains(alg, spins, keys, counters, self.K, AUTO_PILOT_SWEEPS, clusters_per_sweep=cps)
+            taus[alg] = max(integrated_autocorrelation_time(e_tr), integrated_autocorrelation_time(np.abs(m_tr)))
+            costs[alg] = taus[alg] * (1.0 if alg == "metropolis" else CLUSTER_COST_RATIO)
+        if taus["metropolis"] > AUTO_PILOT_SWEEPS / MIN_PILOT_TAUS:  # not resolved by the pilot: too slow
+            costs["metropolis"] = math.inf
+        choice = min(costs, key=costs.get)
+        return choice, {"pilot_sweeps": AUTO_PILOT_SWEEPS, "tau_int": taus, "cost_in_metropolis_sweeps": costs,
                         "cluster_cost_ratio": CLUSTER_COST_RATIO, "chosen": choice}
 
     # -- sampling -----------------------------------------------------------------------------
@@ -205,12 +224,8 @@ class Ising(LatticeModel):
         spins = initial_states(n_chains, L, seed)
         keys = chain_keys(seed, n_chains, _PURPOSE_CHAIN)
         counters = np.zeros(n_chains, dtype=np.uint64)
-        cps = 1
-        if algorithm == "wolff":  # provisional size, thermalize, then measure it at equilibrium
-            cps = calibrate_wolff(spins, keys, counters, self.K)[0]
-        run_chains(algorithm, spins, keys, counters, self.K, therm, trace=False, clusters_per_sweep=cps)
+        cps = thermalize(algorithm, spins, keys, counters, self.K, therm)
         if algorithm == "wolff":
-            cps = calibrate_wolff(spins, keys, counters, self.K)[0]
             diag["wolff_clusters_per_sweep"] = cps
 
         # pilot: doubled until it spans MIN_PILOT_TAUS tau_int, then the two-start check

@@ -70,7 +70,7 @@ def test_cluster_brute_force_odd_3x3_at_tc(algorithm):
         assert within(obs[key], exact[key]), (key, obs[key], exact[key])
 
 
-@pytest.mark.parametrize("L,algorithm", [(8, "wolff"), (16, "wolff"), (16, "swendsen-wang")])
+@pytest.mark.parametrize("L,algorithm", [(6, "metropolis"), (8, "metropolis"), (8, "wolff"), (16, "wolff"), (16, "swendsen-wang")])
 def test_kaufman_energy_at_kc(L, algorithm):
     model = make_model("ising", T=TC)
     obs = model.observables(model.sample(4000, L, seed=13, algorithm=algorithm))
@@ -82,7 +82,7 @@ def test_kaufman_energy_at_kc(L, algorithm):
 def test_onsager_magnetisation_T2_L64():
     model = make_model("ising", T=2.0)
     samples, diag = model.sample_with_diagnostics(200, 64, seed=14)  # auto
-    assert diag["algorithm"] == "wolff"  # metropolis from a hot start coarsens slowly
+    assert diag["algorithm"] != "metropolis"  # metropolis from a hot start coarsens slowly
     mean, err = model.observables(samples)["abs_m"]
     m_inf = ex.onsager_spontaneous_magnetisation(2.0)
     assert err < 0.002 * m_inf  # the 1% check below is meaningful

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from lattice_models.exact.ising_exact import T_CRITICAL
-from lattice_models.ising import calibrate_wolff, initial_states, run_chains
+from lattice_models.ising import initial_states, run_chains, thermalize
 from lattice_models.kernels import ising_metropolis
 from lattice_models.kernels.counter_rng import chain_keys
 from lattice_models.mcmc_stats import integrated_autocorrelation_time
@@ -103,10 +103,7 @@ def test_tau_int_at_tc(benchmark, algorithm, L):
     spins = initial_states(n_chains, L, 0)
     keys = chain_keys(0, n_chains, 9)
     counters = np.zeros(n_chains, dtype=np.uint64)
-    cps = calibrate_wolff(spins, keys, counters, K)[0] if algorithm == "wolff" else 1
-    run_chains(algorithm, spins, keys, counters, K, THERM[algorithm], trace=False, clusters_per_sweep=cps)
-    if algorithm == "wolff":
-        cps = calibrate_wolff(spins, keys, counters, K)[0]
+    cps = thermalize(algorithm, spins, keys, counters, K, THERM[algorithm])
     traces = {}
 
     def run():
