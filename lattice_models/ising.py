@@ -155,7 +155,7 @@ class Ising(LatticeModel):
     """Ferromagnetic 2D Ising model, ``p(s) ~ exp((1/T) sum_<ij> s_i s_j)`` on the torus."""
 
     description = "2D Ising model (J=1) on the torus; Metropolis / Swendsen-Wang / Wolff MCMC"
-    params = (Param("T", exact.T_CRITICAL, low=0.0, low_inclusive=False,
+    params = (Param("T", exact.T_CRITICAL, low=0.0, high=math.inf, low_inclusive=False, high_inclusive=False,
                     doc="temperature T > 0 (default T_c = 2/ln(1+sqrt 2))"),)
     variable_type = "spin"
     channels = 1

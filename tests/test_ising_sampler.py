@@ -145,7 +145,7 @@ def test_same_seed_same_samples_different_seed_differs():
     assert not np.array_equal(a, model.sample(8, 8, seed=6, algorithm="wolff"))
 
 
-@pytest.mark.parametrize("T", [0.0, -1.0, "x"])
+@pytest.mark.parametrize("T", [0.0, -1.0, float("inf"), float("nan"), "x"])
 def test_bad_temperature(T):
     with pytest.raises(ValueError, match="'T'"):
         make_model("ising", T=T)
