@@ -10,7 +10,7 @@ from .registry import Registry, UnknownNameError
 
 # Built-in models: one module each; importing registers them.
 from . import gff  # noqa: E402,F401
-from . import toric_loops  # noqa: E402,F401
+from . import gff, ising, toric_loops  # noqa: E402,F401
 
 __all__ = [
     "MODELS", "CHANNELS", "LatticeModel", "Param", "Transition", "NoiseChannel",
