@@ -9,7 +9,6 @@ from .channels import CHANNELS, BitFlipChannel, GaussianChannel, NoiseChannel, m
 from .registry import Registry, UnknownNameError
 
 # Built-in models: one module each; importing registers them.
-from . import gff  # noqa: E402,F401
 from . import gff, ising, toric_loops  # noqa: E402,F401
 
 __all__ = [
