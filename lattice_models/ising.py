@@ -60,7 +60,7 @@ DEFAULT_PILOT = 200
 WOLFF_CALIBRATION_CLUSTERS = 50
 WOLFF_CALIBRATION_MAX = 2000
 AUTO_WOLFF_THERMALIZATION = 50
-_PURPOSE_INIT, _PURPOSE_AUTO, _PURPOSE_CHAIN = 1, 2, 3
+_PURPOSE_INIT, _PURPOSE_AUTO, _PURPOSE_CHAIN, _PURPOSE_GLOBAL_FLIP = 1, 2, 3, 4
 
 
 class ThermalizationError(ValueError):
@@ -262,6 +262,12 @@ class Ising(LatticeModel):
             sample_order="chain-major",
         )
         out = samples.reshape(n_chains * per_chain, 1, L, L)[:n]
+        # Z2 symmetrisation: the measure is invariant under s -> -s, so an independent fair global
+        # flip of each sample is exact; it removes the sign bias of chains that stay in one phase
+        # below T_c (|m|, the energy and every even observable are unchanged).
+        flip_rng = np.random.default_rng(np.random.SeedSequence([seed & 0xFFFFFFFFFFFFFFFF, _PURPOSE_GLOBAL_FLIP]))
+        out = out * np.where(flip_rng.random(len(out)) < 0.5, -1, 1).astype(np.int8)[:, None, None, None]
+        diag["global_flip_symmetrised"] = True
         return np.ascontiguousarray(out), diag
 
     # -- observables -------------------------------------------------------------------------

@@ -167,3 +167,14 @@ def test_bad_sampler_options():
         model.sample(4, 8, seed=0, thermalization=-1)
     with pytest.raises(ValueError, match="option"):
         model.sample(4, 8, seed=0, sweeps=3)
+
+
+def test_ordered_phase_samples_are_sign_symmetric():
+    """Below T_c each sample gets an exact fair global flip: the mean magnetisation is 0 within 4 sigma,
+    while |m| stays at its ordered value."""
+    from lattice_models import make_model
+
+    x = make_model("ising", T=1.9).sample(400, 10, seed=5)
+    m = x.reshape(len(x), -1).mean(axis=1)
+    assert abs(m.mean()) < 4 * m.std(ddof=1) / np.sqrt(len(m))
+    assert np.abs(m).mean() > 0.8
