@@ -153,21 +153,44 @@ def toric_posterior_marginals(y: Any, channel: ChannelLike, level: float) -> np.
     return toric_posterior(y, channel, level).edge_marginals
 
 
+TIE_TOLERANCE = 1e-12  # class probabilities this close to the maximum count as tied
+
+
+def _maximal_classes(class_probabilities: np.ndarray) -> np.ndarray:
+    flat = np.asarray(class_probabilities, dtype=np.float64).reshape(len(class_probabilities), 4)
+    return flat >= flat.max(axis=1, keepdims=True) - TIE_TOLERANCE
+
+
 def decode_homology(class_probabilities: np.ndarray) -> np.ndarray:
-    """Most probable class (a, b) per configuration, shape (n, 2); ties go to the lower index a*2+b."""
-    flat = np.asarray(class_probabilities).reshape(len(class_probabilities), 4)
-    best = np.argmax(flat, axis=1)
+    """Most probable class (a, b) per configuration, shape (n, 2).
+
+    Exact ties (symmetric syndromes occur on small tori) go to the lowest index a*2+b.
+    """
+    best = np.argmax(_maximal_classes(class_probabilities), axis=1)
     return np.stack([best // 2, best % 2], axis=1)
 
 
-def toric_logical_failure(x: Any, y: Any, channel: ChannelLike, level: float) -> np.ndarray:
-    """Bool (n,): the maximum-likelihood-class decoder's class differs from hom(x)."""
+def _posterior_for(x: Any, y: Any, channel: ChannelLike, level: float):
     x = _check_cycles(x, "x")
     y = np.asarray(y)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
-    guess = decode_homology(toric_posterior(y, channel, level).class_probabilities)
-    return (guess != homology_class(x)).any(axis=1)
+    return homology_class(x), toric_posterior(y, channel, level).class_probabilities
+
+
+def toric_logical_failure(x: Any, y: Any, channel: ChannelLike, level: float) -> np.ndarray:
+    """Bool (n,): the maximum-likelihood-class decoder (ties: lowest index) misses hom(x)."""
+    hom, probs = _posterior_for(x, y, channel, level)
+    return (decode_homology(probs) != hom).any(axis=1)
+
+
+def toric_failure_probability(x: Any, y: Any, channel: ChannelLike, level: float) -> np.ndarray:
+    """Float (n,): failure probability of the optimal decoder with ties broken uniformly at random
+    (0 or 1 without ties); its mean is an unbiased logical-failure rate."""
+    hom, probs = _posterior_for(x, y, channel, level)
+    tied = _maximal_classes(probs)
+    right = tied[np.arange(len(hom)), 2 * hom[:, 0] + hom[:, 1]]
+    return 1.0 - right / tied.sum(axis=1)
 
 
 # -- brute-force reference ----------------------------------------------------------------
