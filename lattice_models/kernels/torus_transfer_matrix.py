@@ -18,11 +18,14 @@ sequential order, so the output does not depend on the number of threads.
 Cost O(L^2 4^L), memory O(L^2 2^L) per thread plus O(L^2 2^L) results.
 
 Scaling.  Each step's 16-entry weight table is shifted so that its largest
-entry is 1 and the previous step's maximum is folded into it, so messages
-never overflow.  A message entry can underflow only when it is below
-e^-708 of the largest one; it can regain weight later only through the at
-most L+2 bonds between the carried spins and the other sites, hence the
-results are exact to double precision while ``2 (L+2) max|J| <= 663``
+entry is 1 (the shift goes to log Z), and every stored message is divided by
+its sum (the sum goes to log Z), so nothing overflows and the largest entry
+of a stored message lies in [2^-L, 1].  Write F <= 3 max|J| for the couplings
+of one site to its carried neighbours and B <= (L+2) max|J| for those of the
+carried spins to the rest.  A message entry loses precision only below
+e^-708; relative to the dominant terms that is below e^(-708 + 2F + 2 L ln 2),
+and such an entry can regain at most a factor e^(2B) later.  The results are
+therefore exact to double precision while ``(2L + 10) max|J| <= 650``
 (checked by the Python wrapper, lattice_models/exact/torus_ising.py).
 Fields may be arbitrarily large (finite).
 
@@ -72,7 +75,6 @@ def _step_table(Jh, Jv, h, r_bits, i, j, L, W):
 def _one_first_row(Jh, Jv, h, r_bits, L, alpha, beta, beta_new, W, mag, corr_h, corr_v):
     """log Z_r and conditional <s>, <s s> given first row r; fills mag/corr_h/corr_v (L, L)."""
     n_states = 1 << L
-    half = n_states >> 1
     log_z = 0.0
     for j in range(L):  # row 0: fixed spins
         sj = 2.0 * ((r_bits >> j) & 1) - 1.0
@@ -83,7 +85,6 @@ def _one_first_row(Jh, Jv, h, r_bits, L, alpha, beta, beta_new, W, mag, corr_h, 
     for s in range(n_states):
         alpha[0, s] = 0.0
     alpha[0, r_bits] = 1.0
-    inv_prev = 1.0
     n_steps = L * (L - 1)
     # forward pass
     for t in range(1, n_steps + 1):
@@ -91,94 +92,83 @@ def _one_first_row(Jh, Jv, h, r_bits, L, alpha, beta, beta_new, W, mag, corr_h, 
         i = k // L
         j = k - i * L
         log_z += _step_table(Jh, Jv, h, r_bits, i, j, L, W)
-        for idx in range(16):
-            W[idx] *= inv_prev
         bj = 1 << j
-        low = bj - 1
+        n_lb = 2 if j > 0 else 1
         lsh = j - 1 if j > 0 else 0
-        lmask = 1 if j > 0 else 0
+        inner = 1 << lsh if j > 0 else 1
         wmask = 1 if j == L - 1 else 0
-        mx = 0.0
-        for x in range(half):
-            base = ((x >> j) << (j + 1)) | (x & low)
-            off = 4 * ((base >> lsh) & lmask) + 8 * (base & wmask)
-            a0 = alpha[t - 1, base]
-            a1 = alpha[t - 1, base | bj]
-            n0 = a0 * W[off] + a1 * W[off + 1]
-            n1 = a0 * W[off + 2] + a1 * W[off + 3]
-            alpha[t, base] = n0
-            alpha[t, base | bj] = n1
-            if n0 > mx:
-                mx = n0
-            if n1 > mx:
-                mx = n1
-        log_z += math.log(mx)
-        inv_prev = 1.0 / mx
-    total = 0.0
-    for s in range(n_states):
-        total += alpha[n_steps, s]
-    log_z += math.log(total * inv_prev)
+        prev = alpha[t - 1]
+        cur = alpha[t]
+        total = 0.0
+        for hi in range(1 << (L - 1 - j)):
+            for lb in range(n_lb):
+                hb = (hi << (j + 1)) | (lb << lsh)
+                for lo in range(inner):
+                    base = hb | lo
+                    off = 4 * lb + 8 * (base & wmask)
+                    a0 = prev[base]
+                    a1 = prev[base | bj]
+                    n0 = a0 * W[off] + a1 * W[off + 1]
+                    n1 = a0 * W[off + 2] + a1 * W[off + 3]
+                    cur[base] = n0
+                    cur[base | bj] = n1
+                    total += n0 + n1
+        log_z += math.log(total)
+        inv = 1.0 / total
+        for s in range(n_states):
+            cur[s] *= inv
     # backward pass
     for s in range(n_states):
         beta[s] = 1.0
-    inv_b = 1.0
     for t in range(n_steps, 0, -1):
         k = L + t - 1
         i = k // L
         j = k - i * L
         _step_table(Jh, Jv, h, r_bits, i, j, L, W)
-        for idx in range(16):
-            W[idx] *= inv_b
         bj = 1 << j
-        low = bj - 1
+        n_lb = 2 if j > 0 else 1
         lsh = j - 1 if j > 0 else 0
-        lmask = 1 if j > 0 else 0
+        inner = 1 << lsh if j > 0 else 1
         wmask = 1 if j == L - 1 else 0
+        prev = alpha[t - 1]
         tot = 0.0
         m = 0.0
         c_up = 0.0
         c_left = 0.0
         c_wrap = 0.0
-        mx = 0.0
-        for x in range(half):
-            base = ((x >> j) << (j + 1)) | (x & low)
-            lb = (base >> lsh) & lmask
-            wb = base & wmask
-            off = 4 * lb + 8 * wb
-            b0 = beta[base]
-            b1 = beta[base | bj]
-            t00 = W[off] * b0
-            t10 = W[off + 1] * b0
-            t01 = W[off + 2] * b1
-            t11 = W[off + 3] * b1
-            n0 = t00 + t01
-            n1 = t10 + t11
-            beta_new[base] = n0
-            beta_new[base | bj] = n1
-            if n0 > mx:
-                mx = n0
-            if n1 > mx:
-                mx = n1
-            a0 = alpha[t - 1, base]
-            a1 = alpha[t - 1, base | bj]
-            j00 = a0 * t00
-            j10 = a1 * t10
-            j01 = a0 * t01
-            j11 = a1 * t11
-            plus = j01 + j11
-            minus = j00 + j10
-            d = plus - minus
-            tot += plus + minus
-            m += d
-            c_up += (j00 + j11) - (j10 + j01)
-            if lb:
-                c_left += d
-            else:
-                c_left -= d
-            if wb:
-                c_wrap += d
-            else:
-                c_wrap -= d
+        b_total = 0.0
+        for hi in range(1 << (L - 1 - j)):
+            for lb in range(n_lb):
+                hb = (hi << (j + 1)) | (lb << lsh)
+                for lo in range(inner):
+                    base = hb | lo
+                    wb = base & wmask
+                    off = 4 * lb + 8 * wb
+                    b0 = beta[base]
+                    b1 = beta[base | bj]
+                    t00 = W[off] * b0
+                    t10 = W[off + 1] * b0
+                    t01 = W[off + 2] * b1
+                    t11 = W[off + 3] * b1
+                    n0 = t00 + t01
+                    n1 = t10 + t11
+                    beta_new[base] = n0
+                    beta_new[base | bj] = n1
+                    b_total += n0 + n1
+                    a0 = prev[base]
+                    a1 = prev[base | bj]
+                    j00 = a0 * t00
+                    j10 = a1 * t10
+                    j01 = a0 * t01
+                    j11 = a1 * t11
+                    plus = j01 + j11
+                    minus = j00 + j10
+                    d = plus - minus
+                    tot += plus + minus
+                    m += d
+                    c_up += (j00 + j11) - (j10 + j01)
+                    c_left += (2 * lb - 1) * d
+                    c_wrap += (2 * wb - 1) * d
         mag[i, j] = m / tot
         corr_v[i - 1, j] = c_up / tot
         if j > 0:
@@ -187,9 +177,10 @@ def _one_first_row(Jh, Jv, h, r_bits, L, alpha, beta, beta_new, W, mag, corr_h, 
             corr_h[i, L - 1] = c_wrap / tot
         if i == L - 1:
             corr_v[L - 1, j] = (2.0 * ((r_bits >> j) & 1) - 1.0) * m / tot
+        inv = 1.0 / b_total
         for s in range(n_states):
-            beta[s] = beta_new[s]
-        inv_b = 1.0 / mx
+            beta_new[s] *= inv
+        beta, beta_new = beta_new, beta
     return log_z
 
 
