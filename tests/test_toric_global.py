@@ -9,6 +9,7 @@ from lattice_models.exact.toric_global import (
     cycle_space_basis,
     decode_homology,
     homology_class,
+    toric_bayes_failure_probability,
     toric_failure_probability,
     toric_logical_failure,
     toric_posterior,
@@ -128,6 +129,26 @@ def test_logical_failure_matches_brute_force_decoder():
     expected = 1.0 - tied[np.arange(len(x)), 2 * hom[:, 0] + hom[:, 1]] / tied.sum(axis=1)
     np.testing.assert_array_equal(toric_failure_probability(x, y, "bitflip", p), expected)
     assert np.any((expected > 0) & (expected < 1))  # a tie occurs in this sample
+
+
+def test_bayes_failure_probability_is_the_failure_rate():
+    # L = 2, exact sums over all 32 cycles x (uniform) and all 256 observations y:
+    # sum_y P(y) (1 - max_ab P(ab|y)) equals sum_{x,y} P(x) P(y|x) fail(x, y) (ties shared).
+    L, p = 2, 0.15
+    cycles = all_cycles(L)
+    codes = np.arange(256)
+    ys = ((codes[:, None] >> np.arange(8)) & 1).astype(np.int8).reshape(256, 2, L, L)
+    flips = (cycles[:, None].reshape(32, 1, 8) != ys.reshape(1, 256, 8)).sum(axis=2)
+    joint = p**flips * (1 - p) ** (8 - flips) / 32.0  # P(x, y), shape (32, 256)
+    p_y = joint.sum(axis=0)
+    bayes = toric_bayes_failure_probability(ys, "bitflip", p)
+    probs = toric_posterior(ys, "bitflip", p).class_probabilities.reshape(256, 4)
+    tied = probs >= probs.max(axis=1, keepdims=True) - 1e-12
+    hom = homology_class(cycles)
+    fail = 1.0 - tied[:, 2 * hom[:, 0] + hom[:, 1]].T / tied.sum(axis=1)  # (32, 256)
+    direct = (joint * fail).sum()
+    assert p_y @ bayes == pytest.approx(direct, abs=1e-13)
+    assert 0.05 < direct < 0.7
 
 
 def test_marginals_wrapper_and_translation_covariance():

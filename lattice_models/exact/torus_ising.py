@@ -62,7 +62,7 @@ def torus_ising_marginals(Jh, Jv, h: Optional[np.ndarray] = None) -> TorusIsingM
     Raises ValueError for L outside [2, 12] or couplings beyond :func:`max_coupling`.
     Output is bitwise independent of NUMBA_NUM_THREADS.
     """
-    from lattice_models.kernels.torus_transfer_matrix import combine_first_rows, torus_ising_per_first_row
+    from lattice_models.kernels.torus_transfer_matrix import combine_first_rows, per_first_row
 
     Jh, Jv, h, L = _validate(Jh, Jv, h, MAX_L, "transfer matrix")
     jmax = max(np.abs(Jh).max(), np.abs(Jv).max())
@@ -72,7 +72,7 @@ def torus_ising_marginals(Jh, Jv, h: Optional[np.ndarray] = None) -> TorusIsingM
             f"{max_coupling(L):.4g} = {COUPLING_RANGE_BUDGET:g}/(2L+10) at L={L}"
         )
     zero_field = not h.any()
-    rows = torus_ising_per_first_row(Jh, Jv, h, zero_field)
+    rows = per_first_row(Jh, Jv, h, zero_field)
     log_z, mag, corr_h, corr_v = combine_first_rows(*rows, zero_field)
     return TorusIsingMarginals(float(log_z), mag, corr_h, corr_v)
 

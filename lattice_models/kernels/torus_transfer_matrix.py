@@ -184,8 +184,7 @@ def _one_first_row(Jh, Jv, h, r_bits, L, alpha, beta, beta_new, W, mag, corr_h, 
     return log_z
 
 
-@njit(cache=True, parallel=True)
-def torus_ising_per_first_row(Jh, Jv, h, zero_field):
+def _per_first_row(Jh, Jv, h, zero_field):
     """Per-first-row results: log_z (R,), mag, corr_h, corr_v (R, L, L).
 
     R = 2^L, or 2^(L-1) with ``zero_field`` (rows with bit L-1 clear only).
@@ -209,6 +208,19 @@ def torus_ising_per_first_row(Jh, Jv, h, zero_field):
             log_z[r] = _one_first_row(Jh, Jv, h, r, L, alpha, beta, beta_new, W,
                                       mag[r], corr_h[r], corr_v[r])
     return log_z, mag, corr_h, corr_v
+
+
+# The same code, threaded and serial: waking threads costs more than small lattices take.
+torus_ising_per_first_row = njit(cache=True, parallel=True)(_per_first_row)
+torus_ising_per_first_row_serial = njit(cache=True)(_per_first_row)
+SERIAL_MAX_L = 6
+
+
+def per_first_row(Jh, Jv, h, zero_field):
+    """Dispatch: serial for L <= SERIAL_MAX_L, threaded above (identical results)."""
+    if h.shape[0] <= SERIAL_MAX_L:
+        return torus_ising_per_first_row_serial(Jh, Jv, h, zero_field)
+    return torus_ising_per_first_row(Jh, Jv, h, zero_field)
 
 
 @njit(cache=True)
