@@ -37,7 +37,8 @@ def resolve_channel(channel: ChannelLike) -> NoiseChannel:
     raise ValueError(f"channel must be 'gaussian', 'bitflip' or a channel object, got {channel!r}")
 
 
-def _check_batch(y: Any, channels: int, max_L: int, what: str) -> np.ndarray:
+def check_observations(y: Any, channels: int, max_L: int, what: str) -> np.ndarray:
+    """Validate a batch of observations of shape (n, channels, L, L) with 2 <= L <= max_L."""
     y = np.asarray(y)
     if y.ndim != 4 or y.shape[1] != channels or y.shape[2] != y.shape[3]:
         raise ValueError(f"y must have shape (n, {channels}, L, L), got {y.shape}")
@@ -83,7 +84,7 @@ def ising_posterior_field(y: Any, channel: ChannelLike, level: float) -> np.ndar
 def ising_posterior_mean(y: Any, K: float, channel: ChannelLike, level: float) -> np.ndarray:
     """Exact ``E[s | y]`` for y of shape (n, 1, L, L), 2 <= L <= 12 (transfer matrix)."""
     K = _check_K(K)
-    y = _check_batch(y, 1, MAX_L, "Ising transfer matrix")
+    y = check_observations(y, 1, MAX_L, "Ising transfer matrix")
     h = ising_posterior_field(y, channel, level)
     if np.isinf(h).any():  # bit flip at p = 0: the data are the clean spins
         return y.astype(np.float64)
@@ -119,7 +120,7 @@ def ising_posterior_mean_brute_force(y: Any, K: float, channel: ChannelLike, lev
     """``E[s | y]`` by enumerating all 2^(L^2) spin states (L <= 4): the test reference."""
     K = _check_K(K)
     ch = _spin_channel(channel)
-    y = _check_batch(y, 1, MAX_BRUTE_FORCE_L, "brute-force reference")
+    y = check_observations(y, 1, MAX_BRUTE_FORCE_L, "brute-force reference")
     states = all_spin_states(y.shape[-1])
     s = states.astype(np.float64)
     prior = K * (s * np.roll(s, -1, axis=2) + s * np.roll(s, -1, axis=1)).sum(axis=(1, 2))

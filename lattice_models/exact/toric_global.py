@@ -40,7 +40,12 @@ from typing import Any
 import numpy as np
 
 from lattice_models.channels import GaussianChannel
-from lattice_models.exact.ising_posterior import ChannelLike, _check_batch, channel_log_likelihood, resolve_channel
+from lattice_models.exact.ising_posterior import (
+    ChannelLike,
+    channel_log_likelihood,
+    check_observations,
+    resolve_channel,
+)
 from lattice_models.exact.torus_ising import MAX_L, torus_ising_marginals
 
 MAX_BRUTE_FORCE_L = 4
@@ -124,7 +129,7 @@ def _one_posterior(J: np.ndarray):
 
 
 def _check_toric_y(y: Any, channel: ChannelLike, max_L: int, what: str) -> np.ndarray:
-    y = _check_batch(y, 2, max_L, what)
+    y = check_observations(y, 2, max_L, what)
     if isinstance(resolve_channel(channel), GaussianChannel):
         return y.astype(np.float64)
     return y
