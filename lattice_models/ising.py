@@ -44,6 +44,7 @@ from .base import MODELS, LatticeModel, Param, Transition, validate_count, valid
 from .exact import ising_exact as exact
 from .kernels import ising_cluster, ising_metropolis
 from .kernels.counter_rng import chain_keys
+from .exact.torus_ising import MAX_L as ORACLE_MAX_L
 from .mcmc_stats import integrated_autocorrelation_time, mean_and_error
 
 ALGORITHMS = ("auto", "metropolis", "swendsen-wang", "wolff")
@@ -299,6 +300,26 @@ class Ising(LatticeModel):
             bf = exact.brute_force(L, self.T)
             return {k: bf[k] for k in ("energy", "abs_m", "m2")}
         return {"energy": exact.kaufman_energy_per_site(self.T, L)}
+
+    # -- exact posterior (transfer matrix) ---------------------------------------------------------
+    def supports_exact_posterior(self, channel, radius: Optional[int], L: int) -> bool:
+        """The global posterior mean, by the torus transfer matrix, for L <= ORACLE_MAX_L.
+
+        A radius whose window covers the torus is global; there is no exact r-local oracle."""
+        from .channels import BitFlipChannel, GaussianChannel
+
+        covers = radius is None or 2 * radius + 1 >= L
+        return isinstance(channel, (GaussianChannel, BitFlipChannel)) and covers and L <= ORACLE_MAX_L
+
+    def exact_posterior_mean(self, y: np.ndarray, channel, level: float, radius: Optional[int]) -> np.ndarray:
+        from .exact.ising_posterior import ising_posterior_mean
+
+        L = y.shape[-1]
+        if radius is not None and 2 * radius + 1 < L:
+            raise ValueError(f"the ising model has no exact r-local oracle (radius {radius} < L/2); use radius None")
+        if L > ORACLE_MAX_L:
+            raise ValueError(f"L={L} is too large for the exact ising oracle (transfer matrix, L <= {ORACLE_MAX_L})")
+        return ising_posterior_mean(y, self.K, channel, level)
 
 
 def two_start_check(e_tr: np.ndarray, m_tr: np.ndarray, algorithm: str, T: float, L: int, sweeps: int) -> dict:
