@@ -128,8 +128,8 @@ class ToricBitflipTask(Task):
 
     def config(self, division: str) -> TaskConfig:
         if division == "quick":
-            return TaskConfig(L=(16,), levels=(0.02, 0.06, 0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.14, 0.17, 0.2),
-                              radii=(1, 2, 3, 4, 5, 6), n_train=400, n_test=200, budget=20.0,
+            return TaskConfig(L=(16,), levels=(0.02, 0.06, 0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.15, 0.2),
+                              radii=(1, 2, 3, 4, 5, 6), n_train=400, n_test=150, budget=20.0,
                               families=("exact", "linear", "cnn"),
                               extra={"centres_per_config": 12, "learned_radii": (1, 2, 3),
                                                         "global_L": (4, 6), "global_n": 400})
@@ -173,7 +173,7 @@ class ToricBitflipTask(Task):
                         sc = edge_scores(prob, x, mask)
                         mse[i, j], ce[i, j] = sc["mse"], sc["ce"]
                     mid = len(levels) // 2
-                    locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], n_sites=2).to_dict()
+                    locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], n_sites=1).to_dict()
                 increments = mse[:-1] - mse[1:]
                 if fam_name == "exact":
                     exact_mse = {r: mse[i] for i, r in enumerate(radii)}
