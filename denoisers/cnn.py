@@ -22,6 +22,14 @@ nothing else.  There is no normalisation or pooling over space.  Input and outpu
 scaling are per level and per channel from the training moments
 (:class:`denoisers.training.Standardiser`); the output is the posterior-mean estimate
 in data space (clipped to [0, 1] for binary and [-1, 1] for spin data).
+
+Training (:mod:`denoisers.training`): Adam on the level-weighted x0-prediction MSE with
+fresh noise every step (warm-up, then exponential LR decay) for a share
+``1 - polish_fraction`` of the budget; then :func:`refit_readout` solves the readout
+(skip-kernel generator and head) by exact weighted least squares on fresh noise for the
+rest of the budget.  SGD alone converges too slowly to reach the r-local optimum to the
+1e-4 relative precision the GFF calibration asks for; the refit reaches it with the
+sampling error of a linear regression (about mse * parameters / sites).
 """
 
 from __future__ import annotations

@@ -55,11 +55,12 @@ def test_translation_equivariance_on_the_torus():
 
 
 def test_same_seed_same_network_other_seed_different(monkeypatch):
+    """Bitwise for a fixed thread count (across thread counts: float32 rounding only)."""
+    monkeypatch.setenv("PHASEBENCH_TORCH_THREADS", "1")
     rng = np.random.default_rng(2)
     clean = rng.standard_normal((8, 1, 8, 8))
     y = rng.standard_normal((2, 1, 8, 8))
     a = tiny_fit(1, clean, seed=5, dtype="float32").denoise(y, 1.0)
-    monkeypatch.setenv("PHASEBENCH_TORCH_THREADS", "1")
     b = tiny_fit(1, clean, seed=5, dtype="float32").denoise(y, 1.0)
     c = tiny_fit(1, clean, seed=6, dtype="float32").denoise(y, 1.0)
     assert np.array_equal(a, b)
@@ -165,3 +166,30 @@ def test_learns_the_gff_r_local_optimum():
     assert abs(d.mean()) < 4 * d.std(ddof=1) / np.sqrt(len(d))
     assert abs(loc_paired.mean() - excess_opt) < 4 * loc_paired.std(ddof=1) / np.sqrt(len(d))
     assert gap.mean() < 0.03 * excess_opt
+
+
+@pytest.mark.parametrize("kind", ["spin", "binary"])
+def test_bitflip_posterior_mean_of_independent_bits(kind):
+    """Oracle: i.i.d. bits, r = 0, bit flip p: E[u | y] = y (q+ (1-p) - q- p) / (q+ (1-p) + q- p) for spins u.
+
+    q+- are the empirical frequencies of u = y and u = -y in the training set; the
+    tolerance is 4 standard errors of a conditional mean from the refit's sample size.
+    """
+    rng = np.random.default_rng(7)
+    spins = np.where(rng.random((64, 1, 8, 8)) < 0.8, 1, -1).astype(np.int8)
+    clean = spins if kind == "spin" else ((1 - spins) // 2).astype(np.int8)
+    p, n_polish = 0.1, 256
+    fam = CNNDenoiser(0, width=8, depth=1, embed_dim=8, steps=20, polish_configs=n_polish, batch=4, dtype="float64")
+    fam.fit(clean, BitFlipChannel(), [0.1, 0.25], seed=1)
+    y = BitFlipChannel().corrupt(clean[:8], p, seed=2)
+    out = fam.denoise(y, p)
+    q_plus = (spins == 1).mean()
+    for y_spin in (1, -1):
+        agree, disagree = (q_plus, 1 - q_plus) if y_spin == 1 else (1 - q_plus, q_plus)
+        post = (agree * (1 - p) - disagree * p) / (agree * (1 - p) + disagree * p)
+        exact = y_spin * post if kind == "spin" else 0.5 * (1 - y_spin * post)
+        y_value = y_spin if kind == "spin" else (1 - y_spin) // 2
+        sites = y == y_value
+        n_eff = n_polish * 64 * (agree * (1 - p) + disagree * p)  # refit sites showing this y
+        var_post = 1 - post**2 if kind == "spin" else 0.25 * (1 - post**2)
+        np.testing.assert_allclose(out[sites], exact, atol=4 * np.sqrt(var_post / n_eff))
