@@ -220,7 +220,7 @@ class CNNDenoiser(DenoiserFamily):
         batch: int = 8,
         steps: Optional[int] = None,
         polish_configs: Optional[int] = None,
-        polish_fraction: float = 0.3,
+        polish_fraction: float = 0.5,
         dtype: str = "float32",
         device: Optional[str] = None,
     ):
@@ -262,8 +262,10 @@ class CNNDenoiser(DenoiserFamily):
         kind = infer_data_kind(clean_train, model)
         std = Standardiser.from_data(clean_train, channel, kind)
         C = clean_train.shape[1]
-        torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
-        net = build_network(C, self.radius, self.width, self.depth, self.embed_dim).to(device=device, dtype=dtype)
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
+            torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
+            net = build_network(C, self.radius, self.width, self.depth, self.embed_dim)
+        net = net.to(device=device, dtype=dtype)
         features = [level_feature(channel, lv) for lv in levels]
         net.feature_shift.fill_(float(np.mean(features)))
         net.feature_scale.fill_(float(np.std(features)) if len(features) > 1 and np.std(features) > 0 else 1.0)
@@ -283,7 +285,8 @@ class CNNDenoiser(DenoiserFamily):
         elif self.steps is not None:
             n_polish, limit = 256, None
         else:
-            n_polish, limit = 10**6, max(0.0, budget - info["train_seconds"])
+            # the rest of the budget, but at least half the refit's share if training overran
+            n_polish, limit = 10**6, max(budget - info["train_seconds"], 0.5 * self.polish_fraction * budget)
         if n_polish:
             info["polish_configs"] = refit_readout(net, batches, features, n_polish, chunk=16, time_limit=limit)
         info["polish_seconds"] = time.perf_counter() - t0

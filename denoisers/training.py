@@ -49,7 +49,10 @@ def set_torch_threads() -> int:
 
     forced = os.environ.get("PHASEBENCH_TORCH_THREADS")
     if forced:
-        n = int(forced)
+        try:
+            n = int(forced)
+        except ValueError:
+            raise ValueError(f"PHASEBENCH_TORCH_THREADS must be a positive integer, got {forced!r}") from None
     else:
         try:
             n = len(os.sched_getaffinity(0))
