@@ -5,6 +5,7 @@ register through the ``phasebench.denoisers`` entry-point group.
 """
 
 from .base import DENOISERS, DenoiserFamily, make_family, validate_radius
+from . import cnn  # noqa: F401  (registers "cnn")
 
 __all__ = ["DENOISERS", "DenoiserFamily", "make_family", "validate_radius"]
 

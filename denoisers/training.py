@@ -1,0 +1,274 @@
+"""Shared pieces for learned x0-prediction denoisers (torch).
+
+Conventions (physics reference, section 1):
+
+* *data space* ``x``: what the model samples and what ``denoise`` returns
+  (real, spin +-1 or binary 0/1);
+* *encoded space* ``u``: what the channel acts on.  For the Gaussian channel
+  ``u = 1 - 2 x`` when the channel encodes binary data as spins, else ``u = x``;
+  for the bit-flip channel binary data are encoded as spins ``u = 1 - 2 x`` (a flip
+  is ``u -> -u`` in both encodings) and spins are kept;
+* *standardised space*: the network sees ``y' = (y - E[y]) / sd[y]`` per channel and
+  predicts ``u' = (u - mu_u) / sd_u``; both moments are computed from the clean
+  training data and the channel at the level, so the input scale is right at every
+  level.  MSE training of ``u'`` gives the posterior mean ``E[u' | y]``, and the
+  affine decoding maps it to ``E[x | y]``.
+
+Training draws fresh noise every step from the clean training set, stratified over
+the level grid, with per-level loss weights ``1 / mse_scalar(level)`` (the MSE of the
+best per-site scalar linear estimate), so every level contributes on the same scale.
+Randomness: a numpy generator (configuration indices) and a torch generator (noise)
+both derived from ``seed`` by ``np.random.SeedSequence``; on CPU a fixed step count
+gives bitwise-identical weights.  A wall-clock ``budget`` fixes the step count once,
+from the measured time of the first steps, so the schedule is a function of the step
+index; the step count actually run is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence
+
+import numpy as np
+
+from lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChannel
+
+DATA_KINDS = ("real", "spin", "binary")
+
+
+def set_torch_threads() -> int:
+    """Threads for torch: PHASEBENCH_TORCH_THREADS if set, else the cores this process may use.
+
+    On an oversubscribed machine (1-minute load average above the core count) torch's
+    spinning OpenMP threads slow down several-fold, so we then use one thread.
+    """
+    import torch
+
+    forced = os.environ.get("PHASEBENCH_TORCH_THREADS")
+    if forced:
+        try:
+            n = int(forced)
+        except ValueError:
+            raise ValueError(f"PHASEBENCH_TORCH_THREADS must be a positive integer, got {forced!r}") from None
+    else:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - non-Linux
+            n = os.cpu_count() or 1
+        if hasattr(os, "getloadavg") and os.getloadavg()[0] > n:
+            n = 1
+    n = max(1, min(n, 32))
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def infer_data_kind(clean: np.ndarray, model=None) -> str:
+    kind = getattr(model, "variable_type", None)
+    if kind in DATA_KINDS:
+        return kind
+    if np.isin(clean, (0, 1)).all():
+        return "binary"
+    if np.isin(clean, (-1, 1)).all():
+        return "spin"
+    return "real"
+
+
+def level_feature(channel: NoiseChannel, level: float) -> float:
+    """Scalar conditioning feature: log lambda (Gaussian) or atanh(1 - 2p) (bit flip), clipped to +-12."""
+    if isinstance(channel, BitFlipChannel):
+        f = math.atanh(1.0 - 2.0 * level) if level > 0 else math.inf
+    else:
+        f = math.log(level)
+    return float(min(max(f, -12.0), 12.0))
+
+
+@dataclass
+class Standardiser:
+    """Maps between data, encoded and standardised spaces for one channel (see module doc)."""
+
+    channel: NoiseChannel
+    kind: str
+    mu: np.ndarray  # (C,) mean of u per channel
+    sd: np.ndarray  # (C,) standard deviation of u per channel
+    m2: np.ndarray  # (C,) second moment of u per channel
+
+    @classmethod
+    def from_data(cls, clean: np.ndarray, channel: NoiseChannel, kind: str) -> "Standardiser":
+        if kind not in DATA_KINDS:
+            raise ValueError(f"data kind must be one of {DATA_KINDS}, got {kind!r}")
+        if isinstance(channel, BitFlipChannel) and kind == "real":
+            raise ValueError("the bit-flip channel needs binary (0/1) or spin (+-1) data, got real data")
+        if not isinstance(channel, (GaussianChannel, BitFlipChannel)):
+            raise ValueError(f"unsupported channel {getattr(channel, 'name', channel)!r} (gaussian or bitflip)")
+        self = cls(channel, kind, np.zeros(0), np.zeros(0), np.zeros(0))
+        u = self.encode(np.asarray(clean, dtype=np.float64))
+        self.mu = u.mean(axis=(0, 2, 3))
+        self.sd = np.maximum(u.std(axis=(0, 2, 3)), 1e-12)
+        self.m2 = (u * u).mean(axis=(0, 2, 3))
+        return self
+
+    @property
+    def spin_encoded(self) -> bool:
+        if isinstance(self.channel, BitFlipChannel):
+            return self.kind == "binary"
+        return self.kind == "binary" and self.channel.encode_binary_as_spin
+
+    def encode(self, x):
+        return 1.0 - 2.0 * x if self.spin_encoded else x
+
+    def decode(self, u):
+        return 0.5 * (1.0 - u) if self.spin_encoded else u
+
+    def output_range(self):
+        """Range of the encoded clean variable (for clipping a posterior mean), or None."""
+        if self.kind == "real":
+            return None
+        return (-1.0, 1.0) if self.spin_encoded or self.kind == "spin" else (0.0, 1.0)
+
+    def noisy_moments(self, level: float):
+        """Per-channel mean and standard deviation of the noisy observation y at the level."""
+        if isinstance(self.channel, BitFlipChannel):
+            g = 1.0 - 2.0 * level
+            mean = g * self.mu
+            var = self.m2 - mean * mean
+        else:
+            a, s = self.channel.amplitudes(level)
+            mean = a * self.mu
+            var = a * a * self.sd * self.sd + s * s
+        return mean, np.sqrt(np.maximum(var, 1e-12))
+
+    def noisy_to_encoded(self, y: np.ndarray) -> np.ndarray:
+        """The channel output in encoded space (bit-flip data of binary kind become spins)."""
+        y = np.asarray(y, dtype=np.float64)
+        if isinstance(self.channel, BitFlipChannel) and self.kind == "binary":
+            return 1.0 - 2.0 * y
+        return y
+
+    def scalar_mse(self, level: float) -> np.ndarray:
+        """Per-channel MSE, in standardised units, of the best per-site linear estimate of u' from y'."""
+        if isinstance(self.channel, BitFlipChannel):
+            g = 1.0 - 2.0 * level
+            cov = g * self.sd * self.sd  # Cov(u, y) = g Var(u)
+        else:
+            a, _ = self.channel.amplitudes(level)
+            cov = a * self.sd * self.sd
+        _, sd_y = self.noisy_moments(level)
+        rho = cov / (self.sd * sd_y)
+        return np.maximum(1.0 - rho * rho, 1e-6)
+
+
+def corrupt_torch(u, channel: NoiseChannel, level: float, generator):
+    """Channel output (encoded space) for encoded clean ``u``; noise from the torch generator."""
+    import torch
+
+    if isinstance(channel, BitFlipChannel):
+        flips = torch.rand(u.shape, generator=generator, device=u.device, dtype=u.dtype) < level
+        return torch.where(flips, -u, u)
+    a, s = channel.amplitudes(level)
+    return a * u + s * torch.randn(u.shape, generator=generator, device=u.device, dtype=u.dtype)
+
+
+def make_generators(seed: int, device: str):
+    import torch
+
+    np_seq, torch_seq = np.random.SeedSequence(int(seed)).spawn(2)
+    rng = np.random.default_rng(np_seq)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(torch_seq.generate_state(1, dtype=np.uint64)[0] & 0x7FFF_FFFF_FFFF_FFFF))
+    return rng, gen
+
+
+class NoisyBatches:
+    """Fresh noisy batches from a standardised clean set, per level of the grid.
+
+    ``clean_u_std`` is the standardised encoded clean training set (torch tensor
+    ``(n, C, L, L)``).  ``draw(k, b)`` returns ``(y_std, target)`` for level index k:
+    b configurations drawn with the numpy generator, noise from the torch generator.
+    ``weights[k]`` is the per-channel loss weight ``1 / scalar_mse``.
+    """
+
+    def __init__(self, clean_u_std, standardiser: Standardiser, levels: Sequence[float], seed: int, device: str):
+        import torch
+
+        self.clean = clean_u_std
+        self.std = standardiser
+        self.levels = list(levels)
+        self.rng, self.gen = make_generators(seed, device)
+        dtype = clean_u_std.dtype
+
+        def col(v):
+            return torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype, device=device).view(1, -1, 1, 1)
+
+        self.mu, self.sd = col(standardiser.mu), col(standardiser.sd)
+        self.shifts, self.scales, self.weights = [], [], []
+        for lv in self.levels:
+            mean_y, sd_y = standardiser.noisy_moments(lv)
+            self.shifts.append(col(mean_y))
+            self.scales.append(col(1.0 / sd_y))
+            self.weights.append(col(1.0 / standardiser.scalar_mse(lv)))
+
+    def draw(self, k: int, batch: int):
+        import torch
+
+        idx = torch.as_tensor(self.rng.integers(0, self.clean.shape[0], size=batch), device=self.clean.device)
+        target = self.clean[idx]
+        u = target * self.sd + self.mu
+        y = corrupt_torch(u, self.std.channel, self.levels[k], self.gen)
+        return (y - self.shifts[k]) * self.scales[k], target
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 3e-3
+    lr_final: float = 1e-5  # exponential decay from lr to lr_final over the run
+    warmup: int = 20
+    batch: int = 8  # configurations per level per step
+    steps: Optional[int] = None  # exact step count (deterministic); else from budget
+    budget: float = 30.0  # soft wall-clock seconds, used when steps is None
+
+
+def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    frac = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
+    return cfg.lr * (cfg.lr_final / cfg.lr) ** frac
+
+
+def train_x0_predictor(net, predict: Callable, batches: NoisyBatches, features: Sequence[float], cfg: TrainConfig) -> Dict[str, float]:
+    """Adam on the level-weighted MSE of ``predict(y_std, feature) -> u'_hat``.
+
+    Each step draws ``cfg.batch`` configurations per level with fresh noise.  With a
+    wall-clock budget the step count is re-estimated from the measured speed at steps
+    5, 20, 50, ... (so the schedule tracks the machine's load); with ``cfg.steps`` it is
+    fixed and the run is deterministic on CPU.  Returns the step count, time and final loss.
+    """
+    import torch
+
+    n_levels = len(batches.levels)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    total = cfg.steps
+    checkpoints = {5, 20, 50, 100, 200, 500, 1000, 2000, 5000}
+    start = time.perf_counter()
+    step = 0
+    last = float("nan")
+    while total is None or step < total:
+        if cfg.steps is None and (step in checkpoints or step % 1000 == 0) and step > 0:
+            per_step = (time.perf_counter() - start) / step
+            total = max(step + 1, int(cfg.budget / per_step))
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, total or 10**9, cfg)
+        loss = 0.0
+        opt.zero_grad(set_to_none=True)
+        for k in range(n_levels):
+            y, target = batches.draw(k, cfg.batch)
+            term = (batches.weights[k] * (predict(y, features[k]) - target) ** 2).mean() / n_levels
+            term.backward()
+            loss += float(term.detach())
+        opt.step()
+        last = loss
+        step += 1
+    return {"steps": step, "train_seconds": time.perf_counter() - start, "final_loss": last}
