@@ -71,8 +71,12 @@ def _positive_float(value, name: str) -> float:
     return v
 
 
-def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int):
-    """The torch module (see module doc); ``forward(y_std, feature) -> u'_hat``."""
+def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1):
+    """The torch module (see module doc); ``forward(y_std, feature) -> u'_hat``.
+
+    ``feature`` is the level feature, or a tuple (level feature, condition) when
+    ``feature_dim = 2`` (a family conditioned on a model parameter such as T).
+    """
     import torch
     from torch import nn
     import torch.nn.functional as F
@@ -82,7 +86,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             super().__init__()
             self.radius = radius
             self.channels = channels
-            self.embed = nn.Sequential(nn.Linear(1, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
+            self.embed = nn.Sequential(nn.Linear(feature_dim, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
             layers = []
             c_in = channels
             for _ in range(radius):
@@ -101,13 +105,14 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             for m in list(self.film) + [self.head, self.skip]:
                 nn.init.zeros_(m.weight)
                 nn.init.zeros_(m.bias)
-            self.register_buffer("feature_shift", torch.zeros(()))
-            self.register_buffer("feature_scale", torch.ones(()))
+            self.register_buffer("feature_shift", torch.zeros(feature_dim))
+            self.register_buffer("feature_scale", torch.ones(feature_dim))
 
         def embedding(self, feature):
             shift = self.feature_shift
-            f = (torch.full((1, 1), float(feature), dtype=shift.dtype, device=shift.device) - shift) / self.feature_scale
-            return self.embed(f)
+            values = np.atleast_1d(np.asarray(feature, dtype=np.float64))
+            f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device).view(1, -1)
+            return self.embed((f - shift) / self.feature_scale)
 
         def trunk_features(self, y, feature):
             """(trunk output h (n, width, L, L), level embedding e (embed_dim,))."""
@@ -208,6 +213,7 @@ def refit_readout(net, batches, features, n_configs: int, chunk: int, time_limit
 class CNNDenoiser(DenoiserFamily):
     description = "FiLM-conditioned CNN: r circular 3x3 layers + 1x1 layers + level-generated linear radius-r skip"
     supports_global = False
+    conditionable = True  # one network per radius can cover a grid of model parameters (e.g. T)
 
     def __init__(
         self,
@@ -264,18 +270,31 @@ class CNNDenoiser(DenoiserFamily):
         C = clean_train.shape[1]
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
-            net = build_network(C, self.radius, self.width, self.depth, self.embed_dim)
+            net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
+                                feature_dim=1 if self.conditions_ is None else 2)
         net = net.to(device=device, dtype=dtype)
-        features = [level_feature(channel, lv) for lv in levels]
-        net.feature_shift.fill_(float(np.mean(features)))
-        net.feature_scale.fill_(float(np.std(features)) if len(features) > 1 and np.std(features) > 0 else 1.0)
+        # groups: every level, or every (level, condition) pair for a conditioned fit
+        conds = self.conditions_
+        if conds is None:
+            groups, subsets = list(levels), None
+            features = [level_feature(channel, lv) for lv in levels]
+        else:
+            values = np.unique(conds)
+            groups = [lv for lv in levels for _ in values]
+            subsets = [np.flatnonzero(conds == c) for _ in levels for c in values]
+            features = [(level_feature(channel, lv), float(c)) for lv in levels for c in values]
+        feats = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+        net.feature_shift.copy_(torch.as_tensor(feats.mean(axis=0), dtype=dtype))
+        scale = feats.std(axis=0)
+        net.feature_scale.copy_(torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=dtype))
         u = std.encode(np.asarray(clean_train, dtype=np.float64))
         u_std = (u - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1)
         u_std = torch.as_tensor(u_std, dtype=dtype, device=device)
         budget = 30.0 if budget is None else _positive_float(budget, "budget")
         train_budget = budget * (1.0 - self.polish_fraction)
-        cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=self.batch, steps=self.steps, budget=train_budget)
-        batches = NoisyBatches(u_std, std, levels, seed, device)
+        batch = max(1, round(self.batch * len(levels) / len(groups)))  # same configurations per step overall
+        cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget)
+        batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
         net.train()
         info = train_x0_predictor(net, net, batches, features, cfg)
         net.eval()
@@ -288,7 +307,8 @@ class CNNDenoiser(DenoiserFamily):
             # the rest of the budget, but at least half the refit's share if training overran
             n_polish, limit = 10**6, max(budget - info["train_seconds"], 0.5 * self.polish_fraction * budget)
         if n_polish:
-            info["polish_configs"] = refit_readout(net, batches, features, n_polish, chunk=16, time_limit=limit)
+            chunk = max(1, 16 * len(levels) // len(groups))
+            info["polish_configs"] = refit_readout(net, batches, features, n_polish, chunk=chunk, time_limit=limit)
         info["polish_seconds"] = time.perf_counter() - t0
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
         self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels)}
@@ -307,6 +327,8 @@ class CNNDenoiser(DenoiserFamily):
         shape = (1, -1, 1, 1)
         y_std = (std.noisy_to_encoded(y) - mean_y.reshape(shape)) / sd_y.reshape(shape)
         feature = level_feature(self.channel_, level)
+        if condition:
+            feature = (feature, condition["condition"])
         out = np.empty(y.shape, dtype=np.float64)
         chunk = max(1, 2**18 // (y.shape[-1] ** 2))
         with torch.no_grad():

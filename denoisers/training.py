@@ -186,15 +186,18 @@ class NoisyBatches:
     """Fresh noisy batches from a standardised clean set, per level of the grid.
 
     ``clean_u_std`` is the standardised encoded clean training set (torch tensor
-    ``(n, C, L, L)``).  ``draw(k, b)`` returns ``(y_std, target)`` for level index k:
-    b configurations drawn with the numpy generator, noise from the torch generator.
+    ``(n, C, L, L)``).  ``draw(k, b)`` returns ``(y_std, target)`` for group k (a level,
+    or a (level, condition) pair whose configurations are ``subsets[k]``): b configurations
+    drawn with the numpy generator, noise from the torch generator.
     ``weights[k]`` is the per-channel loss weight ``1 / scalar_mse``.
     """
 
-    def __init__(self, clean_u_std, standardiser: Standardiser, levels: Sequence[float], seed: int, device: str):
+    def __init__(self, clean_u_std, standardiser: Standardiser, levels: Sequence[float], seed: int, device: str,
+                 subsets: Optional[Sequence[np.ndarray]] = None):
         import torch
 
         self.clean = clean_u_std
+        self.subsets = None if subsets is None else [np.asarray(s, dtype=np.int64) for s in subsets]
         self.std = standardiser
         self.levels = list(levels)
         self.rng, self.gen = make_generators(seed, device)
@@ -214,7 +217,11 @@ class NoisyBatches:
     def draw(self, k: int, batch: int):
         import torch
 
-        idx = torch.as_tensor(self.rng.integers(0, self.clean.shape[0], size=batch), device=self.clean.device)
+        if self.subsets is None:
+            idx = self.rng.integers(0, self.clean.shape[0], size=batch)
+        else:  # group k draws only from its own configurations (e.g. one temperature)
+            idx = self.subsets[k][self.rng.integers(0, len(self.subsets[k]), size=batch)]
+        idx = torch.as_tensor(idx, device=self.clean.device)
         target = self.clean[idx]
         u = target * self.sd + self.mu
         y = corrupt_torch(u, self.std.channel, self.levels[k], self.gen)
