@@ -33,7 +33,7 @@ class GFFMarkovTask(Task):
     def config(self, division: str) -> TaskConfig:
         if division == "quick":
             return TaskConfig(L=(32,), levels=(0.1, 0.3, 1.0, 3.0, 10.0), radii=(0, 1, 2, 3, 4),
-                              n_train=2000, n_test=1000, seed=0, budget=20.0)
+                              n_train=2000, n_test=1000, seed=0, budget=15.0)
         return TaskConfig(L=(32,), levels=tuple(np.round(np.logspace(-1, 1, 9), 4)), radii=(0, 1, 2, 3, 4, 5, 6),
                           n_train=8000, n_test=4000, seed=0, budget=120.0)
 

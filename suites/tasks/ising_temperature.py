@@ -90,9 +90,9 @@ class IsingTemperatureTask(Task):
         if division == "quick":
             temps = temperature_grid(dense=False)
             return TaskConfig(L=(6, 10), levels=tuple(np.round(np.logspace(-2.5, 0.5, 7), 5)), radii=(), n_train=1000,
-                              n_test=1000, budget=30.0, families=("linear", "cnn"),
+                              n_test=1000, budget=25.0, families=("linear", "cnn"),
                               model_params_grid=tuple({"T": t} for t in temps),
-                              extra={"exact_max_L": 6, "exact_n": 100, "data_n": 4000})
+                              extra={"exact_max_L": 6, "exact_n": 50, "data_n": 4000})
         temps = temperature_grid(dense=True)
         return TaskConfig(L=(6, 10, 14, 18), levels=tuple(np.round(np.logspace(-3, 0.5, 11), 5)), radii=(),
                           n_train=2000, n_test=1000, budget=150.0, families=("linear", "cnn"),
