@@ -39,6 +39,8 @@ from typing import Optional
 
 import numpy as np
 
+from lattice_models.base import validate_int
+
 from .base import DENOISERS, DenoiserFamily, torch_device
 from .training import (
     NoisyBatches,
@@ -49,16 +51,6 @@ from .training import (
     set_torch_threads,
     train_x0_predictor,
 )
-
-
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
-    if v != value or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return v
 
 
 def _positive_float(value, name: str) -> float:
@@ -233,14 +225,14 @@ class CNNDenoiser(DenoiserFamily):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
         super().__init__(radius)
-        self.width = _positive_int(width, "width")
-        self.depth = _positive_int(depth, "depth", minimum=0)
-        self.embed_dim = _positive_int(embed_dim, "embed_dim")
+        self.width = validate_int(width, "width")
+        self.depth = validate_int(depth, "depth", minimum=0)
+        self.embed_dim = validate_int(embed_dim, "embed_dim")
         self.lr = _positive_float(lr, "lr")
         self.lr_final = _positive_float(lr_final, "lr_final")
-        self.batch = _positive_int(batch, "batch")
-        self.steps = None if steps is None else _positive_int(steps, "steps")
-        self.polish_configs = None if polish_configs is None else _positive_int(polish_configs, "polish_configs", minimum=0)
+        self.batch = validate_int(batch, "batch")
+        self.steps = None if steps is None else validate_int(steps, "steps")
+        self.polish_configs = None if polish_configs is None else validate_int(polish_configs, "polish_configs", minimum=0)
         self.polish_fraction = float(polish_fraction)
         if not (0.0 <= self.polish_fraction < 1.0):
             raise ValueError(f"polish_fraction must be in [0, 1), got {polish_fraction!r}")

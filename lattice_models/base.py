@@ -76,14 +76,19 @@ def validate_size(L: Any, *, minimum: int = 2, even: bool = False) -> int:
     return L_int
 
 
-def validate_count(n: Any, name: str = "n") -> int:
+def validate_int(value: Any, name: str, minimum: int = 1) -> int:
+    """An integer >= minimum, or ValueError naming the parameter and the bound."""
     try:
-        n_int = int(n)
+        v = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}") from None
-    if n_int != n or n_int <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return n_int
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
+    if v != value or v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return v
+
+
+def validate_count(n: Any, name: str = "n") -> int:
+    return validate_int(n, name, 1)
 
 
 class LatticeModel:

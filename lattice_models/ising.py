@@ -40,7 +40,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .base import MODELS, LatticeModel, Param, Transition, validate_count, validate_size
+from .base import MODELS, LatticeModel, Param, Transition, validate_count, validate_int, validate_size
 from .exact import ising_exact as exact
 from .kernels import ising_cluster, ising_metropolis
 from .kernels.counter_rng import chain_keys
@@ -70,16 +70,6 @@ class ThermalizationError(ValueError):
     A ValueError so that the CLI reports it as a bad option (exit status 2): more
     ``thermalization``/``pilot`` sweeps or a cluster ``algorithm`` fix it.
     """
-
-
-def _int_option(name: str, value: Any, minimum: int) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
-    if v != value or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return v
 
 
 def run_chains(algorithm: str, spins: np.ndarray, keys: np.ndarray, counters: np.ndarray, K: float,
@@ -185,12 +175,12 @@ class Ising(LatticeModel):
             if L % 2 or L < 4:
                 raise ValueError(f"L must be an even integer >= 4 for checkerboard Metropolis, got {L}")
         n_chains = opts.get("n_chains")
-        n_chains = max(2, min(n, 8)) if n_chains is None else _int_option("n_chains", n_chains, 2)
+        n_chains = max(2, min(n, 8)) if n_chains is None else validate_int(n_chains, "n_chains", 2)
         spacing = opts.get("spacing")
-        spacing = None if spacing is None else _int_option("spacing", spacing, 1)
+        spacing = None if spacing is None else validate_int(spacing, "spacing", 1)
         therm = opts.get("thermalization")
-        therm = None if therm is None else _int_option("thermalization", therm, 0)
-        pilot = _int_option("pilot", opts.get("pilot", DEFAULT_PILOT), 20)
+        therm = None if therm is None else validate_int(therm, "thermalization", 0)
+        pilot = validate_int(opts.get("pilot", DEFAULT_PILOT), "pilot", 20)
         return {"algorithm": algorithm, "n_chains": n_chains, "spacing": spacing, "thermalization": therm, "pilot": pilot}
 
     def _choose_algorithm(self, L: int, seed: int) -> Tuple[str, dict]:

@@ -62,6 +62,18 @@ def _batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int =
     return np.concatenate([fn(y[i : i + batch]) for i in range(0, len(y), batch)])
 
 
+def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], key: tuple = ()):
+    """Train and test datasets (cached) and the seeded noisy test sets, one per level.
+
+    The same (seed, L, key) gives the same data for every family, so errors are paired.
+    """
+    train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, *key, 0))
+    test = load_or_generate(model, cfg.n_test, L, derive_seed(cfg.seed, L, *key, 1))
+    noisy = [channel.corrupt(test.samples, lv, derive_seed(cfg.seed, L, *key, 2, j), model.variable_type)
+             for j, lv in enumerate(levels)]
+    return train, test, noisy
+
+
 def fit_member(family_name: str, radius, train: np.ndarray, channel, levels, seed: int, budget, model,
                options: Optional[dict] = None, conditions: Optional[np.ndarray] = None):
     """Fit one member of a family; returns (family, info with fit_seconds)."""
@@ -109,10 +121,8 @@ def evaluate(
     model = task.model(**params)
     channel = task.channel()
     levels = [channel.validate_level(lv) for lv in config.levels]
-    train = load_or_generate(model, config.n_train, L, derive_seed(config.seed, L, 0))
-    test = load_or_generate(model, config.n_test, L, derive_seed(config.seed, L, 1))
+    train, test, noisy = task_split(model, channel, config, L, levels)
     x_test = test.samples
-    noisy = [channel.corrupt(x_test, lv, derive_seed(config.seed, L, 2, j), model.variable_type) for j, lv in enumerate(levels)]
     options = config.family_options.get(family_name, {})
 
     def fit(radius):

@@ -24,9 +24,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from lattice_models.datasets import load_or_generate
-
-from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics
+from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics, task_split
 from ..scoring import bootstrap_indices, bootstrap_means
 from .base import TASKS, Task, TaskConfig
 
@@ -90,10 +88,8 @@ class IsingSpeciationTask(Task):
         levels = [channel.validate_level(v) for v in cfg.levels]
         records = []
         for L in cfg.L:
-            train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, 0))
-            test = load_or_generate(model, cfg.n_test, L, derive_seed(cfg.seed, L, 1))
+            train, test, noisy = task_split(model, channel, cfg, L, levels)
             x = test.samples
-            noisy = [channel.corrupt(x, lv, derive_seed(cfg.seed, L, 2, j)) for j, lv in enumerate(levels)]
             tick(f"{self.name}:exact-oracle:L{L}")
             glob = member_statistics(lambda y, lv: model.exact_posterior_mean(y, channel, lv, None), noisy, levels, x,
                                      stats=("aligned_m", "mse"))

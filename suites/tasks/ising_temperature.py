@@ -29,7 +29,7 @@ import numpy as np
 
 from lattice_models.datasets import load_or_generate
 
-from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics
+from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics, task_split
 from ..scoring import bootstrap_means, crossing_with_ci
 from .base import TASKS, Task, TaskConfig
 from denoisers.locality import audit_locality
@@ -111,10 +111,7 @@ class IsingTemperatureTask(Task):
         for L in cfg.L:
             r_loc, r_glob = local_radius(L), global_radius(L)
             models = [self.model(T=T) for T in temps]
-            train = [load_or_generate(m, cfg.n_train, L, derive_seed(cfg.seed, L, k, 0)) for k, m in enumerate(models)]
-            test = [load_or_generate(m, cfg.n_test, L, derive_seed(cfg.seed, L, k, 1)) for k, m in enumerate(models)]
-            noisy = [[channel.corrupt(t.samples, lv, derive_seed(cfg.seed, L, k, 2, j)) for j, lv in enumerate(levels)]
-                     for k, t in enumerate(test)]
+            train, test, noisy = zip(*(task_split(m, channel, cfg, L, levels, key=(k,)) for k, m in enumerate(models)))
             # the estimator check on the data's own <m^2> L^(1/4): a larger, independent sample per T
             data_m2 = np.stack([config_magnetisation(load_or_generate(m, cfg.extra["data_n"], L, derive_seed(cfg.seed, L, k, 5)).samples) ** 2
                                 for k, m in enumerate(models)])  # (n_T, data_n)

@@ -28,7 +28,7 @@ import numpy as np
 
 from lattice_models.datasets import load_or_generate
 
-from ..evaluation import derive_seed, fit_member
+from ..evaluation import derive_seed, fit_member, task_split
 from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, decay_length_with_ci, mean_with_ci
 from .base import TASKS, Task, TaskConfig
 from denoisers import DENOISERS
@@ -146,10 +146,8 @@ class ToricBitflipTask(Task):
         levels = [channel.validate_level(v) for v in cfg.levels]
         records = []
         for L in cfg.L:
-            train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, 0))
-            test = load_or_generate(model, cfg.n_test, L, derive_seed(cfg.seed, L, 1))
+            train, test, noisy = task_split(model, channel, cfg, L, levels)
             x = test.samples
-            noisy = [channel.corrupt(x, lv, derive_seed(cfg.seed, L, 2, j), model.variable_type) for j, lv in enumerate(levels)]
             mask = sampled_edge_mask(len(x), L, cfg.extra["centres_per_config"], derive_seed(cfg.seed, L, 4))
             exact_mse = None
             for fam_name in families:
