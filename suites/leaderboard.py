@@ -55,7 +55,9 @@ def render_results(results: Dict[str, Any]) -> str:
         out += [_table(header, rows), ""]
         refused = [s for s in t["summary"].values() if s.get("refused")]
         for s in refused:
-            msgs = {v["message"] for v in s.get("locality", {}).values() if not v.get("passed")}
+            reports = list(s.get("locality", {}).values())
+            reports += [v for e in s.get("per_L", {}).values() for v in e.get("locality", {}).values()]
+            msgs = {v["message"] for v in reports if not v.get("passed")}
             out.append(f"- **{s['family']}** refused: {'; '.join(sorted(msgs))}")
         for p in t.get("plots", []):
             out.append(f"![{Path(p).stem}]({p})")

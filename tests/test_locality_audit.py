@@ -99,3 +99,25 @@ def test_discrete_inputs_are_flipped(data):
     y = BitFlipChannel().corrupt(spins[:1], 0.1, seed=0)
     rep = audit_locality(fam, y, 0.1)
     assert rep.passed, rep.message
+
+
+class Saturating(DenoiserFamily):
+    """A radius-1 estimate that saturates: clip(100 * (window sum + 3), -1, 1) ignores most small
+    perturbations (as a clipped posterior mean deep in an ordered phase does), not a negated window."""
+
+    name = "saturating"
+
+    def _fit(self, *a):
+        pass
+
+    def _denoise(self, y, level):
+        total = sum(np.roll(y, (d1, d2), axis=(-2, -1)) for d1 in (-1, 0, 1) for d2 in (-1, 0, 1))
+        return np.clip(100.0 * (total + 3.0), -1.0, 1.0)
+
+
+def test_saturated_but_local_family_passes(data):
+    m, x, y = data
+    fam = Saturating(1).fit(x, GaussianChannel(), [1.0])
+    yy = np.abs(y) + 1.0  # every window sum is large and positive: the output is pinned at +1
+    rep = audit_locality(fam, yy, 1.0, n_sites=3)
+    assert rep.passed, rep.message
