@@ -54,6 +54,16 @@ BAD = [
     (["leaderboard", "{junk}"], "not readable JSON"),
     (["leaderboard", "{foreign}"], "neither"),
     (["frobnicate"], "invalid choice"),
+    (["sample", "ising", "-p", "T=0", "--L", "8", "--n", "2", "--out", "{out}"], "'T'"),
+    (["sample", "ising", "-p", "T=-1", "--L", "8", "--n", "2", "--out", "{out}"], "'T'"),
+    (["sample", "ising", "--sampler-option", "algorithm=metropolis", "--L", "7", "--n", "2", "--out", "{out}"], "even"),
+    (["sample", "ising", "--sampler-option", "algorithm=heatbath", "--L", "8", "--n", "2", "--out", "{out}"], "algorithm"),
+    (["run", "--task", "ising-speciation", "--L", "14", "--out", "{dir}"], "L <= 12"),
+    (["run", "--task", "ising-temperature", "--L", "8", "--out", "{dir}"], "L = 2 mod 4"),
+    (["sample", "toric_loops", "-p", "x=0", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
+    (["sample", "toric_loops", "-p", "x=1.5", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
+    (["run", "--task", "toric-bitflip", "--levels", "0.6", "--out", "{dir}"], "[0, 0.5]"),
+    (["run", "--task", "toric-bitflip", "--L", "16", "--radii", "8", "--out", "{dir}"], "window"),
 ]
 
 

@@ -102,6 +102,10 @@ class IsingTemperatureTask(Task):
     def global_radius(self, L: int) -> int:
         return global_radius(L)
 
+    def validate_config(self, cfg: TaskConfig) -> None:
+        for L in cfg.L:
+            local_radius(L)
+
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
         channel = self.channel()
