@@ -19,10 +19,11 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> str:
-    from lattice_models.provenance import atomic_path
+    from lattice_models.provenance import atomic_path, git_commit, package_version
 
+    meta = {"Software": f"phasebench {package_version()} (commit {git_commit() or 'n/a'})"}
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png", metadata=meta)
     _pyplot().close(fig)
     return str(path)
 
