@@ -70,7 +70,8 @@ def xi_profile(r_inc: List[int], inc: np.ndarray, n_boot: int, seed: int, tail: 
 
 
 def peak_window(xi: np.ndarray, frac: float = PEAK_FRACTION) -> np.ndarray:
-    """Indices of the contiguous run around the maximum where xi >= frac * max (NaN ends the run)."""
+    """Indices of the contiguous run around the maximum where xi >= frac * max (NaN ends the run),
+    widened by one point on each side."""
     v = np.where(np.isfinite(xi), xi, -np.inf)
     i = int(np.argmax(v))
     if not np.isfinite(v[i]):
@@ -80,6 +81,9 @@ def peak_window(xi: np.ndarray, frac: float = PEAK_FRACTION) -> np.ndarray:
         lo -= 1
     while hi < len(v) - 1 and v[hi + 1] >= frac * v[i]:
         hi += 1
+    # one more point on each flank (where it exists) so the parabola is pinned on both sides
+    lo = lo - 1 if lo > 0 and np.isfinite(v[lo - 1]) else lo
+    hi = hi + 1 if hi < len(v) - 1 and np.isfinite(v[hi + 1]) else hi
     return np.arange(lo, hi + 1)
 
 
