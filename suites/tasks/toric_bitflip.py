@@ -142,7 +142,8 @@ class ToricBitflipTask(Task):
                           radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=400, budget=120.0,
                           families=("exact", "linear", "cnn"),
                           extra={"centres_per_config": 32, "learned_radii": (1, 2, 3, 4, 5, 6),
-                                 "global_L": (6, 8, 10), "global_n": 1000})
+                                 "global_L": (6, 8, 10), "global_n": {6: 4000, 8: 1500, 10: 250},
+                                 "global_levels": (0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.14)})
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
@@ -217,11 +218,13 @@ class ToricBitflipTask(Task):
         except ImportError:
             return []
         model, channel = self.model(), self.channel()
-        levels = [channel.validate_level(v) for v in cfg.levels]
+        levels = [channel.validate_level(v) for v in cfg.extra.get("global_levels", cfg.levels)]
         out = []
         for L in cfg.extra.get("global_L", ()):
             tick(f"{self.name}:global-decoder:L{L}")
-            x = load_or_generate(model, cfg.extra["global_n"], L, derive_seed(cfg.seed, L, 5)).samples
+            n = cfg.extra["global_n"]
+            n = n[L] if isinstance(n, dict) else n  # per-L sizes: the L = 10 transfer matrix costs ~0.7 s
+            x = load_or_generate(model, n, L, derive_seed(cfg.seed, L, 5)).samples
             fails = np.empty((len(levels), len(x)))
             for j, lv in enumerate(levels):
                 y = channel.corrupt(x, lv, derive_seed(cfg.seed, L, 6, j), model.variable_type)

@@ -35,7 +35,8 @@ class ToricGaussianTask(ToricBitflipTask):
         return TaskConfig(L=(16,), levels=(0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.8, 2.4, 3.2),
                           radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=400, budget=120.0, families=("exact", "cnn"),
                           extra={"centres_per_config": 32, "learned_radii": (1, 2, 3, 4, 5, 6),
-                                 "global_L": (6, 8, 10), "global_n": 600})
+                                 "global_L": (6, 8, 10), "global_n": {6: 2000, 8: 800, 10: 150},
+                                 "global_levels": (0.7, 0.85, 1.0, 1.15, 1.3, 1.5)})
 
     def summarize(self, records):
         out = super().summarize(records)
