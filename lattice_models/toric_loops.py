@@ -115,6 +115,7 @@ def sample_uniform_cycles(n: int, L: int, rng: np.random.Generator) -> np.ndarra
 
 LOOP_GAS_SAMPLER = "loop-gas-heatbath"
 LOOP_GAS_OPTIONS = ("chains", "thermalization", "pilot_sweeps", "spacing")
+PRODUCTION_SERIES_MAX = 10_000
 
 
 def sample_loop_gas(n: int, L: int, seed: int, x: float, *, chains: Optional[int] = None,
@@ -150,21 +151,24 @@ def sample_loop_gas(n: int, L: int, seed: int, x: float, *, chains: Optional[int
     no_snapshots = np.zeros((0, chains, 2, L, L), dtype=np.int8)
     counter = 0
 
-    def run(sweeps: int, every: int, snapshots: np.ndarray) -> np.ndarray:
+    def run(sweeps: int, every: int, snapshots: np.ndarray, recorded: int) -> np.ndarray:
+        """Run all chains ``sweeps`` sweeps; returns the occupation of the first ``recorded``."""
         nonlocal counter
-        occupation = np.zeros((chains, sweeps), dtype=np.float64)
+        occupation = np.zeros((chains, min(sweeps, recorded)), dtype=np.float64)
         if sweeps:
             run_chains(state, keys, np.uint64(counter), sweeps, every, table, snapshots, occupation)
         counter += sweeps * per_sweep
         return occupation
 
-    run(thermalization, thermalization + 1, no_snapshots)
-    tau_pilot = integrated_autocorrelation_time(run(pilot_sweeps, pilot_sweeps + 1, no_snapshots))
+    run(thermalization, thermalization + 1, no_snapshots, 0)
+    tau_pilot = integrated_autocorrelation_time(run(pilot_sweeps, pilot_sweeps + 1, no_snapshots, pilot_sweeps))
     if spacing is None:
         spacing = max(1, math.ceil(2.0 * tau_pilot))
     rounds = -(-n // chains)
     snapshots = np.empty((rounds, chains, 2, L, L), dtype=np.int8)
-    occupation = run(rounds * spacing, spacing, snapshots)
+    # the production occupation series (for tau_int_production_sweeps) is kept for at most
+    # PRODUCTION_SERIES_MAX sweeps per chain, bounding its memory
+    occupation = run(rounds * spacing, spacing, snapshots, PRODUCTION_SERIES_MAX)
     tau_production = (integrated_autocorrelation_time(occupation) if occupation.shape[1] >= 2 else float("nan"))
     samples = snapshots.reshape(rounds * chains, 2, L, L)[:n]
     diagnostics = {

@@ -61,6 +61,9 @@ def test_parity_on_every_sample_and_diagnostics():
         assert diag["spacing_sweeps"] >= 2 * diag["tau_int_sweeps"]
         assert diag["thermalization_sweeps"] == 50 and diag["chains"] == 16
     assert make_model("toric_loops").sampler_name == "plaquette-xor-exact"
+    assert diag["warnings"] == []
+    _, short = m.sample_with_diagnostics(8, 4, seed=0, chains=2, thermalization=0, pilot_sweeps=2)
+    assert any("thermalization" in w for w in short["warnings"])
 
 
 @pytest.mark.parametrize("L, x", [(2, 0.5), (3, 0.5), (2, 0.25), (3, 0.8)])

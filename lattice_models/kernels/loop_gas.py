@@ -103,7 +103,8 @@ def _sweep(chain, key, base, table):
 def run_chains(state, keys, counter0, n_sweeps, spacing, table, snapshots, occupation):
     """Run ``n_sweeps`` sweeps of every chain of ``state`` ``(n_chains, 2, L, L)`` in place.
 
-    ``occupation[ch, t]`` gets the occupied-edge fraction after sweep ``t``;
+    ``occupation[ch, t]`` gets the occupied-edge fraction after sweep ``t`` for
+    ``t < occupation.shape[1]`` (it may be shorter than ``n_sweeps``);
     ``snapshots[k, ch]`` gets the configuration after sweep ``(k + 1) spacing - 1``
     for ``k < snapshots.shape[0]`` (pass a zero-length array for none).
     The counters used are ``counter0 .. counter0 + n_sweeps * draws_per_sweep(L) - 1``.
@@ -118,12 +119,13 @@ def run_chains(state, keys, counter0, n_sweeps, spacing, table, snapshots, occup
         key = keys[ch]
         for t in range(n_sweeps):
             _sweep(chain, key, counter0 + np.uint64(t) * per_sweep, table)
-            occ = 0
-            for c in range(2):
-                for i in range(L):
-                    for j in range(L):
-                        occ += chain[c, i, j]
-            occupation[ch, t] = occ / n_edges
+            if t < occupation.shape[1]:
+                occ = 0
+                for c in range(2):
+                    for i in range(L):
+                        for j in range(L):
+                            occ += chain[c, i, j]
+                occupation[ch, t] = occ / n_edges
             if (t + 1) % spacing == 0:
                 k = (t + 1) // spacing - 1
                 if k < n_snap:
