@@ -115,8 +115,8 @@ def test_bad_sampling_inputs():
         m.sample(0, 4, seed=0)
     with pytest.raises(ValueError, match="no options"):
         m.sample(3, 4, seed=0, sweeps=3)
-    with pytest.raises(NotImplementedError, match="x < 1 needs the ising sampler"):
-        make_model("toric_loops", x=0.5).sample(3, 4, seed=0)
+    with pytest.raises(ValueError, match="sweeps"):  # x < 1: the loop-gas sampler validates its options
+        make_model("toric_loops", x=0.5).sample(3, 4, seed=0, sweeps=3)
 
 
 def test_transitions():
