@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -213,15 +213,21 @@ def make_model(name: str, **values: Any) -> LatticeModel:
     return MODELS.get(name)(**values)
 
 
-def parse_param_assignments(items: Mapping[str, str] | list[str]) -> Dict[str, float]:
-    """Parse ``["T=2.2", "m=0.5"]`` into a dict, with clear errors."""
-    if isinstance(items, Mapping):
-        return dict(items)
-    out: Dict[str, Any] = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"parameter assignment {item!r} must look like NAME=VALUE")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+def _parse_value(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
 
+
+def parse_param_assignments(items: list[str] | None, what: str = "parameter assignment") -> Dict[str, Any]:
+    """Parse ``["T=2.2", "algorithm=wolff"]`` into ``{"T": 2.2, "algorithm": "wolff"}`` (numbers cast)."""
+    out: Dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"{what} {item!r} must look like NAME=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = _parse_value(v.strip())
+    return out

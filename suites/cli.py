@@ -24,25 +24,6 @@ class _Parser(argparse.ArgumentParser):
         raise BadInput(message)
 
 
-def _parse_value(text: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _assignments(items: Optional[List[str]], what: str) -> dict:
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise BadInput(f"{what} {item!r} must look like NAME=VALUE")
-        k, v = item.split("=", 1)
-        out[k.strip()] = _parse_value(v.strip())
-    return out
-
-
 def cmd_models(args) -> int:
     from lattice_models import MODELS
 
@@ -101,10 +82,10 @@ def _summary(model, ds) -> None:
 
 
 def cmd_sample(args) -> int:
-    from lattice_models import datasets, make_model
+    from lattice_models import datasets, make_model, parse_param_assignments
 
-    model = make_model(args.model, **_assignments(args.param, "parameter"))
-    options = _assignments(args.sampler_option, "sampler option")
+    model = make_model(args.model, **parse_param_assignments(args.param, "parameter"))
+    options = parse_param_assignments(args.sampler_option, "sampler option")
     ds = datasets.generate(model, args.n, args.L, args.seed, **options)
     datasets.save(ds, args.out)
     print(f"{args.model} {model.values} L={args.L} n={args.n} seed={args.seed} -> {args.out}")

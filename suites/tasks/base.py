@@ -103,6 +103,3 @@ def check_division(division: str) -> str:
         raise ValueError(f"unknown division {division!r} (choose from: {', '.join(DIVISIONS)})")
     return division
 
-
-def parse_radius(value: Optional[int]) -> str:
-    return "global" if value is None else str(value)
