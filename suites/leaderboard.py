@@ -53,6 +53,9 @@ def render_results(results: Dict[str, Any]) -> str:
             continue
         header, rows = get_task(name).leaderboard_rows(t["summary"])
         out += [_table(header, rows), ""]
+        if "wall_seconds" in t:
+            stages = ", ".join(f"{k.split(':', 1)[-1]} {v:.0f} s" for k, v in t.get("stage_seconds", {}).items())
+            out += [f"- wall time {t['wall_seconds']:.0f} s ({stages})", ""]
         refused = [s for s in t["summary"].values() if s.get("refused")]
         for s in refused:
             reports = list(s.get("locality", {}).values())

@@ -80,19 +80,30 @@ def run(
     plot_dir = out / "plots"
     for task, fams in plan:
         cfg = configs[task.name]
-        def tick(msg: str, _task=task) -> None:
+        stages: Dict[str, float] = {}  # seconds per stage, e.g. "toric-bitflip:exact:L16"
+        clock = {"name": None, "t": time.perf_counter()}
+
+        def tick(msg: str) -> None:
+            now = time.perf_counter()
+            if clock["name"] is not None:
+                stages[clock["name"]] = stages.get(clock["name"], 0.0) + now - clock["t"]
+            clock["name"], clock["t"] = msg, now
             bar.set_postfix_str(msg)
 
+        t_task = time.perf_counter()
         grids = task.evaluate_all(fams, cfg, tick)
+        tick("scoring")
         bar.update(len(fams))
         summary = task.summarize(grids)
         plots = task.plots(grids, summary, plot_dir) if grids else []
+        tick("done")
         results["tasks"][task.name] = {
             "description": task.description, "scored": task.scored, "model": task.model_name,
             "model_params": task.model_params, "channel": task.channel().to_dict(),
             "config": {k: v for k, v in vars(cfg).items()}, "families": fams,
             "summary": summary, "cells": task.cells(grids),
             "plots": [str(Path(p).relative_to(out)) for p in plots],
+            "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
         }
     bar.close()
     results["provenance"]["wall_seconds"] = time.perf_counter() - t0

@@ -1,30 +1,74 @@
-"""The toric task's peak estimator on synthetic decay-length curves."""
+"""The transition estimator of the toric tasks (peak of xi_eff, extrapolated in r) on synthetic increments."""
 
 import numpy as np
+import pytest
 
-from suites.tasks.toric_bitflip import peak_location, peak_window, peak_with_ci
+from suites.scoring import bootstrap_indices
+from suites.tasks.threshold_from_xi import (
+    NU_NISHIMORI,
+    RHO_OFFSET,
+    extrapolate,
+    local_rates,
+    peak_location,
+    peak_window,
+    threshold_from_increments,
+)
 
-
-def test_peak_of_a_sampled_parabola_is_recovered():
-    p = np.array([0.02, 0.06, 0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.15, 0.2])
-    xi = 2.0 - 150.0 * (p - 0.105) ** 2
-    sel = peak_window(xi)
-    assert sel[0] < np.argmax(xi) < sel[-1]  # both flanks are in the fit
-    assert abs(peak_location(p, xi, sel, np.ones_like(p)) - 0.105) < 1e-9
-
-
-def test_peak_ci_comes_from_the_replicates():
-    rng = np.random.default_rng(0)
-    p = np.linspace(0.05, 0.17, 9)
-    true = 2.0 - 100.0 * (p - 0.11) ** 2
-    profiles = [{"xi": t, "lo": t - 0.05, "hi": t + 0.05, "replicates": t + 0.025 * rng.standard_normal(300)} for t in true]
-    out = peak_with_ci(p, profiles)
-    assert abs(out["value"] - 0.11) < 1e-9
-    assert out["lo"] < 0.11 < out["hi"] and out["hi"] - out["lo"] < 0.03
+LEVELS = np.array([0.02, 0.04, 0.06, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.13, 0.14, 0.16, 0.2])
+RADII_INC = [1, 2, 3, 4, 5]  # increments D_r = MSE(r) - MSE(r+1) for r = 1..5 (radii 1..6)
 
 
-def test_nan_levels_never_peak():
-    p = np.array([0.1, 0.2, 0.3])
-    xi = np.array([np.nan, 1.0, np.nan])
-    assert peak_location(p, xi, peak_window(xi), np.ones(3)) == 0.2
-    assert np.isnan(peak_location(p, np.full(3, np.nan), peak_window(np.full(3, np.nan)), np.ones(3)))
+def synthetic_increments(peak_of_rho, kappa0=0.3, curvature=60.0, even_odd=0.0):
+    """D_r(p) whose two-step local rate (1/2) ln(D_r / D_{r+2}) is kappa0 + curvature (p - peak(r + 1.5))^2,
+    with an optional even/odd factor (cancelled by the two-step ratio)."""
+    logd = {1: np.zeros(len(LEVELS)), 2: np.full(len(LEVELS), -0.5)}
+    for r in (1, 2, 3):
+        rate = kappa0 + curvature * (LEVELS - peak_of_rho(r + RHO_OFFSET)) ** 2
+        logd[r + 2] = logd[r] - 2 * rate
+    return np.array([np.exp(logd[r]) * (1 + even_odd * (-1) ** r) for r in RADII_INC])  # (n_inc, n_levels)
+
+
+def test_two_step_rate_cancels_parity_and_recovers_a_fixed_peak():
+    d = synthetic_increments(lambda rho: 0.105, even_odd=0.3)
+    kappa = local_rates(d[0], d[2])
+    assert np.allclose(kappa, 0.3 + 60.0 * (LEVELS - 0.105) ** 2)
+    sel = peak_window(kappa)
+    assert sel[0] < np.argmin(kappa) < sel[-1]
+    assert peak_location(LEVELS, kappa, sel, np.ones_like(LEVELS)) == pytest.approx(0.105, abs=1e-12)
+
+
+def test_extrapolation_recovers_the_transition_from_drifting_peaks():
+    pc, b = 0.10922, -0.06
+    drift = lambda rho: pc + b * rho ** (-1 / NU_NISHIMORI)  # noqa: E731
+    d = synthetic_increments(drift)
+    inc = np.repeat(d[:, :, None], 20, axis=2)  # identical configurations: no noise
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    peaks = [e["value"] for e in out["by_rmax"]]
+    assert [e["r_max"] for e in out["by_rmax"]] == [4, 5, 6]
+    assert np.allclose(peaks, [drift(r + RHO_OFFSET) for r in (1, 2, 3)], atol=1e-10)
+    assert peaks[0] < peaks[1] < peaks[2] < pc  # finite-r peaks are shifted; the extrapolation is not
+    assert out["estimate"]["value"] == pytest.approx(pc, abs=1e-10)
+    assert "extrapolated" in out["estimate"]["method"]
+
+
+def test_ci_covers_the_truth_and_narrows_with_more_configurations():
+    pc = 0.10922
+    d = synthetic_increments(lambda rho: pc - 0.04 * rho ** (-1 / NU_NISHIMORI))
+    widths = []
+    for n in (200, 3200):
+        rng = np.random.default_rng(n)
+        inc = d[:, :, None] * rng.exponential(1.0, size=(1, 1, n))  # positive, heavy-ish noise per configuration
+        inc = inc * rng.exponential(1.0, size=inc.shape) ** 0.2  # plus independent jitter per cell
+        inc = inc / inc.mean(axis=-1, keepdims=True) * d[:, :, None]  # unbiased means (a fixed rescaling)
+        out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(n, 1, 200))
+        e = out["estimate"]
+        assert e["lo"] <= pc <= e["hi"]
+        widths.append(e["hi"] - e["lo"])
+    assert widths[1] < widths[0]
+
+
+def test_unresolved_increments_give_nan_not_an_error():
+    inc = -np.ones((5, len(LEVELS), 30))  # e.g. a learned family whose error does not decrease with r
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(30, 0, 20))
+    assert np.isnan(out["estimate"]["value"]) and all(np.isnan(e["value"]) for e in out["by_rmax"])
+    assert np.isnan(extrapolate(np.array([2.5, 3.5]), np.array([np.nan, 0.1]), np.ones(2), 1.5))

@@ -8,11 +8,11 @@ the noisy distribution diverges (physics reference, section 3).  Per family:
   same noisy configurations for every radius (for the ``exact`` r-local oracle
   these are infinite-lattice values: the window oracle does not depend on L);
 * ``xi_eff(p)`` from the convergence in r, ``MSE(p, r) = MSE_inf(p) + A e^{-r/xi}``,
-  fitted on the paired increments ``MSE(r) - MSE(r+1)`` (which decay with the
-  same xi and need no estimate of MSE_inf) over the resolved radii;
-* ``p_c^`` = the location of the peak of ``xi_eff(p)`` (parabola through the
-  maximum and its neighbours), with a bootstrap CI over test configurations,
-  and its drift as the largest radius grows;
+  through the paired increments ``MSE(r) - MSE(r+1)`` of the largest radii (they decay
+  with the same xi and need no estimate of MSE_inf);
+* ``p_c^``: the peak of ``xi_eff(p)`` at each scale (largest radius ``r_max``), and its
+  finite-r extrapolation with ``nu = 1/0.655`` (:mod:`.threshold_from_xi`), with bootstrap
+  CIs over test configurations; the table of peaks against ``r_max`` is reported;
 * for learned families, the paired excess over the exact r-local optimum per (p, r).
 
 Cross-check: the logical failure rate of exact optimal (maximum-likelihood
@@ -29,15 +29,14 @@ import numpy as np
 from lattice_models.datasets import load_or_generate
 
 from ..evaluation import derive_seed, fit_member, task_split
-from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, decay_length_with_ci, mean_with_ci
+from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, mean_with_ci
 from .base import TASKS, Task, TaskConfig
+from .threshold_from_xi import threshold_from_increments
 from denoisers import DENOISERS
 from denoisers.locality import audit_locality
 
 P_C = 0.10922
 N_BOOT = 300
-PEAK_FRACTION = 0.6  # points with xi >= 0.6 max enter the quadratic peak fit
-TAIL = 4  # increments used for xi_eff: the asymptotic end of the radius range
 
 
 def sampled_edge_mask(n: int, L: int, k: int, seed: int) -> np.ndarray:
@@ -59,67 +58,6 @@ def edge_scores(prob: np.ndarray, x: np.ndarray, mask: np.ndarray) -> Dict[str, 
     return {"mse": sq.reshape(len(q), -1).sum(axis=1) / count, "ce": ce.reshape(len(q), -1).sum(axis=1) / count}
 
 
-def xi_profile(r_inc: List[int], inc: np.ndarray, n_boot: int, seed: int, tail: int = TAIL) -> Dict[str, Any]:
-    """xi_eff at one level from per-config increments MSE(r) - MSE(r+1), shape (n_radii - 1, n_test).
-
-    Fitted on the largest ``tail`` resolved increments with an even/odd offset (the window
-    oracle's increments oscillate with the parity of r); point estimate, CI, replicates.
-    """
-    boot = bootstrap_indices(inc.shape[-1], seed, n_boot)
-    return decay_length_with_ci(r_inc, inc, boot, tail=tail, parity=True)
-
-
-def peak_window(xi: np.ndarray, frac: float = PEAK_FRACTION) -> np.ndarray:
-    """Indices of the contiguous run around the maximum where xi >= frac * max (NaN ends the run),
-    widened by one point on each side."""
-    v = np.where(np.isfinite(xi), xi, -np.inf)
-    i = int(np.argmax(v))
-    if not np.isfinite(v[i]):
-        return np.array([], dtype=int)
-    lo = hi = i
-    while lo > 0 and v[lo - 1] >= frac * v[i]:
-        lo -= 1
-    while hi < len(v) - 1 and v[hi + 1] >= frac * v[i]:
-        hi += 1
-    # one more point on each flank (where it exists) so the parabola is pinned on both sides
-    lo = lo - 1 if lo > 0 and np.isfinite(v[lo - 1]) else lo
-    hi = hi + 1 if hi < len(v) - 1 and np.isfinite(v[hi + 1]) else hi
-    return np.arange(lo, hi + 1)
-
-
-def peak_location(levels: np.ndarray, xi: np.ndarray, sel: np.ndarray, weights: np.ndarray) -> float:
-    """Vertex of a weighted quadratic fit of xi(level) over the points ``sel`` around the maximum.
-
-    Falls back to the level of the largest xi when fewer than 3 points or the fit is not concave;
-    the vertex is clipped to the fitted range.
-    """
-    v = xi[sel]
-    if len(sel) == 0 or not np.isfinite(v).all():
-        finite = np.where(np.isfinite(xi), xi, -np.inf)
-        return float(levels[int(np.argmax(finite))]) if np.isfinite(finite).any() else float("nan")
-    x = levels[sel]
-    if len(sel) >= 3:
-        a, b, _ = np.polyfit(x, v, 2, w=weights[sel])
-        if a < 0:
-            return float(np.clip(-b / (2 * a), x[0], x[-1]))
-    return float(x[int(np.argmax(v))])
-
-
-def peak_with_ci(levels, profiles: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """Peak of xi_eff(level) and its bootstrap CI (same fit points and weights in every replicate)."""
-    levels = np.asarray(levels, dtype=np.float64)
-    xi = np.array([p["xi"] for p in profiles])
-    width = np.array([p["hi"] - p["lo"] for p in profiles])
-    weights = np.where(np.isfinite(width) & (width > 0), 3.92 / np.where(width > 0, width, 1.0), 0.0)
-    sel = peak_window(xi)
-    reps = np.stack([p["replicates"] for p in profiles], axis=1)  # (n_boot, n_levels)
-    est = peak_location(levels, xi, sel, weights)
-    boots = np.array([peak_location(levels, row, sel, weights) for row in reps])
-    boots = boots[np.isfinite(boots)]
-    lo, hi = (np.quantile(boots, [0.025, 0.975]) if len(boots) > 10 else (np.nan, np.nan))
-    return {"value": est, "lo": float(lo), "hi": float(hi), "fit_levels": [float(levels[i]) for i in sel]}
-
-
 @TASKS.register("toric-bitflip")
 class ToricBitflipTask(Task):
     description = "toric-code loops (x = 1) under bit-flip noise: p_c from the peak of xi_eff(p); target 0.10922"
@@ -137,11 +75,11 @@ class ToricBitflipTask(Task):
                               families=("exact", "linear", "cnn"),
                               extra={"centres_per_config": 12, "learned_radii": (1, 2, 3),
                                                         "global_L": (4, 6), "global_n": 400})
-        return TaskConfig(L=(16,), levels=(0.02, 0.04, 0.06, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.125,
+        return TaskConfig(L=(16,), levels=(0.02, 0.04, 0.06, 0.07, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.125,
                                             0.13, 0.14, 0.16, 0.18, 0.2),
-                          radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=400, budget=120.0,
+                          radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=500, budget=120.0,
                           families=("exact", "linear", "cnn"),
-                          extra={"centres_per_config": 32, "learned_radii": (1, 2, 3, 4, 5, 6),
+                          extra={"centres_per_config": 48, "learned_radii": (1, 2, 3, 4, 5, 6),
                                  "global_L": (6, 8, 10), "global_n": {6: 4000, 8: 1500, 10: 250},
                                  "global_levels": (0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.14)})
 
@@ -248,18 +186,13 @@ class ToricBitflipTask(Task):
                 entry["excess_over_exact_local"] = [
                     [mean_with_ci(rec["mse"][i, j] - rec["exact_mse"][r][j], boot).to_dict() if r in rec["exact_mse"] else None
                      for j in range(len(levels))] for i, r in enumerate(radii)]
-            drift = []
-            for r_max in radii[2:]:
-                k = radii.index(r_max) + 1
-                profiles = [xi_profile(radii[: k - 1], rec["increments"][: k - 1, j], N_BOOT, derive_seed(rec["L"], j, 12))
-                            for j in range(len(levels))]
-                peak = peak_with_ci(levels, profiles)
-                drift.append({"r_max": r_max, **peak})
-            entry["xi_eff"] = [{k: v for k, v in p.items() if k != "replicates"} for p in profiles] if drift else []
-            entry["pc_vs_rmax"] = drift
-            best = drift[-1] if drift else {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
-            entry["pc_estimate"] = best
-            entry["pc_error"] = abs(best["value"] - self.target) if math.isfinite(best["value"]) else float("nan")
+            th = threshold_from_increments(levels, radii[:-1], rec["increments"], boot)
+            entry["xi_eff"] = th["xi_eff"]  # at the largest scale, radii up to max(radii)
+            entry["pc_vs_rmax"] = th["by_rmax"]
+            entry["pc_extrapolated"] = th["extrapolated"]
+            entry["pc_estimate"] = th["estimate"]
+            best = th["estimate"]["value"]
+            entry["pc_error"] = abs(best - self.target) if math.isfinite(best) else float("nan")
             out[key] = entry
         for rec in (r for r in records if r["kind"] == "global"):
             boot = bootstrap_indices(rec["mse"].shape[-1], seed=derive_seed(rec["L"], 14), n_boot=N_BOOT)
@@ -298,7 +231,7 @@ class ToricBitflipTask(Task):
     def leaderboard_rows(self, summary):
         label = self.level_label
         header = ["family", "L", "status", f"{label}_c estimate [95% CI]", f"|{label}_c^ - target|" if self.scored else "target",
-                  f"{label}_c vs largest r", "seconds (fit)"]
+                  f"peak of xi_eff vs largest r (extrapolated to r = inf in the estimate)", "seconds (fit)"]
         rows = []
         for key, s in summary.items():
             if s.get("global"):
@@ -308,7 +241,7 @@ class ToricBitflipTask(Task):
             if key.startswith("_"):
                 continue
             e = s["pc_estimate"]
-            drift = ", ".join(f"r<={d['r_max']}: {d['value']:.4g}" for d in s["pc_vs_rmax"])
+            drift = ", ".join(f"r<={d['r_max']}: {d['value']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}]" for d in s["pc_vs_rmax"])
             fit_s = sum(m.get("fit_seconds", 0.0) for m in s["members"].values())
             rows.append([s["family"], str(s["L"]), "REFUSED (locality audit)" if s["refused"] else "ok",
                          f"{e['value']:.4g} [{e['lo']:.4g}, {e['hi']:.4g}]",
