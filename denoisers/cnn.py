@@ -34,12 +34,14 @@ sampling error of a linear regression (about mse * parameters / sites).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Optional
 
 import numpy as np
 
 from lattice_models.base import validate_int
+from lattice_models.channels import GaussianChannel
 
 from .base import DENOISERS, DenoiserFamily, torch_device
 from .training import (
@@ -101,19 +103,25 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             self.register_buffer("feature_scale", torch.ones(feature_dim))
 
         def embedding(self, feature):
+            """Embedding(s) of one feature, shape (1, embed_dim), or of a list of features, (G, embed_dim)."""
             shift = self.feature_shift
-            values = np.atleast_1d(np.asarray(feature, dtype=np.float64))
-            f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device).view(1, -1)
+            values = np.asarray(feature, dtype=np.float64)
+            values = values.reshape(len(feature), -1) if isinstance(feature, list) else values.reshape(1, -1)
+            f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device)
             return self.embed((f - shift) / self.feature_scale)
+
+        def _trunk(self, y, e):
+            """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample)."""
+            h = y
+            for conv, film in zip(self.trunk, self.film):
+                gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
+                h = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
+            return h
 
         def trunk_features(self, y, feature):
             """(trunk output h (n, width, L, L), level embedding e (embed_dim,))."""
             e = self.embedding(feature)
-            h = y
-            for conv, film in zip(self.trunk, self.film):
-                gamma, beta = film(e).view(2, -1)
-                h = F.silu(conv(h) * (1.0 + gamma.view(1, -1, 1, 1)) + beta.view(1, -1, 1, 1))
-            return h, e[0]
+            return self._trunk(y, e), e[0]
 
         def padded(self, y):
             r = self.radius
@@ -124,6 +132,16 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             k = 2 * self.radius + 1
             kernel = self.skip(e).view(self.channels, self.channels, k, k)
             return self.head(h) + F.conv2d(self.padded(y), kernel)
+
+        def forward_groups(self, y, features, b: int):
+            """``forward`` for a batch of G groups of b consecutive samples, group g at ``features[g]``."""
+            e = self.embedding(list(features)).repeat_interleave(b, dim=0)  # (G b, E)
+            h = self._trunk(y, e)
+            k, C = 2 * self.radius + 1, self.channels
+            kernels = self.skip(e).view(len(e), C, C * k * k)
+            patches = F.unfold(self.padded(y), kernel_size=k)  # (G b, C k k, L L)
+            skip = torch.bmm(kernels, patches).view(y.shape)
+            return self.head(h) + skip
 
     return LocalCNN()
 
@@ -201,6 +219,57 @@ def refit_readout(net, batches, features, n_configs: int, chunk: int, time_limit
     return drawn
 
 
+OUTPUTS = ("auto", "linear", "bayes")
+
+
+def bayes_output_applies(channel, std: Standardiser) -> bool:
+    """The Bayes output applies to +-1 encoded data (spins, spin-encoded bits) under the Gaussian channel."""
+    return isinstance(channel, GaussianChannel) and std.output_range() == (-1.0, 1.0)
+
+
+def single_site_mmse(level: float) -> float:
+    """MMSE of a uniform +-1 variable from y = a u + s z alone: ``1 - E[tanh(lambda + sqrt(lambda) z)]``.
+
+    (Nishimori identity E[u tanh(eta)] = E[tanh(eta)^2]; eta = a y / s^2 = lambda u + sqrt(lambda) z.)
+    """
+    z, w = np.polynomial.hermite_e.hermegauss(120)
+    return float(max(1.0 - (w @ np.tanh(level + math.sqrt(level) * z)) / w.sum(), 1e-12))
+
+
+class BayesLocalField:
+    """The Bayes output for +-1 data under the Gaussian channel (physics reference, section 2).
+
+    The posterior of a +-1 site is ``E[u_i | y] = tanh(a y_i / s^2 + H_i)``: the first term
+    is the site's own likelihood field, known in closed form; the network predicts the rest,
+    the field ``H_i`` of the prior given the other observations (the cavity field).  For
+    training it maps the network output to standardised units per group, and weights every
+    group by ``sd_u^2 / single_site_mmse(level)`` so each level contributes a relative error.
+    """
+
+    def __init__(self, std: Standardiser, levels, dtype, device):
+        import torch
+
+        def col(v):
+            return torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype, device=device).view(1, -1, 1, 1)
+
+        scale, shift, weights = [], [], []
+        for lv in levels:
+            a, s = std.channel.amplitudes(lv)
+            mean_y, sd_y = std.noisy_moments(lv)  # y = y' sd_y + mean_y in encoded units
+            scale.append(col(a * sd_y / (s * s)))
+            shift.append(col(a * mean_y / (s * s)))
+            weights.append(col(std.sd**2 / single_site_mmse(lv)))
+        self.scale, self.shift, self.weights = torch.cat(scale), torch.cat(shift), weights
+        self.mu, self.sd = col(std.mu), col(std.sd)
+
+    def standardised_output(self, y_std, field, b: int):
+        """``(tanh(local field + field) - mu_u) / sd_u`` for groups of b consecutive samples."""
+        import torch
+
+        local = y_std * self.scale.repeat_interleave(b, 0) + self.shift.repeat_interleave(b, 0)
+        return (torch.tanh(local + field) - self.mu) / self.sd
+
+
 @DENOISERS.register("cnn")
 class CNNDenoiser(DenoiserFamily):
     description = "FiLM-conditioned CNN: r circular 3x3 layers + 1x1 layers + level-generated linear radius-r skip"
@@ -221,6 +290,7 @@ class CNNDenoiser(DenoiserFamily):
         polish_fraction: float = 0.5,
         dtype: str = "float32",
         device: Optional[str] = None,
+        output: str = "auto",
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -240,6 +310,9 @@ class CNNDenoiser(DenoiserFamily):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = dtype
         self.device = device
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        self.output = output
         self.net_ = None
         self.fit_info_: dict = {}
 
@@ -287,11 +360,27 @@ class CNNDenoiser(DenoiserFamily):
         batch = max(1, round(self.batch * len(levels) / len(groups)))  # same configurations per step overall
         cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget)
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
+        bayes = self.output == "bayes" or (self.output == "auto" and bayes_output_applies(channel, std))
+        if bayes:
+            if not bayes_output_applies(channel, std):
+                raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian channel")
+            local = BayesLocalField(std, groups, dtype, device)
+            batches.weights = local.weights
+            train_budget = budget  # no linear refit: the output is nonlinear in the readout
+            cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget)
+
+            def predict_groups(y, b):
+                return local.standardised_output(y, net.forward_groups(y, features, b), b)
+        else:
+            def predict_groups(y, b):
+                return net.forward_groups(y, features, b)
         net.train()
-        info = train_x0_predictor(net, net, batches, features, cfg)
+        info = train_x0_predictor(net, predict_groups, batches, cfg)
         net.eval()
         t0 = time.perf_counter()
-        if self.polish_configs is not None:
+        if bayes:
+            n_polish, limit = 0, None
+        elif self.polish_configs is not None:
             n_polish, limit = self.polish_configs, None
         elif self.steps is not None:
             n_polish, limit = 256, None
@@ -302,8 +391,10 @@ class CNNDenoiser(DenoiserFamily):
             chunk = max(1, 16 * len(levels) // len(groups))
             info["polish_configs"] = refit_readout(net, batches, features, n_polish, chunk=chunk, time_limit=limit)
         info["polish_seconds"] = time.perf_counter() - t0
+        self.bayes_ = bayes
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
-        self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels)}
+        self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels),
+                          "output": "bayes" if bayes else "linear"}
 
     # -- denoising ----------------------------------------------------------------------------
     def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:
@@ -327,6 +418,9 @@ class CNNDenoiser(DenoiserFamily):
             for lo in range(0, len(y), chunk):
                 yt = torch.as_tensor(y_std[lo : lo + chunk], dtype=self._torch_dtype(), device=self.device_)
                 out[lo : lo + chunk] = self.net_(yt, feature).double().cpu().numpy()
+        if self.bayes_:  # the network output is the field added to the single-site likelihood field
+            a, s = self.channel_.amplitudes(level)
+            return std.decode(np.tanh(a * std.noisy_to_encoded(y) / (s * s) + out))
         u = out * std.sd.reshape(shape) + std.mu.reshape(shape)
         bounds = std.output_range()
         if bounds is not None:
@@ -365,5 +459,6 @@ class CNNDenoiser(DenoiserFamily):
             "batch": self.batch,
             "polish_fraction": self.polish_fraction,
             "dtype": self.dtype,
+            "output": self.output,
             "fit": dict(self.fit_info_),
         }

@@ -245,17 +245,22 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.lr_final / cfg.lr) ** frac
 
 
-def train_x0_predictor(net, predict: Callable, batches: NoisyBatches, features: Sequence[float], cfg: TrainConfig) -> Dict[str, float]:
-    """Adam on the level-weighted MSE of ``predict(y_std, feature) -> u'_hat``.
+def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg: TrainConfig) -> Dict[str, float]:
+    """Adam on the level-weighted MSE of ``predict_groups(y_std, b) -> u'_hat``.
 
-    Each step draws ``cfg.batch`` configurations per level with fresh noise.  With a
-    wall-clock budget the step count is re-estimated from the measured speed at steps
-    5, 20, 50, ... (so the schedule tracks the machine's load); with ``cfg.steps`` it is
-    fixed and the run is deterministic on CPU.  Returns the step count, time and final loss.
+    Each step draws ``cfg.batch`` configurations per group (level, or (level, condition))
+    with fresh noise, in group order, and predicts all groups in one call (``y_std`` holds
+    the groups' b samples consecutively); the loss is the mean over groups of the
+    ``weights``-weighted per-group MSE.  With a wall-clock budget the step count is
+    re-estimated from the measured speed at steps 5, 20, 50, ... (so the schedule tracks
+    the machine's load); with ``cfg.steps`` it is fixed and the run is deterministic on
+    CPU.  Returns the step count, time and final loss.
     """
     import torch
 
-    n_levels = len(batches.levels)
+    n_groups = len(batches.levels)
+    b = cfg.batch
+    weights = torch.cat(batches.weights).repeat_interleave(b, dim=0)  # (G b, C, 1, 1)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     total = cfg.steps
     checkpoints = {5, 20, 50, 100, 200, 500, 1000, 2000, 5000}
@@ -268,14 +273,11 @@ def train_x0_predictor(net, predict: Callable, batches: NoisyBatches, features: 
             total = max(step + 1, int(cfg.budget / per_step))
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total or 10**9, cfg)
-        loss = 0.0
         opt.zero_grad(set_to_none=True)
-        for k in range(n_levels):
-            y, target = batches.draw(k, cfg.batch)
-            term = (batches.weights[k] * (predict(y, features[k]) - target) ** 2).mean() / n_levels
-            term.backward()
-            loss += float(term.detach())
+        y, target = zip(*(batches.draw(k, b) for k in range(n_groups)))
+        loss = (weights * (predict_groups(torch.cat(y), b) - torch.cat(target)) ** 2).mean()
+        loss.backward()
         opt.step()
-        last = loss
+        last = float(loss.detach())
         step += 1
     return {"steps": step, "train_seconds": time.perf_counter() - start, "final_loss": last}
