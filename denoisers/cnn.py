@@ -65,7 +65,8 @@ def _positive_float(value, name: str) -> float:
     return v
 
 
-def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1):
+def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1,
+                  window_input: bool = False):
     """The torch module (see module doc); ``forward(y_std, feature) -> u'_hat``.
 
     ``feature`` is the level feature, or a tuple (level feature, condition) when
@@ -92,6 +93,9 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             for _ in range(depth):
                 layers.append(nn.Conv2d(width, width, 1))
             self.trunk = nn.ModuleList(layers)
+            # optional: a (2r+1) x (2r+1) convolution of the input added to the last 3x3 layer (radius r)
+            self.window = (nn.Conv2d(channels, width, 2 * radius + 1, padding=radius, padding_mode="circular", bias=False)
+                           if window_input and radius > 0 else None)
             self.film = nn.ModuleList(nn.Linear(embed_dim, 2 * width) for _ in layers)
             self.head = nn.Conv2d(width, channels, 1)
             k = 2 * radius + 1
@@ -113,9 +117,12 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
         def _trunk(self, y, e):
             """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample)."""
             h = y
-            for conv, film in zip(self.trunk, self.film):
+            for i, (conv, film) in enumerate(zip(self.trunk, self.film)):
                 gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
-                h = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
+                pre = conv(h)
+                if self.window is not None and i == self.radius - 1:
+                    pre = pre + self.window(y)
+                h = F.silu(pre * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
             return h
 
         def trunk_features(self, y, feature):
@@ -291,6 +298,8 @@ class CNNDenoiser(DenoiserFamily):
         dtype: str = "float32",
         device: Optional[str] = None,
         output: str = "auto",
+        window_input: bool = False,
+        adaptive_weights: bool = False,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -313,6 +322,8 @@ class CNNDenoiser(DenoiserFamily):
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         self.output = output
+        self.window_input = bool(window_input)
+        self.adaptive_weights = bool(adaptive_weights)
         self.net_ = None
         self.fit_info_: dict = {}
 
@@ -336,7 +347,7 @@ class CNNDenoiser(DenoiserFamily):
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
             net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
-                                feature_dim=1 if self.conditions_ is None else 2)
+                                feature_dim=1 if self.conditions_ is None else 2, window_input=self.window_input)
         net = net.to(device=device, dtype=dtype)
         # groups: every level, or every (level, condition) pair for a conditioned fit
         conds = self.conditions_
@@ -367,7 +378,8 @@ class CNNDenoiser(DenoiserFamily):
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
             train_budget = budget  # no linear refit: the output is nonlinear in the readout
-            cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget)
+            cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget,
+                              adaptive_weights=self.adaptive_weights)
 
             def predict_groups(y, b):
                 return local.standardised_output(y, net.forward_groups(y, features, b), b)

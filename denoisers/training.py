@@ -236,6 +236,7 @@ class TrainConfig:
     batch: int = 8  # configurations per level per step
     steps: Optional[int] = None  # exact step count (deterministic); else from budget
     budget: float = 30.0  # soft wall-clock seconds, used when steps is None
+    adaptive_weights: bool = False  # reweight groups by 1 / (running mean of their own loss)
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -275,7 +276,15 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
             group["lr"] = lr_at(step, total or 10**9, cfg)
         opt.zero_grad(set_to_none=True)
         y, target = zip(*(batches.draw(k, b) for k in range(n_groups)))
-        loss = (weights * (predict_groups(torch.cat(y), b) - torch.cat(target)) ** 2).mean()
+        sq = (predict_groups(torch.cat(y), b) - torch.cat(target)) ** 2
+        if cfg.adaptive_weights:
+            per_group = (weights * sq).detach().view(n_groups, -1).mean(1)
+            ema = per_group if step == 0 else 0.98 * ema + 0.02 * per_group
+            rel = (1.0 / ema)
+            rel = (rel / rel.mean()).repeat_interleave(b).view(-1, 1, 1, 1)
+            loss = (rel * weights * sq).mean()
+        else:
+            loss = (weights * sq).mean()
         loss.backward()
         opt.step()
         last = float(loss.detach())
