@@ -23,13 +23,26 @@ scaling are per level and per channel from the training moments
 (:class:`denoisers.training.Standardiser`); the output is the posterior-mean estimate
 in data space (clipped to [0, 1] for binary and [-1, 1] for spin data).
 
+Bayes output (+-1 data under the Gaussian channel: spins, or bits the channel encodes as
+spins; ``output="auto"`` or ``"bayes"``): the posterior of a +-1 site is
+``E[u_i | y] = tanh(a y_i / s^2 + H_i)`` (physics reference, section 2: the site's own
+likelihood field plus the field of the prior given the other observations), so the network's
+output (head + skip) is the field ``H_i`` and the estimate is the tanh above; the trunk
+also sees ``tanh(a y / s^2)`` (a per-site function of the input, so the light cone is
+unchanged).  The untrained network (zero head and skip) is the single-site posterior.
+
 Training (:mod:`denoisers.training`): Adam on the level-weighted x0-prediction MSE with
 fresh noise every step (warm-up, then exponential LR decay) for a share
 ``1 - polish_fraction`` of the budget; then :func:`refit_readout` solves the readout
 (skip-kernel generator and head) by exact weighted least squares on fresh noise for the
 rest of the budget.  SGD alone converges too slowly to reach the r-local optimum to the
 1e-4 relative precision the GFF calibration asks for; the refit reaches it with the
-sampling error of a linear regression (about mse * parameters / sites).
+sampling error of a linear regression (about mse * parameters / sites).  With the Bayes
+output the readout is no longer linear: Adam gets the whole budget, with every group
+weighted by ``1 / (single-site MMSE)`` times an adaptive factor ``1 / (running mean of the
+group's own loss)``, normalised to mean 1, so each (level, condition) cell is fitted to a
+similar *relative* excess (measured on ising-temperature: see scripts/ising_global_vs_exact.py).
+All groups of a step go through the network in one batch (:meth:`forward_groups`).
 """
 
 from __future__ import annotations
@@ -66,7 +79,7 @@ def _positive_float(value, name: str) -> float:
 
 
 def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1,
-                  window_input: bool = False):
+                  extra_inputs: int = 0):
     """The torch module (see module doc); ``forward(y_std, feature) -> u'_hat``.
 
     ``feature`` is the level feature, or a tuple (level feature, condition) when
@@ -83,7 +96,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             self.channels = channels
             self.embed = nn.Sequential(nn.Linear(feature_dim, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
             layers = []
-            c_in = channels
+            c_in = channels + extra_inputs  # the skip sees the first ``channels`` inputs only
             for _ in range(radius):
                 layers.append(nn.Conv2d(c_in, width, 3, padding=1, padding_mode="circular"))
                 c_in = width
@@ -93,9 +106,6 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             for _ in range(depth):
                 layers.append(nn.Conv2d(width, width, 1))
             self.trunk = nn.ModuleList(layers)
-            # optional: a (2r+1) x (2r+1) convolution of the input added to the last 3x3 layer (radius r)
-            self.window = (nn.Conv2d(channels, width, 2 * radius + 1, padding=radius, padding_mode="circular", bias=False)
-                           if window_input and radius > 0 else None)
             self.film = nn.ModuleList(nn.Linear(embed_dim, 2 * width) for _ in layers)
             self.head = nn.Conv2d(width, channels, 1)
             k = 2 * radius + 1
@@ -117,12 +127,9 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
         def _trunk(self, y, e):
             """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample)."""
             h = y
-            for i, (conv, film) in enumerate(zip(self.trunk, self.film)):
+            for conv, film in zip(self.trunk, self.film):
                 gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
-                pre = conv(h)
-                if self.window is not None and i == self.radius - 1:
-                    pre = pre + self.window(y)
-                h = F.silu(pre * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
+                h = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
             return h
 
         def trunk_features(self, y, feature):
@@ -138,7 +145,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             h, e = self.trunk_features(y, feature)
             k = 2 * self.radius + 1
             kernel = self.skip(e).view(self.channels, self.channels, k, k)
-            return self.head(h) + F.conv2d(self.padded(y), kernel)
+            return self.head(h) + F.conv2d(self.padded(y[:, : self.channels]), kernel)
 
         def forward_groups(self, y, features, b: int):
             """``forward`` for a batch of G groups of b consecutive samples, group g at ``features[g]``."""
@@ -146,8 +153,8 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             h = self._trunk(y, e)
             k, C = 2 * self.radius + 1, self.channels
             kernels = self.skip(e).view(len(e), C, C * k * k)
-            patches = F.unfold(self.padded(y), kernel_size=k)  # (G b, C k k, L L)
-            skip = torch.bmm(kernels, patches).view(y.shape)
+            patches = F.unfold(self.padded(y[:, :C]), kernel_size=k)  # (G b, C k k, L L)
+            skip = torch.bmm(kernels, patches).view(len(y), C, *y.shape[2:])
             return self.head(h) + skip
 
     return LocalCNN()
@@ -227,6 +234,10 @@ def refit_readout(net, batches, features, n_configs: int, chunk: int, time_limit
 
 
 OUTPUTS = ("auto", "linear", "bayes")
+#: training defaults per output: the linear readout is refitted by least squares after Adam; the
+#: Bayes output is trained by Adam alone, to a higher final learning rate, with adaptive group weights
+LINEAR_DEFAULTS = {"lr_final": 1e-5, "adaptive_weights": False}
+BAYES_DEFAULTS = {"lr_final": 1e-4, "adaptive_weights": True}
 
 
 def bayes_output_applies(channel, std: Standardiser) -> bool:
@@ -269,11 +280,14 @@ class BayesLocalField:
         self.scale, self.shift, self.weights = torch.cat(scale), torch.cat(shift), weights
         self.mu, self.sd = col(std.mu), col(std.sd)
 
-    def standardised_output(self, y_std, field, b: int):
-        """``(tanh(local field + field) - mu_u) / sd_u`` for groups of b consecutive samples."""
+    def field(self, y_std, b: int):
+        """The likelihood field ``a y / s^2`` of standardised observations, groups of b consecutive samples."""
+        return y_std * self.scale.repeat_interleave(b, 0) + self.shift.repeat_interleave(b, 0)
+
+    def standardised_output(self, local, field):
+        """``(tanh(local + field) - mu_u) / sd_u``."""
         import torch
 
-        local = y_std * self.scale.repeat_interleave(b, 0) + self.shift.repeat_interleave(b, 0)
         return (torch.tanh(local + field) - self.mu) / self.sd
 
 
@@ -290,7 +304,7 @@ class CNNDenoiser(DenoiserFamily):
         depth: int = 2,
         embed_dim: int = 32,
         lr: float = 3e-3,
-        lr_final: float = 1e-5,
+        lr_final: Optional[float] = None,
         batch: int = 8,
         steps: Optional[int] = None,
         polish_configs: Optional[int] = None,
@@ -298,8 +312,7 @@ class CNNDenoiser(DenoiserFamily):
         dtype: str = "float32",
         device: Optional[str] = None,
         output: str = "auto",
-        window_input: bool = False,
-        adaptive_weights: bool = False,
+        adaptive_weights: Optional[bool] = None,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -308,7 +321,7 @@ class CNNDenoiser(DenoiserFamily):
         self.depth = validate_int(depth, "depth", minimum=0)
         self.embed_dim = validate_int(embed_dim, "embed_dim")
         self.lr = _positive_float(lr, "lr")
-        self.lr_final = _positive_float(lr_final, "lr_final")
+        self.lr_final = None if lr_final is None else _positive_float(lr_final, "lr_final")
         self.batch = validate_int(batch, "batch")
         self.steps = None if steps is None else validate_int(steps, "steps")
         self.polish_configs = None if polish_configs is None else validate_int(polish_configs, "polish_configs", minimum=0)
@@ -322,12 +335,17 @@ class CNNDenoiser(DenoiserFamily):
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         self.output = output
-        self.window_input = bool(window_input)
-        self.adaptive_weights = bool(adaptive_weights)
+        self.adaptive_weights = None if adaptive_weights is None else bool(adaptive_weights)
         self.net_ = None
         self.fit_info_: dict = {}
 
     # -- fitting ----------------------------------------------------------------------------
+    def _bayes(self, channel, std) -> bool:
+        applies = bayes_output_applies(channel, std)
+        if self.output == "bayes" and not applies:
+            raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian channel")
+        return self.output == "bayes" or (self.output == "auto" and applies)
+
     def _torch_dtype(self):
         import torch
 
@@ -347,7 +365,8 @@ class CNNDenoiser(DenoiserFamily):
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
             net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
-                                feature_dim=1 if self.conditions_ is None else 2, window_input=self.window_input)
+                                feature_dim=1 if self.conditions_ is None else 2,
+                                extra_inputs=C if self._bayes(channel, std) else 0)
         net = net.to(device=device, dtype=dtype)
         # groups: every level, or every (level, condition) pair for a conditioned fit
         conds = self.conditions_
@@ -369,20 +388,22 @@ class CNNDenoiser(DenoiserFamily):
         budget = 30.0 if budget is None else _positive_float(budget, "budget")
         train_budget = budget * (1.0 - self.polish_fraction)
         batch = max(1, round(self.batch * len(levels) / len(groups)))  # same configurations per step overall
-        cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget)
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
-        bayes = self.output == "bayes" or (self.output == "auto" and bayes_output_applies(channel, std))
+        bayes = self._bayes(channel, std)
+        defaults = BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS
+        lr_final = defaults["lr_final"] if self.lr_final is None else self.lr_final
+        adaptive = defaults["adaptive_weights"] if self.adaptive_weights is None else self.adaptive_weights
         if bayes:
-            if not bayes_output_applies(channel, std):
-                raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian channel")
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
             train_budget = budget  # no linear refit: the output is nonlinear in the readout
-            cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget,
-                              adaptive_weights=self.adaptive_weights)
+        cfg = TrainConfig(lr=self.lr, lr_final=lr_final, batch=batch, steps=self.steps, budget=train_budget,
+                          adaptive_weights=adaptive)
+        if bayes:
 
             def predict_groups(y, b):
-                return local.standardised_output(y, net.forward_groups(y, features, b), b)
+                field = local.field(y, b)
+                return local.standardised_output(field, net.forward_groups(torch.cat([y, torch.tanh(field)], 1), features, b))
         else:
             def predict_groups(y, b):
                 return net.forward_groups(y, features, b)
@@ -426,13 +447,16 @@ class CNNDenoiser(DenoiserFamily):
             feature = (feature, condition["condition"])
         out = np.empty(y.shape, dtype=np.float64)
         chunk = max(1, 2**18 // (y.shape[-1] ** 2))
+        if self.bayes_:  # the network sees the likelihood field's posterior tanh(a y / s^2) too
+            a, s = self.channel_.amplitudes(level)
+            local = a * std.noisy_to_encoded(y) / (s * s)
+            y_std = np.concatenate([y_std, np.tanh(local)], axis=1)
         with torch.no_grad():
             for lo in range(0, len(y), chunk):
                 yt = torch.as_tensor(y_std[lo : lo + chunk], dtype=self._torch_dtype(), device=self.device_)
                 out[lo : lo + chunk] = self.net_(yt, feature).double().cpu().numpy()
-        if self.bayes_:  # the network output is the field added to the single-site likelihood field
-            a, s = self.channel_.amplitudes(level)
-            return std.decode(np.tanh(a * std.noisy_to_encoded(y) / (s * s) + out))
+        if self.bayes_:  # the network output is the field added to the likelihood field
+            return std.decode(np.tanh(local + out))
         u = out * std.sd.reshape(shape) + std.mu.reshape(shape)
         bounds = std.output_range()
         if bounds is not None:
@@ -468,6 +492,7 @@ class CNNDenoiser(DenoiserFamily):
             "embed_dim": self.embed_dim,
             "lr": self.lr,
             "lr_final": self.lr_final,
+            "adaptive_weights": self.adaptive_weights,
             "batch": self.batch,
             "polish_fraction": self.polish_fraction,
             "dtype": self.dtype,

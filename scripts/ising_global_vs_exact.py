@@ -25,20 +25,19 @@ from suites.tasks import TASKS
 from suites.tasks.ising_temperature import global_radius
 
 
-def exact_errors(task, cfg, L, levels, models, test, noisy, n_ex, cache):
-    """(n_T, n_levels, n_ex) exact-oracle MSE, cached per temperature (L = 10 costs ~1 s per configuration)."""
+def exact_means(task, cfg, L, levels, models, noisy, n_ex, cache):
+    """(n_T, n_levels, n_ex, 1, L, L) exact posterior means, cached per temperature (L = 10: ~1 s per configuration)."""
     ch = task.channel()
     out = []
     for k, m in enumerate(models):
-        path = os.path.join(cache, f"ising_exact_L{L}_n{n_ex}_s{cfg.seed}_T{m.values['T']}.npz")
+        path = os.path.join(cache, f"ising_exact_mean_L{L}_n{n_ex}_s{cfg.seed}_T{m.values['T']}.npz")
         if not os.path.exists(path):
             t0 = time.perf_counter()
-            mse = member_statistics(lambda y, lv: m.exact_posterior_mean(y, ch, lv, None),
-                                    [y[:n_ex] for y in noisy[k]], levels, test[k].samples[:n_ex])["mse"]
+            mean = np.stack([m.exact_posterior_mean(y[:n_ex], ch, lv, None) for y, lv in zip(noisy[k], levels)])
             print(f"L={L} T={m.values['T']}: exact oracle {time.perf_counter() - t0:.1f}s", flush=True)
             os.makedirs(cache, exist_ok=True)
-            np.savez(path, mse=mse)
-        out.append(np.load(path)["mse"])
+            np.savez(path, mean=mean)
+        out.append(np.load(path)["mean"])
     return np.stack(out)
 
 
@@ -66,7 +65,9 @@ def main():
         models = [task.model(T=T) for T in temps]
         train, test, noisy = zip(*(task_split(m, ch, cfg, L, levels, key=(k,)) for k, m in enumerate(models)))
         n_ex = min(args.n_exact[min(i, len(args.n_exact) - 1)], cfg.n_test)
-        ex = exact_errors(task, cfg, L, levels, models, test, noisy, n_ex, args.cache)  # (n_T, n_lv, n_ex)
+        x_ex = np.stack([t.samples[:n_ex] for t in test]).astype(np.float64)[:, None]  # (n_T, 1, n_ex, 1, L, L)
+        post = exact_means(task, cfg, L, levels, models, noisy, n_ex, args.cache)
+        ex = ((post - x_ex) ** 2).mean(axis=(-3, -2, -1))  # (n_T, n_lv, n_ex)
         if args.exact_only:
             continue
         r = global_radius(L) if args.radius is None else args.radius
@@ -76,8 +77,13 @@ def main():
         fit = info.get("fit", {})
         print(f"L={L} r={r}: fit {info['fit_seconds']:.1f}s steps={fit.get('steps')} polish={fit.get('polish_configs')} "
               f"loss={fit.get('final_loss')}", flush=True)
-        net = np.stack([member_statistics(fam.denoise, [y[:n_ex] for y in noisy[k]], levels, test[k].samples[:n_ex],
-                                          condition=T)["mse"] for k, T in enumerate(temps)])
+        est = np.stack([np.stack([fam.denoise(y[:n_ex], lv, condition=T) for y, lv in zip(noisy[k], levels)])
+                        for k, T in enumerate(temps)])
+        net = ((est - x_ex) ** 2).mean(axis=(-3, -2, -1))
+        # orthogonality: E mse(f) - E mse(exact) = E |f - exact|^2 (exact posterior mean), a low-variance estimate
+        dist = ((est - post) ** 2).mean(axis=(-3, -2, -1))
+        gap_orth = dist.mean(-1) / ex.mean(-1)
+        se_orth = dist.std(-1, ddof=1) / np.sqrt(n_ex) / ex.mean(-1)
         m_net, m_ex = net.mean(-1), ex.mean(-1)
         gap = (m_net - m_ex) / m_ex
         # delta-method standard error of the ratio of paired means
@@ -86,13 +92,25 @@ def main():
         print(f"L={L}: rel gap (cnn - exact)/exact [%], rows T, cols lambda = {levels}")
         for k, T in enumerate(temps):
             print(f"  T={T:<5} " + " ".join(f"{100 * g:+7.1f}({100 * s:4.1f})" for g, s in zip(gap[k], se[k])))
+        print(f"L={L}: same via orthogonality E|cnn - exact|^2 / mse_exact [%]")
+        for k, T in enumerate(temps):
+            print(f"  T={T:<5} " + " ".join(f"{100 * g:+7.2f}({100 * s:4.2f})" for g, s in zip(gap_orth[k], se_orth[k])))
+        wo = np.unravel_index(np.argmax(gap_orth), gap.shape)
+        print(f"L={L}: orthogonality worst {100 * gap_orth[wo]:.2f}% +- {100 * se_orth[wo]:.2f}% at T={temps[wo[0]]}, "
+              f"lambda={levels[wo[1]]}; cells below 2%: {(gap_orth <= 0.02).sum()}/{gap.size}; mean {100 * gap_orth.mean():.2f}%")
         w = np.unravel_index(np.argmax(np.abs(gap)), gap.shape)
         print(f"L={L}: worst {100 * gap[w]:+.1f}% +- {100 * se[w]:.1f}% at T={temps[w[0]]}, lambda={levels[w[1]]}; "
               f"cells within 2%: {(np.abs(gap) <= 0.02).sum()}/{gap.size}; mean |gap| {100 * np.abs(gap).mean():.1f}%",
               flush=True)
+        if n_ex > 50:  # the task's own statistic: the first exact_n = 50 configurations (quick division)
+            g50 = (net[..., :50].mean(-1) - ex[..., :50].mean(-1)) / ex[..., :50].mean(-1)
+            w50 = np.unravel_index(np.argmax(np.abs(g50)), g50.shape)
+            print(f"L={L}: first 50 configurations: worst {100 * g50[w50]:+.1f}% at T={temps[w50[0]]}, lambda={levels[w50[1]]}")
         if args.dump:
-            np.savez(f"{args.dump}_L{L}.npz", net=net, exact=ex, temps=temps, levels=levels)
-        summary[L] = {"worst": float(gap[w]), "se": float(se[w]), "T": temps[w[0]], "lambda": levels[w[1]]}
+            np.savez(f"{args.dump}_L{L}.npz", net=net, exact=ex, dist=dist, temps=temps, levels=levels)
+        summary[L] = {"worst": float(gap[w]), "se": float(se[w]), "T": temps[w[0]], "lambda": levels[w[1]],
+                      "orth_worst": float(gap_orth[wo]), "orth_se": float(se_orth[wo]), "orth_T": temps[wo[0]],
+                      "orth_lambda": levels[wo[1]], "orth_mean": float(gap_orth.mean())}
     print(json.dumps(summary))
 
 
