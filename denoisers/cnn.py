@@ -427,7 +427,7 @@ class CNNDenoiser(DenoiserFamily):
         self.bayes_ = bayes
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
         self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels),
-                          "output": "bayes" if bayes else "linear"}
+                          "output": "bayes" if bayes else "linear", "lr_final": lr_final, "adaptive_weights": adaptive}
 
     # -- denoising ----------------------------------------------------------------------------
     def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:

@@ -252,7 +252,9 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
     Each step draws ``cfg.batch`` configurations per group (level, or (level, condition))
     with fresh noise, in group order, and predicts all groups in one call (``y_std`` holds
     the groups' b samples consecutively); the loss is the mean over groups of the
-    ``weights``-weighted per-group MSE.  With a wall-clock budget the step count is
+    ``weights``-weighted per-group MSE, each group's term further scaled, with
+    ``cfg.adaptive_weights``, by the inverse of its running mean (EMA, rate 0.02) normalised
+    to mean 1 over groups, so every group is fitted to a similar relative error.  With a wall-clock budget the step count is
     re-estimated from the measured speed at steps 5, 20, 50, ... (so the schedule tracks
     the machine's load); with ``cfg.steps`` it is fixed and the run is deterministic on
     CPU.  Returns the step count, time and final loss.
@@ -278,9 +280,9 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
         y, target = zip(*(batches.draw(k, b) for k in range(n_groups)))
         sq = (predict_groups(torch.cat(y), b) - torch.cat(target)) ** 2
         if cfg.adaptive_weights:
-            per_group = (weights * sq).detach().view(n_groups, -1).mean(1)
-            ema = per_group if step == 0 else 0.98 * ema + 0.02 * per_group
-            rel = (1.0 / ema)
+            per_group = (weights * sq).detach().view(n_groups, -1).mean(1).clamp_min(1e-30)
+            ema = per_group if step == 0 else 0.98 * ema + 0.02 * per_group  # noqa: F821 (set at step 0)
+            rel = 1.0 / ema
             rel = (rel / rel.mean()).repeat_interleave(b).view(-1, 1, 1, 1)
             loss = (rel * weights * sq).mean()
         else:
