@@ -99,8 +99,12 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels):
         assert out.min() >= 0.0 and out.max() <= 1.0
     info = fam.describe()
     assert info["n_params"] == fam.n_params > 0
-    # multiply-adds per site from the layers: trunk 3x3 (C->8), 1x1 (8->8), FiLM, head, skip
-    assert info["flops_per_site"] == 9 * channels * 8 + 8 + 8 * 8 + 8 + 8 * channels + channels * channels * 9
+    # multiply-adds per site from the layers: trunk 3x3 (C_in->8), 1x1 (8->8), FiLM, head, skip;
+    # with the Bayes output (+-1 data, Gaussian channel) the trunk also sees tanh(a y / s^2): C_in = 2 C
+    bayes = isinstance(channel, GaussianChannel) and (kind == "spin" or channel.encode_binary_as_spin)
+    assert fam.fit_info_["output"] == ("bayes" if bayes else "linear")
+    c_in = 2 * channels if bayes else channels
+    assert info["flops_per_site"] == 9 * c_in * 8 + 8 + 8 * 8 + 8 + 8 * channels + channels * channels * 9
 
 
 def test_bad_inputs():
