@@ -42,7 +42,8 @@ output the readout is no longer linear: Adam gets the whole budget, with every g
 weighted by ``1 / (single-site MMSE)`` times an adaptive factor ``1 / (running mean of the
 group's own loss)``, normalised to mean 1, so each (level, condition) cell is fitted to a
 similar *relative* excess (measured on ising-temperature: see scripts/ising_global_vs_exact.py).
-All groups of a step go through the network in one batch (:meth:`forward_groups`).
+Groups of a step go through the network together (:meth:`forward_groups`), in chunks of about
+:data:`denoisers.training.CHUNK_SITES` sites.
 """
 
 from __future__ import annotations
@@ -280,9 +281,9 @@ class BayesLocalField:
         self.scale, self.shift, self.weights = torch.cat(scale), torch.cat(shift), weights
         self.mu, self.sd = col(std.mu), col(std.sd)
 
-    def field(self, y_std, b: int):
-        """The likelihood field ``a y / s^2`` of standardised observations, groups of b consecutive samples."""
-        return y_std * self.scale.repeat_interleave(b, 0) + self.shift.repeat_interleave(b, 0)
+    def field(self, y_std, b: int, lo: int, hi: int):
+        """The likelihood field ``a y / s^2`` of standardised observations of groups lo:hi, b consecutive samples each."""
+        return y_std * self.scale[lo:hi].repeat_interleave(b, 0) + self.shift[lo:hi].repeat_interleave(b, 0)
 
     def standardised_output(self, local, field):
         """``(tanh(local + field) - mu_u) / sd_u``."""
@@ -401,12 +402,13 @@ class CNNDenoiser(DenoiserFamily):
                           adaptive_weights=adaptive)
         if bayes:
 
-            def predict_groups(y, b):
-                field = local.field(y, b)
-                return local.standardised_output(field, net.forward_groups(torch.cat([y, torch.tanh(field)], 1), features, b))
+            def predict_groups(y, b, lo, hi):
+                field = local.field(y, b, lo, hi)
+                x = torch.cat([y, torch.tanh(field)], 1)
+                return local.standardised_output(field, net.forward_groups(x, features[lo:hi], b))
         else:
-            def predict_groups(y, b):
-                return net.forward_groups(y, features, b)
+            def predict_groups(y, b, lo, hi):
+                return net.forward_groups(y, features[lo:hi], b)
         net.train()
         info = train_x0_predictor(net, predict_groups, batches, cfg)
         net.eval()
