@@ -272,7 +272,8 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
     n_groups = len(batches.levels)
     b = cfg.batch
     sites = int(np.prod(batches.clean.shape[2:]))
-    chunk = max(1, CHUNK_SITES // (b * sites))
+    n_chunks = -(-n_groups // max(1, CHUNK_SITES // (b * sites)))
+    chunk = -(-n_groups // n_chunks)  # groups per forward pass, evenly split
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     total = cfg.steps
     checkpoints = {5, 20, 50, 100, 200, 500, 1000, 2000, 5000}
