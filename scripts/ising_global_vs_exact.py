@@ -16,14 +16,15 @@ mean, E mse(f) - E mse(exact) = E |f - exact|^2 (valid for test data drawn from 
 whose error bar is much smaller.  The exact oracle costs ~1 s per configuration at L = 10
 (hence 16 there, the full division's exact_n) and ~2 ms at L = 6.
 
-Measured (2 shared cores, 1 torch thread, quick budget 25 s, 2026-11-26; worst cell | mean over 84 cells):
+Measured (2 shared cores, 1 torch thread, quick budget 25 s, 2026-11-26; worst cell | mean over 84 cells;
+run-to-run spread of the L=6 worst orthogonality gap over repeated fits: ~3.5-5%):
 
     before (linear readout + LS refit)  L=6  task stat (first 50) +175.5% (T=2.15, lam=3.16);
                                              orthogonality 144.6% +- 4.1% (T=2.0, lam=3.16) | 25.1%
                                         L=10 orthogonality 299% +- 38% (T=2.1, lam=3.16) | 35.3%
-    after (Bayes output, adaptive)      L=6  task stat (first 50) +9.3% (T=2.1, lam=1.0);
-                                             orthogonality 3.5% +- 0.2% (T=2.3, lam=3.16) | 1.3%
-                                        L=10 orthogonality 10.1% +- 2.8% (T=2.0, lam=0.032) | 3.8%
+    after (Bayes output, adaptive)      L=6  task stat (first 50) +11.4% (T=2.1, lam=1.0);
+                                             orthogonality 3.9% +- 0.2% (T=2.3, lam=3.16) | 1.4%
+                                        L=10 orthogonality 11.9% +- 3.7% (T=2.1, lam=3.16) | 3.9%
 """
 
 from __future__ import annotations
