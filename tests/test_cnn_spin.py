@@ -1,4 +1,4 @@
-"""The cnn family's Bayes output for +-1 data under the Gaussian channel (denoisers/cnn.py).
+"""The cnn family's Bayes output for +-1 data under the Gaussian channel (denoisers/spin_output.py).
 
 The output is ``tanh(a y_i / s^2 + H_i)``: the site's own likelihood field, known in closed
 form (physics reference, section 2), plus a network field H.  Oracles: the single-site
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from denoisers import make_family
-from denoisers.cnn import CNNDenoiser, single_site_mmse
+from denoisers.cnn import CNNDenoiser
+from denoisers.spin_output import single_site_mmse
 from denoisers.locality import audit_locality
 from lattice_models import make_model
 from lattice_models.channels import BitFlipChannel, GaussianChannel
