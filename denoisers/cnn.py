@@ -23,13 +23,27 @@ scaling are per level and per channel from the training moments
 (:class:`denoisers.training.Standardiser`); the output is the posterior-mean estimate
 in data space (clipped to [0, 1] for binary and [-1, 1] for spin data).
 
+Bayes output (the family ``cnn-bayes``, :mod:`denoisers.cnn_bayes`; +-1 data under the
+Gaussian channel: spins, or bits the channel encodes as spins; ``output="auto"`` or ``"bayes"``): the posterior of a +-1 site is
+``E[u_i | y] = tanh(a y_i / s^2 + H_i)`` (physics reference, section 2: the site's own
+likelihood field plus the field of the prior given the other observations), so the network's
+output (head + skip) is the field ``H_i`` and the estimate is the tanh above; the trunk
+also sees ``tanh(a y / s^2)`` (a per-site function of the input, so the light cone is
+unchanged).  The untrained network (zero head and skip) is the single-site posterior.
+
 Training (:mod:`denoisers.training`): Adam on the level-weighted x0-prediction MSE with
 fresh noise every step (warm-up, then exponential LR decay) for a share
 ``1 - polish_fraction`` of the budget; then :func:`refit_readout` solves the readout
 (skip-kernel generator and head) by exact weighted least squares on fresh noise for the
 rest of the budget.  SGD alone converges too slowly to reach the r-local optimum to the
 1e-4 relative precision the GFF calibration asks for; the refit reaches it with the
-sampling error of a linear regression (about mse * parameters / sites).
+sampling error of a linear regression (about mse * parameters / sites).  With the Bayes
+output the readout is no longer linear: Adam gets the whole budget, with every group
+weighted by ``1 / (single-site MMSE)`` times an adaptive factor ``1 / (running mean of the
+group's own loss)``, normalised to mean 1, so each (level, condition) cell is fitted to a
+similar *relative* excess (measured on ising-temperature: see scripts/ising_global_vs_exact.py).
+Groups of a step go through the network together (:meth:`forward_groups`), in chunks of about
+:data:`denoisers.training.CHUNK_SITES` sites.
 """
 
 from __future__ import annotations
@@ -42,6 +56,7 @@ import numpy as np
 from lattice_models.base import validate_int
 
 from .base import DENOISERS, DenoiserFamily, torch_device
+from .spin_output import BayesLocalField, bayes_output_applies
 from .training import (
     NoisyBatches,
     Standardiser,
@@ -63,7 +78,8 @@ def _positive_float(value, name: str) -> float:
     return v
 
 
-def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1):
+def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1,
+                  extra_inputs: int = 0):
     """The torch module (see module doc); ``forward(y_std, feature) -> u'_hat``.
 
     ``feature`` is the level feature, or a tuple (level feature, condition) when
@@ -80,7 +96,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             self.channels = channels
             self.embed = nn.Sequential(nn.Linear(feature_dim, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
             layers = []
-            c_in = channels
+            c_in = channels + extra_inputs  # the skip sees the first ``channels`` inputs only
             for _ in range(radius):
                 layers.append(nn.Conv2d(c_in, width, 3, padding=1, padding_mode="circular"))
                 c_in = width
@@ -101,19 +117,25 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             self.register_buffer("feature_scale", torch.ones(feature_dim))
 
         def embedding(self, feature):
+            """Embedding(s) of one feature, shape (1, embed_dim), or of a list of features, (G, embed_dim)."""
             shift = self.feature_shift
-            values = np.atleast_1d(np.asarray(feature, dtype=np.float64))
-            f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device).view(1, -1)
+            values = np.asarray(feature, dtype=np.float64)
+            values = values.reshape(len(feature), -1) if isinstance(feature, list) else values.reshape(1, -1)
+            f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device)
             return self.embed((f - shift) / self.feature_scale)
+
+        def _trunk(self, y, e):
+            """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample)."""
+            h = y
+            for conv, film in zip(self.trunk, self.film):
+                gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
+                h = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
+            return h
 
         def trunk_features(self, y, feature):
             """(trunk output h (n, width, L, L), level embedding e (embed_dim,))."""
             e = self.embedding(feature)
-            h = y
-            for conv, film in zip(self.trunk, self.film):
-                gamma, beta = film(e).view(2, -1)
-                h = F.silu(conv(h) * (1.0 + gamma.view(1, -1, 1, 1)) + beta.view(1, -1, 1, 1))
-            return h, e[0]
+            return self._trunk(y, e), e[0]
 
         def padded(self, y):
             r = self.radius
@@ -123,7 +145,17 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             h, e = self.trunk_features(y, feature)
             k = 2 * self.radius + 1
             kernel = self.skip(e).view(self.channels, self.channels, k, k)
-            return self.head(h) + F.conv2d(self.padded(y), kernel)
+            return self.head(h) + F.conv2d(self.padded(y[:, : self.channels]), kernel)
+
+        def forward_groups(self, y, features, b: int):
+            """``forward`` for a batch of G groups of b consecutive samples, group g at ``features[g]``."""
+            e = self.embedding(list(features)).repeat_interleave(b, dim=0)  # (G b, E)
+            h = self._trunk(y, e)
+            k, C = 2 * self.radius + 1, self.channels
+            kernels = self.skip(e).view(len(e), C, C * k * k)
+            patches = F.unfold(self.padded(y[:, :C]), kernel_size=k)  # (G b, C k k, L L)
+            skip = torch.bmm(kernels, patches).view(len(y), C, *y.shape[2:])
+            return self.head(h) + skip
 
     return LocalCNN()
 
@@ -201,6 +233,13 @@ def refit_readout(net, batches, features, n_configs: int, chunk: int, time_limit
     return drawn
 
 
+OUTPUTS = ("auto", "linear", "bayes")
+#: training defaults per output: the linear readout is refitted by least squares after Adam; the
+#: Bayes output is trained by Adam alone, to a higher final learning rate, with adaptive group weights
+LINEAR_DEFAULTS = {"lr_final": 1e-5, "adaptive_weights": False}
+BAYES_DEFAULTS = {"lr_final": 1e-4, "adaptive_weights": True}
+
+
 @DENOISERS.register("cnn")
 class CNNDenoiser(DenoiserFamily):
     description = "FiLM-conditioned CNN: r circular 3x3 layers + 1x1 layers + level-generated linear radius-r skip"
@@ -214,13 +253,15 @@ class CNNDenoiser(DenoiserFamily):
         depth: int = 2,
         embed_dim: int = 32,
         lr: float = 3e-3,
-        lr_final: float = 1e-5,
+        lr_final: Optional[float] = None,
         batch: int = 8,
         steps: Optional[int] = None,
         polish_configs: Optional[int] = None,
         polish_fraction: float = 0.5,
         dtype: str = "float32",
         device: Optional[str] = None,
+        output: str = "linear",
+        adaptive_weights: Optional[bool] = None,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -229,7 +270,7 @@ class CNNDenoiser(DenoiserFamily):
         self.depth = validate_int(depth, "depth", minimum=0)
         self.embed_dim = validate_int(embed_dim, "embed_dim")
         self.lr = _positive_float(lr, "lr")
-        self.lr_final = _positive_float(lr_final, "lr_final")
+        self.lr_final = None if lr_final is None else _positive_float(lr_final, "lr_final")
         self.batch = validate_int(batch, "batch")
         self.steps = None if steps is None else validate_int(steps, "steps")
         self.polish_configs = None if polish_configs is None else validate_int(polish_configs, "polish_configs", minimum=0)
@@ -240,10 +281,20 @@ class CNNDenoiser(DenoiserFamily):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = dtype
         self.device = device
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        self.output = output
+        self.adaptive_weights = None if adaptive_weights is None else bool(adaptive_weights)
         self.net_ = None
         self.fit_info_: dict = {}
 
     # -- fitting ----------------------------------------------------------------------------
+    def _bayes(self, channel, std) -> bool:
+        applies = bayes_output_applies(channel, std)
+        if self.output == "bayes" and not applies:
+            raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian channel")
+        return self.output == "bayes" or (self.output == "auto" and applies)
+
     def _torch_dtype(self):
         import torch
 
@@ -263,7 +314,8 @@ class CNNDenoiser(DenoiserFamily):
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
             net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
-                                feature_dim=1 if self.conditions_ is None else 2)
+                                feature_dim=1 if self.conditions_ is None else 2,
+                                extra_inputs=C if self._bayes(channel, std) else 0)
         net = net.to(device=device, dtype=dtype)
         # groups: every level, or every (level, condition) pair for a conditioned fit
         conds = self.conditions_
@@ -285,13 +337,33 @@ class CNNDenoiser(DenoiserFamily):
         budget = 30.0 if budget is None else _positive_float(budget, "budget")
         train_budget = budget * (1.0 - self.polish_fraction)
         batch = max(1, round(self.batch * len(levels) / len(groups)))  # same configurations per step overall
-        cfg = TrainConfig(lr=self.lr, lr_final=self.lr_final, batch=batch, steps=self.steps, budget=train_budget)
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
+        bayes = self._bayes(channel, std)
+        defaults = BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS
+        lr_final = defaults["lr_final"] if self.lr_final is None else self.lr_final
+        adaptive = defaults["adaptive_weights"] if self.adaptive_weights is None else self.adaptive_weights
+        if bayes:
+            local = BayesLocalField(std, groups, dtype, device)
+            batches.weights = local.weights
+            train_budget = budget  # no linear refit: the output is nonlinear in the readout
+        cfg = TrainConfig(lr=self.lr, lr_final=lr_final, batch=batch, steps=self.steps, budget=train_budget,
+                          adaptive_weights=adaptive)
+        if bayes:
+
+            def predict_groups(y, b, lo, hi):
+                field = local.field(y, b, lo, hi)
+                x = torch.cat([y, torch.tanh(field)], 1)
+                return local.standardised_output(field, net.forward_groups(x, features[lo:hi], b))
+        else:
+            def predict_groups(y, b, lo, hi):
+                return net.forward_groups(y, features[lo:hi], b)
         net.train()
-        info = train_x0_predictor(net, net, batches, features, cfg)
+        info = train_x0_predictor(net, predict_groups, batches, cfg)
         net.eval()
         t0 = time.perf_counter()
-        if self.polish_configs is not None:
+        if bayes:
+            n_polish, limit = 0, None
+        elif self.polish_configs is not None:
             n_polish, limit = self.polish_configs, None
         elif self.steps is not None:
             n_polish, limit = 256, None
@@ -302,8 +374,10 @@ class CNNDenoiser(DenoiserFamily):
             chunk = max(1, 16 * len(levels) // len(groups))
             info["polish_configs"] = refit_readout(net, batches, features, n_polish, chunk=chunk, time_limit=limit)
         info["polish_seconds"] = time.perf_counter() - t0
+        self.bayes_ = bayes
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
-        self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels)}
+        self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels),
+                          "output": "bayes" if bayes else "linear", "lr_final": lr_final, "adaptive_weights": adaptive}
 
     # -- denoising ----------------------------------------------------------------------------
     def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:
@@ -323,10 +397,16 @@ class CNNDenoiser(DenoiserFamily):
             feature = (feature, condition["condition"])
         out = np.empty(y.shape, dtype=np.float64)
         chunk = max(1, 2**18 // (y.shape[-1] ** 2))
+        if self.bayes_:  # the network sees the likelihood field's posterior tanh(a y / s^2) too
+            a, s = self.channel_.amplitudes(level)
+            local = a * std.noisy_to_encoded(y) / (s * s)
+            y_std = np.concatenate([y_std, np.tanh(local)], axis=1)
         with torch.no_grad():
             for lo in range(0, len(y), chunk):
                 yt = torch.as_tensor(y_std[lo : lo + chunk], dtype=self._torch_dtype(), device=self.device_)
                 out[lo : lo + chunk] = self.net_(yt, feature).double().cpu().numpy()
+        if self.bayes_:  # the network output is the field added to the likelihood field
+            return std.decode(np.tanh(local + out))
         u = out * std.sd.reshape(shape) + std.mu.reshape(shape)
         bounds = std.output_range()
         if bounds is not None:
@@ -362,8 +442,10 @@ class CNNDenoiser(DenoiserFamily):
             "embed_dim": self.embed_dim,
             "lr": self.lr,
             "lr_final": self.lr_final,
+            "adaptive_weights": self.adaptive_weights,
             "batch": self.batch,
             "polish_fraction": self.polish_fraction,
             "dtype": self.dtype,
+            "output": self.output,
             "fit": dict(self.fit_info_),
         }

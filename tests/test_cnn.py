@@ -79,7 +79,8 @@ def test_same_seed_same_network_other_seed_different(monkeypatch):
         ("spin", GaussianChannel(), (1.0,), 1),
     ],
 )
-def test_shapes_dtypes_and_ranges(kind, channel, levels, channels):
+@pytest.mark.parametrize("output", ["linear", "auto"])  # the cnn and cnn-bayes families
+def test_shapes_dtypes_and_ranges(kind, channel, levels, channels, output):
     rng = np.random.default_rng(3)
     shape = (6, channels, 8, 8)
     if kind == "real":
@@ -88,7 +89,7 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels):
         clean = rng.choice(np.array([-1, 1], dtype=np.int8), size=shape)
     else:
         clean = rng.integers(0, 2, size=shape).astype(np.int8)
-    fam = tiny_fit(1, clean, channel=channel, levels=levels)
+    fam = tiny_fit(1, clean, channel=channel, levels=levels, output=output)
     assert fam.fit_info_["data_kind"] == kind
     y = channel.corrupt(clean[:3], levels[-1], seed=4)
     out = fam.denoise(y, levels[-1])
@@ -99,8 +100,12 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels):
         assert out.min() >= 0.0 and out.max() <= 1.0
     info = fam.describe()
     assert info["n_params"] == fam.n_params > 0
-    # multiply-adds per site from the layers: trunk 3x3 (C->8), 1x1 (8->8), FiLM, head, skip
-    assert info["flops_per_site"] == 9 * channels * 8 + 8 + 8 * 8 + 8 + 8 * channels + channels * channels * 9
+    # multiply-adds per site from the layers: trunk 3x3 (C_in->8), 1x1 (8->8), FiLM, head, skip;
+    # with the Bayes output (+-1 data, Gaussian channel) the trunk also sees tanh(a y / s^2): C_in = 2 C
+    bayes = output == "auto" and isinstance(channel, GaussianChannel) and (kind == "spin" or channel.encode_binary_as_spin)
+    assert fam.fit_info_["output"] == ("bayes" if bayes else "linear")
+    c_in = 2 * channels if bayes else channels
+    assert info["flops_per_site"] == 9 * c_in * 8 + 8 + 8 * 8 + 8 + 8 * channels + channels * channels * 9
 
 
 def test_bad_inputs():

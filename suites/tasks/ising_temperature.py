@@ -95,7 +95,7 @@ class IsingTemperatureTask(Task):
                               extra={"exact_max_L": 6, "exact_n": 50, "data_n": 4000})
         temps = temperature_grid(dense=True)
         return TaskConfig(L=(6, 10, 14, 18), levels=tuple(np.round(np.logspace(-3, 0.5, 11), 5)), radii=(),
-                          n_train=2000, n_test=1000, budget=150.0, families=("linear", "cnn"),
+                          n_train=2000, n_test=1000, budget=150.0, families=("linear", "cnn", "cnn-bayes"),
                           model_params_grid=tuple({"T": t} for t in temps),
                           extra={"exact_max_L": 10, "exact_n": 16, "data_n": 20000})
 
