@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -69,58 +69,50 @@ def resolved_prefix(estimates: Sequence[Estimate]) -> List[int]:
     return out
 
 
-def fit_decay_length(radii: Sequence[float], deltas: Sequence[float], sigmas: Optional[Sequence[float]] = None,
-                     parity: bool = False) -> float:
-    """``xi`` from a weighted least-squares fit ``log Delta = c - r / xi`` (NaN if not decaying).
-
-    ``parity=True`` adds an offset for odd r (``log Delta = c + c_odd [r odd] - r / xi``), which
-    removes an even/odd oscillation in r; it needs three points with both parities.
-    """
+def fit_decay_length(radii: Sequence[float], deltas: Sequence[float], sigmas: Optional[Sequence[float]] = None) -> float:
+    """``xi`` from a weighted least-squares fit ``log Delta = c - r / xi`` (NaN if not decaying)."""
     r = np.asarray(radii, dtype=np.float64)
     d = np.asarray(deltas, dtype=np.float64)
     if len(r) < 2 or (d <= 0).any() or not np.isfinite(d).all():
         return float("nan")
     w = np.ones_like(d) if sigmas is None else d / np.maximum(np.asarray(sigmas, float), 1e-300)
-    cols = [np.ones_like(r), r]
-    odd = (r.astype(int) % 2).astype(float)
-    if parity and len(r) >= 3 and 0 < odd.sum() < len(r):
-        cols.append(odd)
-    A = np.stack(cols, axis=1) * w[:, None]
+    A = np.stack([np.ones_like(r), r], axis=1) * w[:, None]
     coef = np.linalg.lstsq(A, np.log(d) * w, rcond=None)[0]
     slope = coef[1]
     return float(-1.0 / slope) if slope < 0 else float("nan")
 
 
-def decay_length_with_ci(radii: Sequence[int], per_config_excess: np.ndarray, boot_idx: np.ndarray,
-                         tail: Optional[int] = None, parity: bool = False) -> Dict:
+def decay_length_with_ci(radii: Sequence[int], per_config_excess: np.ndarray, boot_idx: np.ndarray) -> Dict:
     """Fit xi_eff over the resolved radii, with a bootstrap CI over test configurations.
 
     ``per_config_excess`` has shape (n_radii, n_configs), paired over configurations.
-    ``tail`` keeps only the largest ``tail`` resolved radii (the asymptotic regime);
-    ``parity`` is passed to :func:`fit_decay_length`.  The bootstrap replicates
-    (same radii, same weights) are returned under ``replicates``.
     """
     ests = [mean_with_ci(row, boot_idx) for row in per_config_excess]
     keep = resolved_prefix(ests)
-    if tail is not None:
-        keep = keep[-tail:]
     n_boot = boot_idx.shape[0]
-    out = {"radii_used": [int(radii[i]) for i in keep], "xi": float("nan"), "lo": float("nan"), "hi": float("nan"),
-           "replicates": np.full(n_boot, np.nan)}
+    out = {"radii_used": [int(radii[i]) for i in keep], "xi": float("nan"), "lo": float("nan"), "hi": float("nan")}
     if len(keep) < 2:
         return out
     r = np.asarray([radii[i] for i in keep], dtype=np.float64)
     rows = per_config_excess[keep]
     sig = [ests[i].stderr for i in keep]
-    out["xi"] = fit_decay_length(r, rows.mean(axis=1), sig, parity)
+    out["xi"] = fit_decay_length(r, rows.mean(axis=1), sig)
     boots = rows[:, boot_idx].mean(axis=2)  # (n_keep, n_boot)
-    xis = np.array([fit_decay_length(r, boots[:, b], sig, parity) for b in range(n_boot)])
-    out["replicates"] = xis
-    finite = xis[np.isfinite(xis)]
-    if len(finite) > 0.9 * n_boot:
-        alpha = (1 - CI_LEVEL) / 2
-        out["lo"], out["hi"] = (float(v) for v in np.quantile(finite, [alpha, 1 - alpha]))
+    xis = np.array([fit_decay_length(r, boots[:, b], sig) for b in range(n_boot)])
+    out["lo"], out["hi"] = replicate_interval(xis, min_found=0.9)
     return out
+
+
+def replicate_interval(replicates: np.ndarray, min_found: float) -> Tuple[float, float]:
+    """Percentile CI (level ``CI_LEVEL``) of the finite bootstrap replicates; NaN unless more than
+    ``min_found`` of them, and more than 10, are finite."""
+    values = np.asarray(replicates, dtype=np.float64)
+    found = values[np.isfinite(values)]
+    if len(found) <= max(min_found * len(values), 10):
+        return float("nan"), float("nan")
+    alpha = (1 - CI_LEVEL) / 2
+    lo, hi = np.quantile(found, [alpha, 1 - alpha])
+    return float(lo), float(hi)
 
 
 def analytic_decay_length(radii: Sequence[int], deltas: Sequence[float], rel_floor: float = 1e-10, scale: float = 1.0) -> Dict:
@@ -182,11 +174,8 @@ def crossing_with_ci(x: Sequence[float], f_small: np.ndarray, f_large: np.ndarra
     est = first_downward_crossing(x, diff[0])
     boots = np.array([first_downward_crossing(x, row) for row in diff[1:]])
     found = boots[np.isfinite(boots)]
-    out = {"value": est, "lo": float("nan"), "hi": float("nan"), "found_fraction": float(len(found) / max(len(boots), 1))}
-    if len(found) >= 0.5 * len(boots) and len(found) > 10:
-        alpha = (1 - CI_LEVEL) / 2
-        out["lo"], out["hi"] = (float(v) for v in np.quantile(found, [alpha, 1 - alpha]))
-    return out
+    lo, hi = replicate_interval(boots, min_found=0.5)
+    return {"value": est, "lo": lo, "hi": hi, "found_fraction": float(len(found) / max(len(boots), 1))}
 
 
 def bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:

@@ -46,7 +46,6 @@ class GFFMarkovTask(Task):
             for j, lv in enumerate(g.levels):
                 ests = [mean_with_ci(excess[i, j], boot) for i in range(len(g.radii))]
                 fit = decay_length_with_ci(g.radii, excess[:, j], boot)
-                fit.pop("replicates")
                 xi_m = float(g.markov_length[j])
                 row = {
                     "level": lv,

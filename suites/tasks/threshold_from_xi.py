@@ -13,7 +13,7 @@ positive and free of the Bernoulli noise of x.
    uses the radii up to ``r_max = r + 3``.
 2. **Peak.**  ``level*(rho)`` = the vertex of a quadratic fitted to ``kappa(level)`` over
    the contiguous levels around its minimum where ``kappa <= (1 + PEAK_FRACTION) min``
-   (plus one level on each flank), weighted by the bootstrap variance of kappa.  The
+   (plus one level on each flank), weighted by 1 / (bootstrap standard deviation of kappa).  The
    minimum of ``kappa`` is the maximum of ``xi_eff``; fitting ``kappa`` avoids the
    blow-up of ``1 / kappa`` where the decay is slow.
 3. **Extrapolation.**  At a finite scale the peak is shifted from the transition as
@@ -33,9 +33,12 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
+from ..scoring import replicate_interval
+
 NU_NISHIMORI = 1 / 0.655
 PEAK_FRACTION = 0.4
 RHO_OFFSET = 1.5
+MIN_FOUND = 0.9  # a CI needs more than this fraction of finite bootstrap replicates
 
 
 def local_rate_pairs(radii_inc: Sequence[int]) -> List[tuple]:
@@ -47,8 +50,8 @@ def local_rate_pairs(radii_inc: Sequence[int]) -> List[tuple]:
 def local_rates(d_small: np.ndarray, d_large: np.ndarray) -> np.ndarray:
     """``(1/2) ln(D_r / D_{r+2})``; NaN where an increment is not positive (unresolved)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ok = (d_small > 0) & (d_large > 0)
-        return np.where(ok, 0.5 * np.log(np.where(ok, d_small / np.where(ok, d_large, 1.0), 1.0)), np.nan)
+        rate = 0.5 * (np.log(d_small) - np.log(d_large))
+    return np.where((d_small > 0) & (d_large > 0), rate, np.nan)
 
 
 def peak_window(kappa: np.ndarray, frac: float = PEAK_FRACTION) -> np.ndarray:
@@ -89,7 +92,7 @@ def extrapolate(rho: np.ndarray, peaks: np.ndarray, weights: np.ndarray, nu: flo
     if ok.sum() < 2:
         return float("nan")
     u = rho[ok] ** (-1.0 / nu)
-    _, c = np.polyfit(u, peaks[ok], 1, w=np.sqrt(weights[ok]))
+    _, c = np.polyfit(u, peaks[ok], 1, w=np.sqrt(weights[ok]))  # weights are 1 / variance
     return float(c)
 
 
@@ -105,15 +108,6 @@ def inverse_variance_weights(replicates: np.ndarray) -> np.ndarray:
     positive = var[(counts > 1) & (var > 0)]
     floor = positive.min() if len(positive) else 1.0
     return np.where(counts > 0, 1.0 / np.maximum(var, floor), 0.0)
-
-
-def _interval(values: np.ndarray, level: float = 0.95) -> tuple:
-    finite = values[np.isfinite(values)]
-    if len(finite) < 0.9 * len(values) or len(finite) < 10:
-        return float("nan"), float("nan")
-    a = (1 - level) / 2
-    lo, hi = np.quantile(finite, [a, 1 - a])
-    return float(lo), float(hi)
 
 
 def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int], increments: np.ndarray,
@@ -138,26 +132,26 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
     for i, k in pairs:
         kappa = local_rates(means[i], means[k])
         kappa_b = local_rates(boots[:, i], boots[:, k])  # (n_boot, n_levels)
-        weights = inverse_variance_weights(kappa_b)
+        weights = np.sqrt(inverse_variance_weights(kappa_b))  # polyfit weights multiply residuals: 1 / sigma
         sel = peak_window(kappa)
         est = peak_location(levels, kappa, sel, weights)
         reps = np.array([peak_location(levels, row, sel, weights) for row in kappa_b])
-        lo, hi = _interval(reps)
+        lo, hi = replicate_interval(reps, MIN_FOUND)
         point_peaks.append(est)
         rep_peaks.append(reps)
         out["by_rmax"].append({"r_max": int(radii_inc[k]) + 1, "rho": float(radii_inc[i] + RHO_OFFSET),
                                "value": est, "lo": lo, "hi": hi})
-        with np.errstate(divide="ignore"):
-            xi, xi_b = 1.0 / kappa, 1.0 / kappa_b
-        out["xi_eff"] = [{"xi": float(xi[j]), **dict(zip(("lo", "hi"), _interval(xi_b[:, j])))}
-                         for j in range(len(levels))]  # overwritten: the largest scale is kept
+    with np.errstate(divide="ignore"):  # xi_eff at the largest scale (the last pair)
+        xi, xi_b = 1.0 / kappa, 1.0 / kappa_b
+    out["xi_eff"] = [dict(zip(("xi", "lo", "hi"), (float(xi[j]), *replicate_interval(xi_b[:, j], MIN_FOUND))))
+                     for j in range(len(levels))]
     point_peaks = np.array(point_peaks)
     rep_peaks = np.array(rep_peaks)  # (n_pairs, n_boot)
     w = inverse_variance_weights(rep_peaks.T)
     if np.isfinite(point_peaks).sum() >= 2:
         value = extrapolate(rho, point_peaks, w, nu)
         reps = np.array([extrapolate(rho, rep_peaks[:, b], w, nu) for b in range(rep_peaks.shape[1])])
-        lo, hi = _interval(reps)
+        lo, hi = replicate_interval(reps, MIN_FOUND)
         out["extrapolated"] = {"value": value, "lo": lo, "hi": hi, "rho": rho.tolist()}
         out["estimate"] = {**out["extrapolated"], "method": f"peak extrapolated in rho^(-1/nu), nu = {nu:.3g}"}
     else:
