@@ -108,7 +108,8 @@ def cmd_inspect(args) -> int:
 def cmd_run(args) -> int:
     from suites.runner import run
 
-    overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii)) if v}
+    overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
+                                   ("budget", args.budget)) if v is not None}
     results = run(tasks=args.task, families=args.family, division=args.division, out_dir=args.out,
                   progress=not args.no_progress, overrides=overrides)
     print(f"wrote {args.out}/results.json and {args.out}/leaderboard.md "
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--L", type=int, nargs="+", help="override the task's lattice sizes")
     s.add_argument("--levels", type=float, nargs="+", help="override the noise levels (lambda or p)")
     s.add_argument("--radii", type=int, nargs="+", help="override the radii")
+    s.add_argument("--budget", type=float, help="override the training budget (seconds per fitted member)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_run)
 

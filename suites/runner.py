@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import time
 from datetime import datetime, timezone
@@ -24,6 +25,8 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     cfg = dataclasses.replace(cfg, **{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in overrides.items()})
     validate_count(cfg.n_train, "n_train")
     validate_count(cfg.n_test, "n_test")
+    if not (isinstance(cfg.budget, (int, float)) and math.isfinite(cfg.budget) and cfg.budget > 0):
+        raise ValueError(f"budget must be a number of seconds > 0, got {cfg.budget!r}")
     model = task.model()
     for L in cfg.L:
         model.validate_L(L)

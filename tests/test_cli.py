@@ -60,6 +60,8 @@ BAD = [
     (["sample", "ising", "--sampler-option", "algorithm=heatbath", "--L", "8", "--n", "2", "--out", "{out}"], "algorithm"),
     (["run", "--task", "ising-speciation", "--L", "14", "--out", "{dir}"], "L <= 12"),
     (["run", "--task", "ising-temperature", "--L", "8", "--out", "{dir}"], "L = 2 mod 4"),
+    (["run", "--task", "gff-markov", "--budget", "-1", "--out", "{dir}"], "budget"),
+    (["run", "--task", "gff-markov", "--budget", "nan", "--out", "{dir}"], "budget"),
     (["sample", "toric_loops", "-p", "x=0", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
     (["sample", "toric_loops", "-p", "x=1.5", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
     (["run", "--task", "toric-bitflip", "--levels", "0.6", "--out", "{dir}"], "[0, 0.5]"),
