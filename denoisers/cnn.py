@@ -10,13 +10,19 @@ Architecture (one network per radius covers the whole level grid it is fitted on
 * linear skip: a ``(2r+1) x (2r+1)`` circular convolution of the input whose kernel
   is generated from the level embedding, so the network represents the best linear
   radius-r filter at every level exactly (the r-local optimum of the GFF);
+* window features (``window_features = F``, default 4): F more linear ``(2r+1) x (2r+1)``
+  circular convolutions of the input (all input channels), kernels generated from the
+  level embedding like the skip's, concatenated to the trunk before its first 1x1 layer.
+  The 1x1 layers can then apply a nonlinearity to a sum over the whole window, such as
+  the window magnetisation whose sign a global Ising member must read (a stack of 3x3
+  layers has to learn that sum through r nonlinear layers);
 * conditioning: an MLP embedding of the scalar level feature (log lambda, or
   atanh(1 - 2p) for bit flip; :func:`denoisers.training.level_feature`) produces every
   ``gamma_l, beta_l`` and the skip kernel.  The level is a scalar, not data, so it does
   not widen the light cone.
 
 Light cone: the trunk's radius is the number of 3x3 layers, ``r``; 1x1 layers, FiLM,
-SiLU and the head are per-site; the skip kernel has radius ``r``.  So every output
+SiLU and the head are per-site; the skip and window-feature kernels have radius ``r``.  So every output
 site depends on the noisy inputs within Chebyshev distance ``r`` (cyclically) and on
 nothing else.  There is no normalisation or pooling over space.  Input and output
 scaling are per level and per channel from the training moments
@@ -80,11 +86,13 @@ def _positive_float(value, name: str) -> float:
 
 
 def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1,
-                  extra_inputs: int = 0):
+                  extra_inputs: int = 0, window_features: int = 0):
     """The torch module (see module doc); ``forward(y_std, feature) -> u'_hat``.
 
     ``feature`` is the level feature, or a tuple (level feature, condition) when
     ``feature_dim = 2`` (a family conditioned on a model parameter such as T).
+    ``window_features`` linear (2r+1)x(2r+1) circular convolutions of all inputs, with
+    level-generated kernels like the skip, join the trunk before its first 1x1 layer.
     """
     import torch
     from torch import nn
@@ -104,14 +112,19 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             if radius == 0:
                 layers.append(nn.Conv2d(c_in, width, 1))
                 c_in = width
-            for _ in range(depth):
-                layers.append(nn.Conv2d(width, width, 1))
+            self.window_at = len(layers)  # window features join the input of this (1x1) layer
+            if window_features and depth < 1:
+                raise ValueError("window_features need depth >= 1 (a 1x1 layer to take them)")
+            for i in range(depth):
+                layers.append(nn.Conv2d(width + (window_features if i == 0 else 0), width, 1))
             self.trunk = nn.ModuleList(layers)
             self.film = nn.ModuleList(nn.Linear(embed_dim, 2 * width) for _ in layers)
             self.head = nn.Conv2d(width, channels, 1)
             k = 2 * radius + 1
             self.skip = nn.Linear(embed_dim, channels * channels * k * k)
-            for m in list(self.film) + [self.head, self.skip]:
+            self.n_inputs = channels + extra_inputs
+            self.window = nn.Linear(embed_dim, window_features * self.n_inputs * k * k) if window_features else None
+            for m in list(self.film) + [self.head, self.skip] + ([self.window] if window_features else []):
                 nn.init.zeros_(m.weight)
                 nn.init.zeros_(m.bias)
             self.register_buffer("feature_shift", torch.zeros(feature_dim))
@@ -125,10 +138,21 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device)
             return self.embed((f - shift) / self.feature_scale)
 
+        def window_linear(self, y, e, generator, c_in: int):
+            """A (2r+1)^2 circular convolution of the first c_in input channels, kernels from the embedding(s)."""
+            k, x = 2 * self.radius + 1, self.padded(y[:, :c_in])
+            weights = generator(e)
+            if len(e) == 1:  # one kernel for the batch
+                return F.conv2d(x, weights.view(-1, c_in, k, k))
+            patches = F.unfold(x, kernel_size=k)  # (n, c_in k k, L L)
+            return torch.bmm(weights.view(len(e), -1, c_in * k * k), patches).view(len(y), -1, *y.shape[2:])
+
         def _trunk(self, y, e):
             """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample)."""
             h = y
-            for conv, film in zip(self.trunk, self.film):
+            for i, (conv, film) in enumerate(zip(self.trunk, self.film)):
+                if self.window is not None and i == self.window_at:
+                    h = torch.cat([h, self.window_linear(y, e, self.window, self.n_inputs)], 1)
                 gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
                 h = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
             return h
@@ -144,19 +168,12 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
 
         def forward(self, y, feature):
             h, e = self.trunk_features(y, feature)
-            k = 2 * self.radius + 1
-            kernel = self.skip(e).view(self.channels, self.channels, k, k)
-            return self.head(h) + F.conv2d(self.padded(y[:, : self.channels]), kernel)
+            return self.head(h) + self.window_linear(y, e[None], self.skip, self.channels)
 
         def forward_groups(self, y, features, b: int):
             """``forward`` for a batch of G groups of b consecutive samples, group g at ``features[g]``."""
             e = self.embedding(list(features)).repeat_interleave(b, dim=0)  # (G b, E)
-            h = self._trunk(y, e)
-            k, C = 2 * self.radius + 1, self.channels
-            kernels = self.skip(e).view(len(e), C, C * k * k)
-            patches = F.unfold(self.padded(y[:, :C]), kernel_size=k)  # (G b, C k k, L L)
-            skip = torch.bmm(kernels, patches).view(len(y), C, *y.shape[2:])
-            return self.head(h) + skip
+            return self.head(self._trunk(y, e)) + self.window_linear(y, e, self.skip, self.channels)
 
     return LocalCNN()
 
@@ -190,6 +207,7 @@ class CNNDenoiser(DenoiserFamily):
         device: Optional[str] = None,
         output: str = "linear",
         adaptive_weights: Optional[bool] = None,
+        window_features: int = 4,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -213,6 +231,9 @@ class CNNDenoiser(DenoiserFamily):
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         self.output = output
         self.adaptive_weights = None if adaptive_weights is None else bool(adaptive_weights)
+        self.window_features = validate_int(window_features, "window_features", minimum=0)
+        if self.window_features and self.depth < 1:
+            raise ValueError("window_features need depth >= 1 (a 1x1 layer to take them)")
         self.net_ = None
         self.fit_info_: dict = {}
 
@@ -243,7 +264,8 @@ class CNNDenoiser(DenoiserFamily):
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
             net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
                                 feature_dim=1 if self.conditions_ is None else 2,
-                                extra_inputs=C if self._bayes(channel, std) else 0)
+                                extra_inputs=C if self._bayes(channel, std) else 0,
+                                window_features=self.window_features)
         net = net.to(device=device, dtype=dtype)
         # groups: every level, or every (level, condition) pair for a conditioned fit
         conds = self.conditions_
@@ -360,6 +382,8 @@ class CNNDenoiser(DenoiserFamily):
         total += self.net_.head.weight.numel()
         C = self.net_.channels
         total += C * C * (2 * self.radius + 1) ** 2
+        if self.net_.window is not None:  # one multiply-add per generated kernel entry
+            total += self.net_.window.out_features
         return float(total)
 
     def describe(self) -> dict:
@@ -371,6 +395,7 @@ class CNNDenoiser(DenoiserFamily):
             "lr": self.lr,
             "lr_final": self.lr_final,
             "adaptive_weights": self.adaptive_weights,
+            "window_features": self.window_features,
             "batch": self.batch,
             "polish_fraction": self.polish_fraction,
             "dtype": self.dtype,

@@ -24,12 +24,15 @@ def torus_chebyshev(L, i0, j0):
     return np.maximum(d1[:, None], d2[None, :])
 
 
-@pytest.mark.parametrize("radius,channels", [(0, 1), (1, 1), (2, 1), (2, 2), (3, 1)])
-def test_receptive_field_is_exactly_the_radius_window(radius, channels):
+@pytest.mark.parametrize("radius,channels,window_features",
+                         [(0, 1, 0), (1, 1, 0), (2, 1, 0), (2, 2, 0), (3, 1, 0), (1, 1, 2), (3, 2, 3)])
+def test_receptive_field_is_exactly_the_radius_window(radius, channels, window_features):
     L = 9
     rng = np.random.default_rng(radius)
     clean = rng.standard_normal((8, channels, L, L))
-    fam = tiny_fit(radius, clean)
+    fam = tiny_fit(radius, clean, window_features=window_features)
+    if window_features:  # the window features are live (trained away from their zero initialisation)
+        assert fam.net_.window.weight.abs().max() > 0
     # perturb every (site, channel) in turn, in one batch, and watch output site (i0, j0)
     y = rng.standard_normal((1, channels, L, L))
     batch = np.repeat(y, L * L * channels + 1, axis=0)
@@ -100,12 +103,13 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels, output):
         assert out.min() >= 0.0 and out.max() <= 1.0
     info = fam.describe()
     assert info["n_params"] == fam.n_params > 0
-    # multiply-adds per site from the layers: trunk 3x3 (C_in->8), 1x1 (8->8), FiLM, head, skip;
+    # multiply-adds per site from the layers: trunk 3x3 (C_in->8), 1x1 (8 + 4 window features -> 8), FiLM, head,
+    # skip (C -> C, 3x3) and the 4 window features (C_in -> 4, 3x3);
     # with the Bayes output (+-1 data, Gaussian channel) the trunk also sees tanh(a y / s^2): C_in = 2 C
     bayes = output == "auto" and isinstance(channel, GaussianChannel) and (kind == "spin" or channel.encode_binary_as_spin)
     assert fam.fit_info_["output"] == ("bayes" if bayes else "linear")
     c_in = 2 * channels if bayes else channels
-    assert info["flops_per_site"] == 9 * c_in * 8 + 8 + 8 * 8 + 8 + 8 * channels + channels * channels * 9
+    assert info["flops_per_site"] == 9 * c_in * 8 + 8 + 12 * 8 + 8 + 8 * channels + channels * channels * 9 + 4 * c_in * 9
 
 
 def test_bad_inputs():
@@ -118,6 +122,10 @@ def test_bad_inputs():
         CNNDenoiser(1, width=0)
     with pytest.raises(ValueError, match="polish_fraction"):
         CNNDenoiser(1, polish_fraction=1.0)
+    with pytest.raises(ValueError, match="window_features"):
+        CNNDenoiser(1, window_features=-1)
+    with pytest.raises(ValueError, match="window_features need depth"):
+        CNNDenoiser(1, depth=0, window_features=2)
     with pytest.raises(ValueError, match="budget"):
         CNNDenoiser(1, **TINY).fit(clean, GaussianChannel(), [1.0], budget=-1.0)
     with pytest.raises(ValueError, match="bit-flip"):
