@@ -6,9 +6,11 @@ field, :mod:`denoisers.spin_output`), trained by Adam for the whole budget with 
 adaptive loss weights.  Where that output does not apply (real-valued data, the bit-flip
 channel) it is the ``cnn`` family unchanged (``output="auto"``).
 
-Measured against the exact Ising posterior (ising-temperature, quick division, one network per
-radius conditioned on T): the global member's worst cell is about +11% from the exact MSE at
-L = 6, against +175% for ``cnn``; see the Ising issue's notes for the cells and the T_c shift.
+Measured against the exact Ising posterior on the ising-temperature quick grid (one network per
+radius conditioned on T, 150 s per member, window features, E|f - q|^2 / E mse(q) per (T, lambda)
+cell): the L = 10 global member is within 2% in all 84 cells (worst 1.2%), against a worst cell of
+61% for ``cnn`` (linear readout); at L = 6, 64 of 84 cells are within 2% and the two largest lambda
+reach 3-15% (a heavy tail of a few configurations).  T_c from this family: 2.281 (0.5%).
 """
 
 from __future__ import annotations
