@@ -9,7 +9,7 @@ from lattice_models.channels import BitFlipChannel, GaussianChannel
 from lattice_models.exact import gff_theory
 from lattice_models.gff import GaussianFreeField
 
-TINY = dict(width=8, depth=1, embed_dim=8, steps=4, polish_configs=4, batch=2, dtype="float64")
+TINY = dict(width=8, depth=1, embed_dim=8, steps=4, polish_configs=4, batch=2, dtype="float64", window_features=4)
 
 
 def tiny_fit(radius, clean, channel=None, levels=(0.5, 2.0), seed=0, **hyper):
