@@ -273,12 +273,13 @@ class CNNDenoiser(DenoiserFamily):
         kind = infer_data_kind(clean_train, model)
         std = Standardiser.from_data(clean_train, channel, kind)
         C = clean_train.shape[1]
+        window_features = self._window_features(channel, std)
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
             net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
                                 feature_dim=1 if self.conditions_ is None else 2,
                                 extra_inputs=C if self._bayes(channel, std) else 0,
-                                window_features=self._window_features(channel, std))
+                                window_features=window_features)
         net = net.to(device=device, dtype=dtype)
         # groups: every level, or every (level, condition) pair for a conditioned fit
         conds = self.conditions_
@@ -341,7 +342,7 @@ class CNNDenoiser(DenoiserFamily):
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
         self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels),
                           "output": "bayes" if bayes else "linear", "lr_final": lr_final, "adaptive_weights": adaptive,
-                          "window_features": self._window_features(channel, std)}
+                          "window_features": window_features}
 
     # -- denoising ----------------------------------------------------------------------------
     def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:

@@ -141,9 +141,8 @@ class IsingTemperatureTask(Task):
                 # exact posterior means, (n_T, n_levels, n_ex, C, L, L), and their per-configuration MSE
                 post = np.stack([np.stack([m.exact_posterior_mean(y[:n_ex], channel, lv, None)
                                            for y, lv in zip(noisy[k], levels)]) for k, m in enumerate(models)])
-                exact = np.stack([per_config_mse(post[k].reshape(-1, *post.shape[3:]),
-                                                 np.tile(test[k].samples[:n_ex], (len(levels), 1, 1, 1))
-                                                 ).reshape(len(levels), n_ex) for k in range(len(models))])
+                x_ex = np.stack([t.samples[:n_ex] for t in test]).astype(np.float64)[:, None]  # (n_T, 1, n_ex, C, L, L)
+                exact = ((post - x_ex) ** 2).mean(axis=(-3, -2, -1))
             for fam_name in families:
                 tick(f"{self.name}:{fam_name}:L{L}")
                 errors, members, locality, dist = {}, {}, {}, {}
