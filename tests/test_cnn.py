@@ -24,13 +24,15 @@ def torus_chebyshev(L, i0, j0):
     return np.maximum(d1[:, None], d2[None, :])
 
 
-@pytest.mark.parametrize("radius,channels,window_features",
-                         [(0, 1, 0), (1, 1, 0), (2, 1, 0), (2, 2, 0), (3, 1, 0), (1, 1, 2), (3, 2, 3)])
-def test_receptive_field_is_exactly_the_radius_window(radius, channels, window_features):
+@pytest.mark.parametrize("radius,channels,window_features,periodic",
+                         [(0, 1, 0, 0), (1, 1, 0, 0), (2, 1, 0, 0), (2, 2, 0, 0), (3, 1, 0, 0), (1, 1, 2, 0), (3, 2, 3, 0),
+                          (0, 1, 0, 3), (1, 2, 0, 4), (3, 2, 3, 4)])
+def test_receptive_field_is_exactly_the_radius_window(radius, channels, window_features, periodic):
     L = 9
     rng = np.random.default_rng(radius)
     clean = rng.standard_normal((8, channels, L, L))
-    fam = tiny_fit(radius, clean, window_features=window_features)
+    fam = tiny_fit(radius, clean, window_features=window_features, periodic=periodic)
+    assert fam.fit_info_["periodic"] == periodic
     if window_features:  # the window features are live (trained away from their zero initialisation)
         assert fam.net_.window.weight.abs().max() > 0
     # perturb every (site, channel) in turn, in one batch, and watch output site (i0, j0)
@@ -108,6 +110,9 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels, output):
     # with the Bayes output (+-1 data, Gaussian channel) the trunk also sees tanh(a y / s^2): C_in = 2 C
     bayes = output == "auto" and isinstance(channel, GaussianChannel) and (kind == "spin" or channel.encode_binary_as_spin)
     assert fam.fit_info_["output"] == ("bayes" if bayes else "linear")
+    # periodic units: half the width under bit flip (the noisy inputs are bits), none otherwise; the
+    # multiply-add count is the same, as they replace SiLU channels one for one (cos for FiLM)
+    assert fam.fit_info_["periodic"] == (4 if isinstance(channel, BitFlipChannel) else 0)
     c_in = 2 * channels if bayes else channels
     assert info["flops_per_site"] == 9 * c_in * 8 + 8 + 12 * 8 + 8 + 8 * channels + channels * channels * 9 + 4 * c_in * 9
 
@@ -126,6 +131,10 @@ def test_bad_inputs():
         CNNDenoiser(1, window_features=-1)
     with pytest.raises(ValueError, match="window_features need depth"):
         CNNDenoiser(1, depth=0, window_features=2)
+    with pytest.raises(ValueError, match="periodic"):
+        CNNDenoiser(1, width=8, periodic=8)
+    with pytest.raises(ValueError, match="periodic"):
+        CNNDenoiser(1, periodic=-1)
     with pytest.raises(ValueError, match="budget"):
         CNNDenoiser(1, **TINY).fit(clean, GaussianChannel(), [1.0], budget=-1.0)
     with pytest.raises(ValueError, match="bit-flip"):
