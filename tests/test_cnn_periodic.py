@@ -2,7 +2,6 @@
 
 import math
 
-
 from denoisers.cnn import CNNDenoiser
 from lattice_models import BitFlipChannel, make_model
 from lattice_models.exact.toric_window import local_posterior_marginals
