@@ -15,7 +15,8 @@ Defaults that depend on the data and channel (each measured; see the constants b
   calibration worse in the one quick run measured: worst |xi_eff/xi_M - 1| 0.05 -> 1.05);
 * periodic units: half the width under the bit-flip channel (the noisy data are bits, and the
   posterior is a Boolean function of them), 0 otherwise; configurations per level per step: 2
-  under bit flip, 8 otherwise (:data:`BITFLIP_DEFAULTS`).
+  under bit flip, 8 otherwise; share of the budget for the readout refit: 0.1 under bit flip, 0.5
+  otherwise (:data:`BITFLIP_DEFAULTS`).
 
 Bayes output (the family ``cnn-bayes``, :mod:`denoisers.cnn_bayes`; +-1 data under the
 Gaussian channel: spins, or bits the channel encodes as spins; ``output="auto"`` or ``"bayes"``): the posterior of a +-1 site is
@@ -91,8 +92,11 @@ BAYES_DEFAULTS = {"lr_final": 1e-5, "adaptive_weights": True, "window_features":
 #: * periodic units, half the width: r = 1, 61% / 11.5% with none, 8.3% / 2.0% with 16 of 32 (products
 #:   (A h)(B h) of two convolutions in their place: 54% / 10.9%);
 #: * 2 configurations per level per step (8 elsewhere): 3-4x more Adam steps in the same time; r = 2,
-#:   106% / 16% with 8, 41% / 6.7% with 2, 52% / 8.4% with 1; r = 3, 317% / 34% with 8, 87% / 13% with 2
-BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2}
+#:   106% / 16% with 8, 41% / 6.7% with 2, 52% / 8.4% with 1; r = 3, 317% / 34% with 8, 87% / 13% with 2;
+#: * a tenth of the budget for the least-squares readout refit (half elsewhere): its cost grows as the skip's
+#:   (2r+1)^4 normal matrix, and Adam needs the steps; r = 4 / 5 / 6 at p = 0.04: 117% / 289% / 497% with half,
+#:   58% / 71% / 79% with a tenth
+BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1}
 
 
 @DENOISERS.register("cnn")
@@ -115,7 +119,7 @@ class CNNDenoiser(DenoiserFamily):
         batch: Optional[int] = None,
         steps: Optional[int] = None,
         polish_configs: Optional[int] = None,
-        polish_fraction: float = 0.5,
+        polish_fraction: Optional[float] = None,
         dtype: str = "float32",
         device: Optional[str] = None,
         output: str = "linear",
@@ -134,8 +138,8 @@ class CNNDenoiser(DenoiserFamily):
         self.batch = None if batch is None else validate_int(batch, "batch")
         self.steps = None if steps is None else validate_int(steps, "steps")
         self.polish_configs = None if polish_configs is None else validate_int(polish_configs, "polish_configs", minimum=0)
-        self.polish_fraction = float(polish_fraction)
-        if not (0.0 <= self.polish_fraction < 1.0):
+        self.polish_fraction = None if polish_fraction is None else float(polish_fraction)
+        if self.polish_fraction is not None and not (0.0 <= self.polish_fraction < 1.0):
             raise ValueError(f"polish_fraction must be in [0, 1), got {polish_fraction!r}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
@@ -216,8 +220,12 @@ class CNNDenoiser(DenoiserFamily):
         u_std = (u - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1)
         u_std = torch.as_tensor(u_std, dtype=dtype, device=device)
         budget = 30.0 if budget is None else _positive_float(budget, "budget")
-        train_budget = budget * (1.0 - self.polish_fraction)
-        batch = self.batch if self.batch is not None else BITFLIP_DEFAULTS["batch"] if isinstance(channel, BitFlipChannel) else 8
+        bitflip = isinstance(channel, BitFlipChannel)
+        polish_fraction = self.polish_fraction
+        if polish_fraction is None:
+            polish_fraction = BITFLIP_DEFAULTS["polish_fraction"] if bitflip else 0.5
+        train_budget = budget * (1.0 - polish_fraction)
+        batch = self.batch if self.batch is not None else BITFLIP_DEFAULTS["batch"] if bitflip else 8
         batch = max(1, round(batch * len(levels) / len(groups)))  # same configurations per step overall
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
         bayes = self._bayes(channel, std)
@@ -251,7 +259,7 @@ class CNNDenoiser(DenoiserFamily):
             n_polish, limit = 256, None
         else:
             # the rest of the budget, but at least half the refit's share if training overran
-            n_polish, limit = 10**6, max(budget - info["train_seconds"], 0.5 * self.polish_fraction * budget)
+            n_polish, limit = 10**6, max(budget - info["train_seconds"], 0.5 * polish_fraction * budget)
         if n_polish:
             chunk = max(1, 16 * len(levels) // len(groups))
             info["polish_configs"] = refit_readout(net, batches, features, n_polish, chunk=chunk, time_limit=limit)
@@ -260,7 +268,8 @@ class CNNDenoiser(DenoiserFamily):
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
         self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels),
                           "output": "bayes" if bayes else "linear", "lr_final": lr_final, "adaptive_weights": adaptive,
-                          "window_features": window_features, "periodic": periodic, "batch": batch}
+                          "window_features": window_features, "periodic": periodic, "batch": batch,
+                          "polish_fraction": polish_fraction}
 
     # -- denoising ----------------------------------------------------------------------------
     def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:

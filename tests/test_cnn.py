@@ -112,7 +112,9 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels, output):
     assert fam.fit_info_["output"] == ("bayes" if bayes else "linear")
     # periodic units: half the width under bit flip (the noisy inputs are bits), none otherwise; the
     # multiply-add count is the same, as they replace SiLU channels one for one (cos for FiLM)
-    assert fam.fit_info_["periodic"] == (4 if isinstance(channel, BitFlipChannel) else 0)
+    bitflip = isinstance(channel, BitFlipChannel)
+    assert fam.fit_info_["periodic"] == (4 if bitflip else 0)
+    assert (fam.fit_info_["batch"], fam.fit_info_["polish_fraction"]) == ((2, 0.1) if bitflip else (2, 0.5))  # TINY batch
     c_in = 2 * channels if bayes else channels
     assert info["flops_per_site"] == 9 * c_in * 8 + 8 + 12 * 8 + 8 + 8 * channels + channels * channels * 9 + 4 * c_in * 9
 
@@ -245,3 +247,12 @@ def test_conditioned_fit_covers_a_parameter_grid():
         assert gap < 0.1 * gap_plain, (m, gap, gap_plain)
     with pytest.raises(ValueError, match="condition"):
         fam.denoise(y, lam)
+
+
+@pytest.mark.parametrize("channel,expected", [(BitFlipChannel(), (8, 2, 0.1)), (GaussianChannel(), (0, 8, 0.5))])
+def test_defaults_per_channel(channel, expected):
+    """Under bit flip: half the width periodic, 2 configurations per level per step, a tenth of the budget for the
+    readout refit (measured on toric-bitflip, see denoisers.cnn.BITFLIP_DEFAULTS); elsewhere none, 8 and a half."""
+    clean = np.random.default_rng(0).integers(0, 2, size=(4, 1, 6, 6)).astype(np.int8)
+    fam = CNNDenoiser(1, depth=1, embed_dim=4, width=16, steps=1, polish_configs=1).fit(clean, channel, [0.1], seed=0)
+    assert (fam.fit_info_["periodic"], fam.fit_info_["batch"], fam.fit_info_["polish_fraction"]) == expected
