@@ -16,7 +16,7 @@ Defaults that depend on the data and channel (each measured; see the constants b
 * periodic units: half the width under the bit-flip channel (the noisy data are bits, and the
   posterior is a Boolean function of them), 0 otherwise; configurations per level per step: 2
   under bit flip, 8 otherwise; share of the budget for the readout refit: 0.1 under bit flip, 0.5
-  otherwise (:data:`BITFLIP_DEFAULTS`).
+  otherwise (:data:`BITFLIP_DEFAULTS`, overlaid on the output's defaults; explicit options win).
 
 Bayes output (the family ``cnn-bayes``, :mod:`denoisers.cnn_bayes`; +-1 data under the
 Gaussian channel: spins, or bits the channel encodes as spins; ``output="auto"`` or ``"bayes"``): the posterior of a +-1 site is
@@ -49,7 +49,6 @@ from typing import Optional
 import numpy as np
 
 from lattice_models.base import validate_int
-
 from lattice_models.channels import BitFlipChannel
 
 from .base import DENOISERS, DenoiserFamily, torch_device
@@ -84,8 +83,9 @@ OUTPUTS = ("auto", "linear", "bayes")
 #: 50 configurations, exact posterior), 1e-4 left a heavy tail of badly fitted configurations at the
 #: largest lambda (worst cell 9.3%, 64/84 cells within 2%) that 1e-5 removes (4.2%, 79/84); at
 #: L = 10 the two agree (hard cells: worst 1.7% vs 1.9%)
-LINEAR_DEFAULTS = {"lr_final": 1e-5, "adaptive_weights": False, "window_features": 0}
-BAYES_DEFAULTS = {"lr_final": 1e-5, "adaptive_weights": True, "window_features": 4}
+LINEAR_DEFAULTS = {"lr_final": 1e-5, "adaptive_weights": False, "window_features": 0, "periodic_share": 0.0,
+                   "batch": 8, "polish_fraction": 0.5}
+BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features": 4}
 #: defaults under the bit-flip channel, measured on toric-bitflip (quick grid, L = 16, budget 120 s): the excess
 #: over the exact r-local optimum, E|f - q_r|^2 / E mse(q_r), at p = 0.04 / 0.11
 #:
@@ -165,17 +165,18 @@ class CNNDenoiser(DenoiserFamily):
             raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian channel")
         return self.output == "bayes" or (self.output == "auto" and applies)
 
-    def _window_features(self, channel, std) -> int:
-        if self.window_features is not None:
-            return self.window_features
-        if self.depth < 1:  # no 1x1 layer to take them
-            return 0
-        return (BAYES_DEFAULTS if self._bayes(channel, std) else LINEAR_DEFAULTS)["window_features"]
-
-    def _periodic(self, channel) -> int:
-        if self.periodic is not None:
-            return self.periodic
-        return int(BITFLIP_DEFAULTS["periodic_share"] * self.width) if isinstance(channel, BitFlipChannel) else 0
+    def _settings(self, channel, std) -> dict:
+        """The training and architecture settings of this fit: the output's defaults, overlaid by the bit-flip
+        defaults under that channel, overlaid by every option given explicitly."""
+        bayes = self._bayes(channel, std)
+        s = {**(BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS), **(BITFLIP_DEFAULTS if isinstance(channel, BitFlipChannel) else {})}
+        s["periodic"] = int(s.pop("periodic_share") * self.width)
+        if self.depth < 1:  # no 1x1 layer to take window features
+            s["window_features"] = 0
+        for name in ("lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction"):
+            if getattr(self, name) is not None:
+                s[name] = getattr(self, name)
+        return {**s, "bayes": bayes}
 
     def _torch_dtype(self):
         import torch
@@ -193,14 +194,14 @@ class CNNDenoiser(DenoiserFamily):
         kind = infer_data_kind(clean_train, model)
         std = Standardiser.from_data(clean_train, channel, kind)
         C = clean_train.shape[1]
-        window_features = self._window_features(channel, std)
-        periodic = self._periodic(channel)
+        settings = self._settings(channel, std)
+        bayes = settings["bayes"]
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
             net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
                                 feature_dim=1 if self.conditions_ is None else 2,
-                                extra_inputs=C if self._bayes(channel, std) else 0,
-                                window_features=window_features, periodic=periodic)
+                                extra_inputs=C if bayes else 0,
+                                window_features=settings["window_features"], periodic=settings["periodic"])
         net = net.to(device=device, dtype=dtype)
         # groups: every level, or every (level, condition) pair for a conditioned fit
         conds = self.conditions_
@@ -220,24 +221,16 @@ class CNNDenoiser(DenoiserFamily):
         u_std = (u - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1)
         u_std = torch.as_tensor(u_std, dtype=dtype, device=device)
         budget = 30.0 if budget is None else _positive_float(budget, "budget")
-        bitflip = isinstance(channel, BitFlipChannel)
-        polish_fraction = self.polish_fraction
-        if polish_fraction is None:
-            polish_fraction = BITFLIP_DEFAULTS["polish_fraction"] if bitflip else 0.5
+        polish_fraction = settings["polish_fraction"]
         train_budget = budget * (1.0 - polish_fraction)
-        batch = self.batch if self.batch is not None else BITFLIP_DEFAULTS["batch"] if bitflip else 8
-        batch = max(1, round(batch * len(levels) / len(groups)))  # same configurations per step overall
+        batch = max(1, round(settings["batch"] * len(levels) / len(groups)))  # same configurations per step overall
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
-        bayes = self._bayes(channel, std)
-        defaults = BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS
-        lr_final = defaults["lr_final"] if self.lr_final is None else self.lr_final
-        adaptive = defaults["adaptive_weights"] if self.adaptive_weights is None else self.adaptive_weights
         if bayes:
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
             train_budget = budget  # no linear refit: the output is nonlinear in the readout
-        cfg = TrainConfig(lr=self.lr, lr_final=lr_final, batch=batch, steps=self.steps, budget=train_budget,
-                          adaptive_weights=adaptive)
+        cfg = TrainConfig(lr=self.lr, lr_final=settings["lr_final"], batch=batch, steps=self.steps, budget=train_budget,
+                          adaptive_weights=settings["adaptive_weights"])
         if bayes:
 
             def predict_groups(y, b, lo, hi):
@@ -267,9 +260,10 @@ class CNNDenoiser(DenoiserFamily):
         self.bayes_ = bayes
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
         self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels),
-                          "output": "bayes" if bayes else "linear", "lr_final": lr_final, "adaptive_weights": adaptive,
-                          "window_features": window_features, "periodic": periodic, "batch": batch,
-                          "polish_fraction": polish_fraction}
+                          "output": "bayes" if bayes else "linear",
+                          **{k: settings[k] for k in ("lr_final", "adaptive_weights", "window_features", "periodic",
+                                                      "polish_fraction")},
+                          "batch": batch}
 
     # -- denoising ----------------------------------------------------------------------------
     def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:
