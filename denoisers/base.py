@@ -70,7 +70,9 @@ class DenoiserFamily:
     ) -> "DenoiserFamily":
         """Fit on clean configurations ``(n, C, L, L)`` for the channel at ``levels``.
 
-        ``budget`` is a soft wall-clock budget in seconds for trainable families;
+        ``budget`` is the training budget of trainable families in reference seconds: the work
+        that takes that long on the reference machine (:mod:`denoisers.reference_cost`), so that
+        a fit does not depend on the machine's speed or load;
         ``model`` is the lattice model (needed by oracle families); ``conditions``
         (conditionable families only) holds one scalar per configuration.  A radius
         whose window covers the torus (2r + 1 >= L) is a global member.

@@ -30,13 +30,15 @@ Training (:mod:`denoisers.training`): Adam on the level-weighted x0-prediction M
 fresh noise every step (warm-up, then exponential LR decay) for a share
 ``1 - polish_fraction`` of the budget; then :func:`denoisers.readout_refit.refit_readout` solves the readout
 (skip-kernel generator and head) by exact weighted least squares on fresh noise for the
-rest of the budget.  SGD alone converges too slowly to reach the r-local optimum to the
+rest.  The budget is in reference seconds (:mod:`denoisers.reference_cost`): it fixes the
+Adam step count and the refit's configurations from the network and data shapes, so a fit
+is reproducible whatever the machine's speed or load.  SGD alone converges too slowly to reach the r-local optimum to the
 1e-4 relative precision the GFF calibration asks for; the refit reaches it with the
 sampling error of a linear regression (about mse * parameters / sites).  With the Bayes
 output the readout is no longer linear: Adam gets the whole budget, with every group
 weighted by ``1 / (single-site MMSE)`` times an adaptive factor ``1 / (running mean of the
 group's own loss)``, normalised to mean 1, so each (level, condition) cell is fitted to a
-similar *relative* excess (measured on ising-temperature: see scripts/ising_global_vs_exact.py).
+similar *relative* excess (measured on ising-temperature against the exact posterior at L = 6 and 10).
 Groups of a step go through the network together (:meth:`forward_groups`), in chunks of about
 :data:`denoisers.training.CHUNK_SITES` sites.
 """
@@ -54,11 +56,13 @@ from lattice_models.channels import BitFlipChannel
 from .base import DENOISERS, DenoiserFamily, torch_device
 from .cnn_network import build_network
 from .spin_output import BayesLocalField, bayes_output_applies
-from .readout_refit import refit_readout
+from .readout_refit import n_unknowns, refit_readout
+from .reference_cost import adam_steps, refit_configs
 from .training import (
     NoisyBatches,
     Standardiser,
     TrainConfig,
+    groups_per_call,
     infer_data_kind,
     level_feature,
     set_torch_threads,
@@ -221,15 +225,17 @@ class CNNDenoiser(DenoiserFamily):
         u_std = (u - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1)
         u_std = torch.as_tensor(u_std, dtype=dtype, device=device)
         budget = 30.0 if budget is None else _positive_float(budget, "budget")
-        polish_fraction = settings["polish_fraction"]
-        train_budget = budget * (1.0 - polish_fraction)
+        polish_fraction = 0.0 if bayes else settings["polish_fraction"]  # the Bayes output is not linear in its readout
         batch = max(1, round(settings["batch"] * len(levels) / len(groups)))  # same configurations per step overall
+        sites = int(np.prod(clean_train.shape[2:]))
+        madds = net.flops_per_site()
+        calls = -(-len(groups) // groups_per_call(len(groups), batch, sites))
+        steps = self.steps or adam_steps(budget * (1.0 - polish_fraction), calls, len(groups), len(groups) * batch * sites, madds)
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
         if bayes:
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
-            train_budget = budget  # no linear refit: the output is nonlinear in the readout
-        cfg = TrainConfig(lr=self.lr, lr_final=settings["lr_final"], batch=batch, steps=self.steps, budget=train_budget,
+        cfg = TrainConfig(steps=steps, lr=self.lr, lr_final=settings["lr_final"], batch=batch,
                           adaptive_weights=settings["adaptive_weights"])
         if bayes:
 
@@ -244,22 +250,25 @@ class CNNDenoiser(DenoiserFamily):
         info = train_x0_predictor(net, predict_groups, batches, cfg)
         net.eval()
         t0 = time.perf_counter()
+        chunk = max(1, 16 * len(levels) // len(groups))
         if bayes:
-            n_polish, limit = 0, None
+            n_polish = 0
         elif self.polish_configs is not None:
-            n_polish, limit = self.polish_configs, None
+            n_polish = self.polish_configs
         elif self.steps is not None:
-            n_polish, limit = 256, None
+            n_polish = 256
         else:
-            # the rest of the budget, but at least half the refit's share if training overran
-            n_polish, limit = 10**6, max(budget - info["train_seconds"], 0.5 * polish_fraction * budget)
+            n_z = C * (2 * self.radius + 1) ** 2 + self.width + 1
+            n_polish = refit_configs(budget * polish_fraction, len(groups), chunk, sites, madds, n_z,
+                                     n_unknowns(net, len(groups)), C)
         if n_polish:
-            chunk = max(1, 16 * len(levels) // len(groups))
-            info["polish_configs"] = refit_readout(net, batches, features, n_polish, chunk=chunk, time_limit=limit)
+            refit_readout(net, batches, features, n_polish, chunk=chunk)
+        info["polish_configs"] = n_polish
         info["polish_seconds"] = time.perf_counter() - t0
         self.bayes_ = bayes
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
-        self.fit_info_ = {**info, "device": device, "data_kind": kind, "budget": budget, "levels": list(levels),
+        self.fit_info_ = {**info, "device": device, "torch_threads": torch.get_num_threads(), "data_kind": kind,
+                          "budget_reference_seconds": budget, "levels": list(levels),
                           "output": "bayes" if bayes else "linear",
                           **{k: settings[k] for k in ("lr_final", "adaptive_weights", "window_features", "periodic",
                                                       "polish_fraction")},

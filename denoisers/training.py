@@ -19,9 +19,10 @@ the level grid, with per-level loss weights ``1 / mse_scalar(level)`` (the MSE o
 best per-site scalar linear estimate), so every level contributes on the same scale.
 Randomness: a numpy generator (configuration indices) and a torch generator (noise)
 both derived from ``seed`` by ``np.random.SeedSequence``; on CPU a fixed step count
-gives bitwise-identical weights.  A wall-clock ``budget`` fixes the step count once,
-from the measured time of the first steps, so the schedule is a function of the step
-index; the step count actually run is recorded.
+gives bitwise-identical weights (one torch thread; :func:`set_torch_threads`).  A budget
+is in reference seconds (:mod:`denoisers.reference_cost`): the caller turns it into a step
+count from the problem's shape, never from the clock, so the schedule and the result do not
+depend on the machine's speed or load.
 """
 
 from __future__ import annotations
@@ -40,26 +41,24 @@ DATA_KINDS = ("real", "spin", "binary")
 
 
 def set_torch_threads() -> int:
-    """Threads for torch: PHASEBENCH_TORCH_THREADS if set, else the cores this process may use.
+    """Threads for torch: PHASEBENCH_TORCH_THREADS if set, else 1.
 
-    On an oversubscribed machine (1-minute load average above the core count) torch's
-    spinning OpenMP threads slow down several-fold, so we then use one thread.
+    One thread makes training bitwise reproducible: with two, MKL-DNN's convolution gradients and
+    MKL's products differ in the last bits between identical runs (measured on the reference
+    machine: 1 run in 12 for a toric cnn, 1 in 3 for its readout refit), and the difference grows
+    through training.  It costs little at the suite's sizes: per Adam step, 2 threads were 0.6x
+    to 1.3x the time of 1 (faster only for the largest GFF and toric members).  Setting more
+    threads trades that reproducibility for speed.
     """
     import torch
 
     forced = os.environ.get("PHASEBENCH_TORCH_THREADS")
+    n = 1
     if forced:
         try:
             n = int(forced)
         except ValueError:
             raise ValueError(f"PHASEBENCH_TORCH_THREADS must be a positive integer, got {forced!r}") from None
-    else:
-        try:
-            n = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - non-Linux
-            n = os.cpu_count() or 1
-        if hasattr(os, "getloadavg") and os.getloadavg()[0] > n:
-            n = 1
     n = max(1, min(n, 32))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
@@ -230,12 +229,11 @@ class NoisyBatches:
 
 @dataclass
 class TrainConfig:
+    steps: int  # Adam steps (from a budget: denoisers.reference_cost.adam_steps)
     lr: float = 3e-3
     lr_final: float = 1e-5  # exponential decay from lr to lr_final over the run
     warmup: int = 20
-    batch: int = 8  # configurations per level per step
-    steps: Optional[int] = None  # exact step count (deterministic); else from budget
-    budget: float = 30.0  # soft wall-clock seconds, used when steps is None
+    batch: int = 8  # configurations per group per step
     adaptive_weights: bool = False  # reweight groups by 1 / (running mean of their own loss)
 
 
@@ -252,41 +250,40 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
 CHUNK_SITES = 8192
 
 
+def groups_per_call(n_groups: int, batch: int, sites: int) -> int:
+    """Groups that go through the network in one call: about :data:`CHUNK_SITES` sites, evenly split."""
+    n_calls = -(-n_groups // max(1, CHUNK_SITES // (batch * sites)))
+    return -(-n_groups // n_calls)
+
+
 def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg: TrainConfig) -> Dict[str, float]:
-    """Adam on the level-weighted MSE of ``predict_groups(y_std, b, lo, hi) -> u'_hat``.
+    """``cfg.steps`` Adam steps on the level-weighted MSE of ``predict_groups(y_std, b, lo, hi) -> u'_hat``.
 
     Each step draws ``cfg.batch`` configurations per group (level, or (level, condition))
     with fresh noise, in group order; groups ``lo:hi`` go through the network in one call
-    (``y_std`` holds their b samples consecutively), as many groups per call as fit in
-    :data:`CHUNK_SITES` sites, with the gradients accumulated.  The loss is the mean over
-    groups of the ``weights``-weighted per-group MSE, each group's term further scaled, with
+    (``y_std`` holds their b samples consecutively), :func:`groups_per_call` groups per call,
+    with the gradients accumulated.  The loss is the mean over groups of the
+    ``weights``-weighted per-group MSE, each group's term further scaled, with
     ``cfg.adaptive_weights``, by the inverse of its running mean loss (EMA, rate 0.02, from
     the previous steps; 1 at the first step) normalised to mean 1 over groups, so that every
-    group is fitted to a similar relative error.  With a wall-clock budget the step count is
-    re-estimated from the measured speed at steps 5, 20, 50, ... (so the schedule tracks
-    the machine's load); with ``cfg.steps`` it is fixed and the run is deterministic on
-    CPU.  Returns the step count, time and final loss.
+    group is fitted to a similar relative error.  Deterministic on CPU with one torch thread.
+    Returns the step count, time and final loss.
     """
     import torch
 
     n_groups = len(batches.levels)
     b = cfg.batch
     sites = int(np.prod(batches.clean.shape[2:]))
-    n_chunks = -(-n_groups // max(1, CHUNK_SITES // (b * sites)))
-    chunk = -(-n_groups // n_chunks)  # groups per forward pass, evenly split
+    chunk = groups_per_call(n_groups, b, sites)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    total = cfg.steps
-    checkpoints = {5, 20, 50, 100, 200, 500, 1000, 2000, 5000}
+    total = int(cfg.steps)
     start = time.perf_counter()
     step = 0
     last = float("nan")
     ema = None  # running mean of each group's weighted loss (adaptive weights)
-    while total is None or step < total:
-        if cfg.steps is None and (step in checkpoints or step % 1000 == 0) and step > 0:
-            per_step = (time.perf_counter() - start) / step
-            total = max(step + 1, int(cfg.budget / per_step))
+    while step < total:
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, total or 10**9, cfg)
+            group["lr"] = lr_at(step, total, cfg)
         opt.zero_grad(set_to_none=True)
         rel = torch.ones(n_groups) if ema is None else (1.0 / ema) / (1.0 / ema).mean()
         per_group = torch.empty(n_groups, dtype=torch.float64)

@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--L", type=int, nargs="+", help="override the task's lattice sizes")
     s.add_argument("--levels", type=float, nargs="+", help="override the noise levels (lambda or p)")
     s.add_argument("--radii", type=int, nargs="+", help="override the radii")
-    s.add_argument("--budget", type=float, help="override the training budget (seconds per fitted member)")
+    s.add_argument("--budget", type=float, help="override the training budget per fitted member, in reference seconds (the work that takes that long on the reference machine; see README)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_run)
 
