@@ -200,12 +200,12 @@ class CNNDenoiser(DenoiserFamily):
         C = clean_train.shape[1]
         settings = self._settings(channel, std)
         bayes = settings["bayes"]
+        self.net_args_ = dict(channels=C, radius=self.radius, width=self.width, depth=self.depth, embed_dim=self.embed_dim,
+                              feature_dim=1 if self.conditions_ is None else 2, extra_inputs=C if bayes else 0,
+                              window_features=settings["window_features"], periodic=settings["periodic"])
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
-            net = build_network(C, self.radius, self.width, self.depth, self.embed_dim,
-                                feature_dim=1 if self.conditions_ is None else 2,
-                                extra_inputs=C if bayes else 0,
-                                window_features=settings["window_features"], periodic=settings["periodic"])
+            net = build_network(**self.net_args_)
         net = net.to(device=device, dtype=dtype)
         # groups: every level, or every (level, condition) pair for a conditioned fit
         conds = self.conditions_
@@ -251,7 +251,7 @@ class CNNDenoiser(DenoiserFamily):
         net.eval()
         t0 = time.perf_counter()
         chunk = max(1, 16 * len(levels) // len(groups))
-        if bayes:
+        if bayes or (polish_fraction == 0 and self.polish_configs is None):
             n_polish = 0
         elif self.polish_configs is not None:
             n_polish = self.polish_configs
@@ -273,6 +273,21 @@ class CNNDenoiser(DenoiserFamily):
                           **{k: settings[k] for k in ("lr_final", "adaptive_weights", "window_features", "periodic",
                                                       "polish_fraction")},
                           "batch": batch}
+
+    # -- pickling (a fitted member travels between processes: suites.parallel_fit) --------------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if state.get("net_") is not None:  # the module's class is local to build_network: ship the weights
+            state["net_"] = {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        weights = state.get("net_")
+        self.__dict__.update(state)
+        if weights is not None:
+            net = build_network(**self.net_args_)
+            net.load_state_dict(weights)
+            self.net_ = net.to(device=self.device_, dtype=self._torch_dtype()).eval()
 
     # -- denoising ----------------------------------------------------------------------------
     def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:

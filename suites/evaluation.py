@@ -18,6 +18,7 @@ from denoisers import make_family
 from denoisers.locality import audit_locality
 from lattice_models.datasets import load_or_generate
 
+from .parallel_fit import MemberSpec, fit_members
 from .scoring import bootstrap_indices, mean_with_ci, per_config_mse
 
 if TYPE_CHECKING:  # tasks depend on this module, not the other way round
@@ -125,17 +126,21 @@ def evaluate(
     x_test = test.samples
     options = config.family_options.get(family_name, {})
 
-    def fit(radius):
-        return fit_member(family_name, radius, train.samples, channel, levels, derive_seed(config.seed, L, 3),
+    def spec(radius):
+        return MemberSpec(family_name, radius, train.samples, channel, levels, derive_seed(config.seed, L, 3),
                           config.budget, model, options)
 
     # Reference: the exact global posterior where the model has it, else the family's global member.
-    if model.supports_exact_posterior(channel, None, L):
+    exact_ref = model.supports_exact_posterior(channel, None, L)
+    if progress:
+        progress(f"{task.name} {family_name} L={L} r={list(config.radii)}")
+    fits = fit_members([spec(r) for r in config.radii] + ([] if exact_ref else [spec(task.global_radius(L))]))
+    if exact_ref:
         ref_kind = "exact-global"
         ref_fn = lambda y, lv: model.exact_posterior_mean(y, channel, lv, None)  # noqa: E731
     else:
         ref_kind = "family-global"
-        ref_fam, info = fit(task.global_radius(L))
+        ref_fam, info = fits[-1]
         ref_fn = ref_fam.denoise
     ref_errors = member_statistics(ref_fn, noisy, levels, x_test)["mse"]
 
@@ -149,9 +154,7 @@ def evaluate(
         grid.members["global"] = info
 
     for i, r in enumerate(config.radii):
-        if progress:
-            progress(f"{task.name} {family_name} L={L} r={r}")
-        fam, info = fit(r)
+        fam, info = fits[i]
         grid.members[str(r)] = info
         grid.errors[i] = member_statistics(fam.denoise, noisy, levels, x_test)["mse"]
         mid = len(levels) // 2

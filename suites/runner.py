@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from lattice_models.geometry import check_window
 from lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic, write_text_atomic
 
 from .evaluation import evaluate
+from .parallel_fit import n_workers
 from .leaderboard import RESULTS_FORMAT, render_results
 from .tasks import TASKS, check_division, get_task
 
@@ -77,6 +79,7 @@ def run(
         "provenance": {
             "package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
             "started": started, "division": division, "argv": sys.argv,
+            "fit_workers": n_workers(), "torch_threads_env": os.environ.get("PHASEBENCH_TORCH_THREADS"),
         },
         "tasks": {},
     }

@@ -24,7 +24,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics, task_split
+from ..evaluation import config_magnetisation, derive_seed, member_statistics, task_split
+from ..parallel_fit import MemberSpec, fit_members
 from ..scoring import bootstrap_indices, bootstrap_means
 from .base import TASKS, Task, TaskConfig
 
@@ -99,9 +100,9 @@ class IsingSpeciationTask(Task):
             for fam_name in families:
                 tick(f"{self.name}:{fam_name}:L{L}")
                 rec["families"][fam_name] = {}
-                for r in cfg.radii:
-                    fam, info = fit_member(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3),
-                                           cfg.budget, model, cfg.family_options.get(fam_name, {}))
+                specs = [MemberSpec(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3), cfg.budget,
+                                    model, cfg.family_options.get(fam_name, {})) for r in cfg.radii]
+                for r, (fam, info) in zip(cfg.radii, fit_members(specs)):
                     stats = member_statistics(fam.denoise, noisy, levels, x, stats=("aligned_m", "mse"))
                     rec["families"][fam_name][r] = {**stats, "info": info}
             records.append(rec)

@@ -30,8 +30,10 @@ import numpy as np
 from lattice_models.datasets import load_or_generate
 
 from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics, task_split
+from ..parallel_fit import MemberSpec, fit_members
 from ..scoring import bootstrap_means, crossing_with_ci, per_config_mse
 from .base import TASKS, Task, TaskConfig
+from denoisers import DENOISERS
 from denoisers.locality import audit_locality
 
 T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -146,9 +148,16 @@ class IsingTemperatureTask(Task):
             for fam_name in families:
                 tick(f"{self.name}:{fam_name}:L{L}")
                 errors, members, locality, dist = {}, {}, {}, {}
+                fitted = {}  # a conditioned family: one network per radius, both fitted side by side
+                if DENOISERS.get(fam_name).conditionable:
+                    x = np.concatenate([t.samples for t in train])
+                    cond = np.repeat(np.asarray(temps, float), [len(t.samples) for t in train])
+                    specs = [MemberSpec(fam_name, r, x, self.channel(), levels, derive_seed(cfg.seed, L, r, 3), cfg.budget,
+                                        models[0], cfg.family_options.get(fam_name, {}), cond) for r in (r_loc, r_glob)]
+                    fitted = dict(zip((r_loc, r_glob), fit_members(specs)))
                 for r in (r_loc, r_glob):
                     errors[r], members[str(r)], fam, dist[r] = self._member_errors(
-                        fam_name, r, cfg, L, levels, temps, models, train, test, noisy, post)
+                        fam_name, r, cfg, L, levels, temps, models, train, test, noisy, post, fitted.get(r))
                     if r == r_loc:
                         mid = len(levels) // 2
                         kw = {"condition": temps[0]} if fam.conditionable else {}
@@ -162,15 +171,15 @@ class IsingTemperatureTask(Task):
                 })
         return records
 
-    def _member_errors(self, fam_name, r, cfg, L, levels, temps, models, train, test, noisy, post=None):
+    def _member_errors(self, fam_name, r, cfg, L, levels, temps, models, train, test, noisy, post=None, fitted=None):
         """Per-configuration MSE (n_T, n_levels, n_test), fit info, the (last) fitted family, and, where the
         exact posterior means ``post`` (n_T, n_levels, n_ex, C, L, L) are given, the per-configuration
-        squared distance to them on the first n_ex test configurations (n_T, n_levels, n_ex), else None."""
+        squared distance to them on the first n_ex test configurations (n_T, n_levels, n_ex), else None.
+        ``fitted``: the (family, info) of a conditioned family's member, fitted on all temperatures."""
         opts = cfg.family_options.get(fam_name, {})
         seed = derive_seed(cfg.seed, L, r, 3)
         errs = np.empty((len(temps), len(levels), cfg.n_test))
         dist = None if post is None else np.empty(post.shape[:3])
-        from denoisers import DENOISERS
 
         def record(k, denoise):
             errs[k] = member_statistics(denoise, noisy[k], levels, test[k].samples)["mse"]
@@ -179,10 +188,8 @@ class IsingTemperatureTask(Task):
                 for j, lv in enumerate(levels):
                     dist[k, j] = per_config_mse(denoise(noisy[k][j][:n_ex], lv), post[k, j])
 
-        if DENOISERS.get(fam_name).conditionable:
-            x = np.concatenate([t.samples for t in train])
-            cond = np.repeat(np.asarray(temps, float), [len(t.samples) for t in train])
-            fam, info = fit_member(fam_name, r, x, self.channel(), levels, seed, cfg.budget, models[0], opts, cond)
+        if fitted is not None:
+            fam, info = fitted
             for k, T in enumerate(temps):
                 record(k, lambda y, lv, T=T: fam.denoise(y, lv, condition=T))
             return errs, info, fam, dist

@@ -32,6 +32,7 @@ import numpy as np
 from lattice_models.datasets import load_or_generate
 
 from ..evaluation import derive_seed, fit_member, task_split
+from ..parallel_fit import MemberSpec, fit_members
 from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, mean_with_ci
 from .base import TASKS, Task, TaskConfig
 from .threshold_from_xi import threshold_from_increments
@@ -107,9 +108,9 @@ class ToricBitflipTask(Task):
                 probs = {}
                 dist = np.full((len(radii), len(levels), len(x)), np.nan)  # E|f_r - q_r|^2 per configuration
                 members, locality = {}, {}
-                for i, r in enumerate(radii):
-                    fam, info = fit_member(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3),
-                                           cfg.budget, model, cfg.family_options.get(fam_name, {}))
+                specs = [MemberSpec(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3), cfg.budget,
+                                    model, cfg.family_options.get(fam_name, {})) for r in radii]
+                for i, (r, (fam, info)) in enumerate(zip(radii, fit_members(specs))):
                     members[str(r)] = info
                     for j, lv in enumerate(levels):
                         prob = self._predict(fam, noisy[j], lv, mask)

@@ -1,0 +1,55 @@
+"""How fast this machine trains, relative to the reference machine that defines budget seconds.
+
+A training budget is in reference seconds (denoisers/reference_cost.py): the work that takes
+that long on the reference machine.  Each case fits a ``cnn`` member with a 4-reference-second
+budget and records, in ``extra_info``, the measured Adam time against the modelled one:
+``speed_vs_reference`` = modelled / measured (> 1: this machine is faster).  On the reference
+machine itself the ratio is about 1 (the cost model's spread there: 0.7 to 1.25 per step).
+
+Run: ``pytest suites/benchmarks/test_bench_reference_cost.py --benchmark-only``.
+"""
+
+import numpy as np
+import pytest
+
+from denoisers import make_family
+from denoisers.reference_cost import step_seconds
+from denoisers.training import groups_per_call
+from lattice_models.channels import BitFlipChannel, GaussianChannel
+
+BUDGET = 4.0
+CASES = {
+    # name: (radius, data shape, channel, levels, conditions per configuration or None)
+    "gff-L32-r2": (2, (64, 1, 32, 32), GaussianChannel(), [0.1, 0.3, 1.0, 3.0, 10.0], None),
+    "toric-L16-r3": (3, (64, 2, 16, 16), BitFlipChannel(), [0.04, 0.07, 0.09, 0.11, 0.13, 0.18], None),
+    "ising-L10-r2-conditioned": (2, (120, 1, 10, 10), GaussianChannel(), list(np.logspace(-2.5, -0.5, 7)),
+                                 np.repeat(np.linspace(1.9, 2.7, 12), 10)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_training_speed_vs_reference(benchmark, case):
+    radius, shape, channel, levels, cond = CASES[case]
+    rng = np.random.default_rng(0)
+    if isinstance(channel, BitFlipChannel):
+        clean = rng.integers(0, 2, shape).astype(np.int8)
+    elif cond is not None:
+        clean = rng.choice(np.array([-1, 1], dtype=np.int8), shape)
+    else:
+        clean = rng.standard_normal(shape)
+    fams = []
+
+    def fit():
+        fams.append(make_family("cnn", radius, polish_fraction=0.0).fit(clean, channel, levels, seed=0, budget=BUDGET,
+                                                                          conditions=cond))
+
+    benchmark.pedantic(fit, rounds=2, iterations=1)
+    info = fams[-1].fit_info_
+    groups = len(levels) * (1 if cond is None else len(np.unique(cond)))
+    sites = shape[-1] * shape[-2]
+    calls = -(-groups // groups_per_call(groups, info["batch"], sites))
+    modelled = info["steps"] * step_seconds(calls, groups, groups * info["batch"] * sites, fams[-1].flops_per_site)
+    benchmark.extra_info.update(case=case, budget_reference_s=BUDGET, steps=info["steps"],
+                                modelled_train_s=modelled, measured_train_s=info["train_seconds"],
+                                speed_vs_reference=modelled / info["train_seconds"])
+    assert info["steps"] > 1

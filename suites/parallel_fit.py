@@ -1,0 +1,84 @@
+"""Fit independent members of trainable families in worker processes.
+
+Every fit is a pure function of its inputs: a budget in reference seconds fixes the work
+(:mod:`denoisers.reference_cost`), and torch runs on one thread, where training is bitwise
+reproducible (:func:`denoisers.training.set_torch_threads`).  So fitting members side by side,
+one per core, changes the wall time and nothing else; ``tests/test_parallel_fit.py`` checks
+that the members fitted in workers denoise bit for bit like those fitted in the process.
+
+Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use; 1 fits in-process).
+Non-trainable families (exact oracles, closed forms) fit in-process: they are fast, and some
+hold large tables.  Workers start with ``spawn`` (a fresh interpreter: forking a process that
+has run torch's or numba's thread pools can deadlock).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+
+
+@dataclass
+class MemberSpec:
+    """Everything one member's fit needs (arguments of :func:`suites.evaluation.fit_member`)."""
+
+    family: str
+    radius: Optional[int]
+    train: np.ndarray
+    channel: Any
+    levels: List[float]
+    seed: int
+    budget: Optional[float]
+    model: Any
+    options: dict = field(default_factory=dict)
+    conditions: Optional[np.ndarray] = None
+
+
+def n_workers() -> int:
+    forced = os.environ.get("PHASEBENCH_WORKERS")
+    if forced:
+        try:
+            n = int(forced)
+        except ValueError:
+            raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}") from None
+        if n < 1:
+            raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}")
+        return n
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+def _fit(spec: MemberSpec):
+    from .evaluation import fit_member
+
+    return fit_member(spec.family, spec.radius, spec.train, spec.channel, spec.levels, spec.seed, spec.budget,
+                      spec.model, spec.options, spec.conditions)
+
+
+def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[Tuple[Any, dict]]:
+    """``[(family, info)]`` for each spec, in order; trainable members in up to ``workers`` processes."""
+    from denoisers import DENOISERS
+
+    workers = n_workers() if workers is None else workers
+    out: List[Optional[Tuple[Any, dict]]] = [None] * len(specs)
+    remote = [i for i, s in enumerate(specs) if DENOISERS.get(s.family).trainable]
+    if workers < 2 or len(remote) < 2:
+        remote = []
+    if remote:
+        with ProcessPoolExecutor(max_workers=min(workers, len(remote)), mp_context=get_context("spawn")) as pool:
+            futures = {i: pool.submit(_fit, specs[i]) for i in remote}
+            for i in range(len(specs)):
+                if i not in futures:
+                    out[i] = _fit(specs[i])
+            for i, fut in futures.items():
+                out[i] = fut.result()
+    else:
+        out = [_fit(s) for s in specs]
+    return out

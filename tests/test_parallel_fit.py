@@ -1,0 +1,62 @@
+"""Members fitted in worker processes are the members fitted in-process (suites.parallel_fit)."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from lattice_models.channels import BitFlipChannel, GaussianChannel
+from suites.parallel_fit import MemberSpec, fit_members, n_workers
+
+
+def _specs():
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2, (16, 2, 8, 8)).astype(np.int8)
+    spins = rng.choice(np.array([-1, 1], dtype=np.int8), (24, 1, 6, 6))
+    tiny = dict(width=8, depth=1, embed_dim=8)
+    return [
+        MemberSpec("cnn", 1, bits, BitFlipChannel(), [0.05, 0.1], 3, 0.5, None, tiny),
+        MemberSpec("cnn-bayes", 2, spins, GaussianChannel(), [0.1, 1.0], 4, 0.5, None, tiny,
+                   np.repeat([2.0, 2.5], 12)),
+        MemberSpec("linear", 1, spins.astype(np.float64), GaussianChannel(), [0.1, 1.0], 5, None, None),
+    ]
+
+
+def _outputs(fits, specs):
+    out = []
+    for (fam, info), s in zip(fits, specs):
+        y = s.channel.corrupt(s.train[:2], s.levels[0], seed=9)
+        kw = {} if s.conditions is None else {"condition": float(s.conditions[0])}
+        out.append(fam.denoise(y, s.levels[0], **kw))
+    return out
+
+
+def test_workers_give_the_in_process_members_bit_for_bit():
+    specs = _specs()
+    local = _outputs(fit_members(specs, workers=1), specs)
+    remote = _outputs(fit_members(specs, workers=2), specs)
+    for a, b in zip(local, remote):
+        assert np.array_equal(a, b)
+
+
+def test_a_fitted_cnn_survives_pickling():
+    spec = _specs()[0]
+    (fam, _), = fit_members([spec], workers=1)
+    clone = pickle.loads(pickle.dumps(fam))
+    y = spec.channel.corrupt(spec.train[:3], 0.1, seed=1)
+    assert np.array_equal(fam.denoise(y, 0.1), clone.denoise(y, 0.1))
+
+
+def test_worker_errors_reach_the_caller(monkeypatch):
+    spec = _specs()[0]
+    bad = MemberSpec("cnn", 9, spec.train, spec.channel, spec.levels, 0, 0.5, None)  # radius > L
+    with pytest.raises(ValueError, match="radius"):
+        fit_members([spec, bad], workers=2)
+
+
+def test_worker_count(monkeypatch):
+    monkeypatch.setenv("PHASEBENCH_WORKERS", "3")
+    assert n_workers() == 3
+    monkeypatch.setenv("PHASEBENCH_WORKERS", "zero")
+    with pytest.raises(ValueError, match="PHASEBENCH_WORKERS"):
+        n_workers()
