@@ -6,7 +6,8 @@ reproducible (:func:`denoisers.training.set_torch_threads`).  So fitting members
 one per core, changes the wall time and nothing else; ``tests/test_parallel_fit.py`` checks
 that the members fitted in workers denoise bit for bit like those fitted in the process.
 
-Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use; 1 fits in-process).
+Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use, or 1 when the
+families train on a GPU; 1 fits in-process).
 Non-trainable families (exact oracles, closed forms) fit in-process: they are fast, and some
 hold large tables.  Workers start with ``spawn`` (a fresh interpreter: forking a process that
 has run torch's or numba's thread pools can deadlock).
@@ -49,6 +50,10 @@ def n_workers() -> int:
         if n < 1:
             raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}")
         return n
+    from denoisers.base import torch_device
+
+    if torch_device() != "cpu":  # one process drives the GPU; more would each hold a CUDA context
+        return 1
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux

@@ -57,6 +57,11 @@ def test_worker_errors_reach_the_caller(monkeypatch):
 def test_worker_count(monkeypatch):
     monkeypatch.setenv("PHASEBENCH_WORKERS", "3")
     assert n_workers() == 3
+    monkeypatch.delenv("PHASEBENCH_WORKERS")
+    monkeypatch.setenv("PHASEBENCH_DEVICE", "cuda")  # a GPU: one process drives it
+    assert n_workers() == 1
+    monkeypatch.setenv("PHASEBENCH_DEVICE", "cpu")
+    assert n_workers() >= 1
     monkeypatch.setenv("PHASEBENCH_WORKERS", "zero")
     with pytest.raises(ValueError, match="PHASEBENCH_WORKERS"):
         n_workers()
