@@ -192,7 +192,16 @@ class CNNDenoiser(DenoiserFamily):
 
         if clean_train.shape[-1] < max(1, self.radius):
             raise ValueError(f"radius r={self.radius} must be <= L={clean_train.shape[-1]} (circular padding)")
+        before = torch.get_num_threads()  # restored: the caller's OpenMP runtime (numba's too) keeps its threads
         set_torch_threads()
+        try:
+            self._train(clean_train, channel, levels, seed, budget, model)
+        finally:
+            torch.set_num_threads(before)
+
+    def _train(self, clean_train, channel, levels, seed, budget, model) -> None:
+        import torch
+
         device = self.device or torch_device()
         dtype = self._torch_dtype()
         kind = infer_data_kind(clean_train, model)
