@@ -9,7 +9,7 @@ that the members fitted in workers denoise bit for bit like those fitted in the 
 Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use, or 1 when the
 families train on a GPU; 1 fits in-process).
 Non-trainable families (exact oracles, closed forms) fit in-process: they are fast, and some
-hold large tables.  Workers start with ``spawn`` (a fresh interpreter: forking a process that
+hold large tables; so do families defined in ``__main__``, which a fresh interpreter may lack.  Workers start with ``spawn`` (a fresh interpreter: forking a process that
 has run torch's or numba's thread pools can deadlock).
 """
 
@@ -73,7 +73,9 @@ def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[
 
     workers = n_workers() if workers is None else workers
     out: List[Optional[Tuple[Any, dict]]] = [None] * len(specs)
-    remote = [i for i, s in enumerate(specs) if DENOISERS.get(s.family).trainable]
+    # a family defined in __main__ (a notebook, say) may not exist in a fresh interpreter: fit it here
+    remote = [i for i, s in enumerate(specs)
+              if DENOISERS.get(s.family).trainable and DENOISERS.get(s.family).__module__ != "__main__"]
     if workers < 2 or len(remote) < 2:
         remote = []
     if remote:
