@@ -306,7 +306,7 @@ class CNNDenoiser(DenoiserFamily):
             raise ValueError(f"y has {y.shape[1]} channels, the network was fitted on {self.net_.channels}")
         if y.shape[-1] != y.shape[-2] or y.shape[-1] < max(1, self.radius):
             raise ValueError(f"y must have shape (n, C, L, L) with L >= r = {self.radius}, got {y.shape}")
-        set_torch_threads(inference=True)
+        set_torch_threads()
         std = self.std_
         mean_y, sd_y = std.noisy_moments(level)
         shape = (1, -1, 1, 1)

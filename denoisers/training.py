@@ -40,32 +40,27 @@ from lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChanne
 DATA_KINDS = ("real", "spin", "binary")
 
 
-def set_torch_threads(inference: bool = False) -> int:
-    """Threads for torch: PHASEBENCH_TORCH_THREADS if set, else 1 for training and every core for inference.
+def set_torch_threads() -> int:
+    """Threads for torch: PHASEBENCH_TORCH_THREADS if set, else 1.
 
-    Training runs on one thread because that makes it bitwise reproducible: with two, MKL-DNN's
-    convolution gradients and MKL's products differ in the last bits between identical runs
-    (measured on the reference machine: 1 run in 12 for a toric cnn, 1 in 3 for its readout
-    refit), and the difference grows through training.  It costs little at the suite's sizes:
-    per Adam step, 2 threads took 0.6x to 1.3x the time of 1, and members train side by side in
-    worker processes instead (:mod:`suites.parallel_fit`).  Inference (a forward pass) gave the
-    same bits on 1 and 2 threads in every run measured (tests/test_cnn.py), so it uses them all.
+    One thread makes training bitwise reproducible: with two, MKL-DNN's convolution gradients and
+    MKL's products differ in the last bits between identical runs (measured on the reference
+    machine: 1 run in 12 for a toric cnn, 1 in 3 for its readout refit), and the difference grows
+    through training.  It costs little at the suite's sizes: per Adam step, 2 threads took 0.6x to
+    1.3x the time of 1, and members train side by side in worker processes instead
+    (:mod:`suites.parallel_fit`).  Inference uses one thread too: a forward pass on 2 threads
+    matched 1 thread on the test batches but not on the locality audit's (last bits of its
+    diagnostic), and a quick division with 2-thread inference was no faster (471 s vs 425-440 s).
     """
     import torch
 
     forced = os.environ.get("PHASEBENCH_TORCH_THREADS")
+    n = 1
     if forced:
         try:
             n = int(forced)
         except ValueError:
             raise ValueError(f"PHASEBENCH_TORCH_THREADS must be a positive integer, got {forced!r}") from None
-    elif inference:
-        try:
-            n = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - non-Linux
-            n = os.cpu_count() or 1
-    else:
-        n = 1
     n = max(1, min(n, 32))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)

@@ -72,20 +72,6 @@ def test_same_seed_same_network_other_seed_different(monkeypatch):
     assert not np.allclose(a, c)
 
 
-@pytest.mark.parametrize("channel,periodic", [(GaussianChannel(), 0), (BitFlipChannel(), 4)])
-def test_inference_is_thread_count_independent(monkeypatch, channel, periodic):
-    """Inference uses every core (training one): its output must not depend on the thread count."""
-    rng = np.random.default_rng(3)
-    clean = rng.integers(0, 2, (8, 2, 10, 10)).astype(np.int8)
-    fam = tiny_fit(3, clean, channel=channel, levels=(0.1, 0.3), dtype="float32", periodic=periodic, steps=20)
-    y = channel.corrupt(rng.integers(0, 2, (600, 2, 10, 10)).astype(np.int8), 0.1, seed=4)
-    outs = []
-    for threads in ("1", "2", "2", "1"):
-        monkeypatch.setenv("PHASEBENCH_TORCH_THREADS", threads)
-        outs.append(fam.denoise(y, 0.1))
-    assert all(np.array_equal(outs[0], o) for o in outs[1:])
-
-
 @pytest.mark.parametrize(
     "kind,channel,levels,channels",
     [
