@@ -56,8 +56,8 @@ from lattice_models.channels import BitFlipChannel
 from .base import DENOISERS, DenoiserFamily, torch_device
 from .cnn_network import build_network
 from .spin_output import BayesLocalField, bayes_output_applies
-from .readout_refit import n_unknowns, refit_readout
-from .reference_cost import adam_steps, refit_configs
+from .readout_refit import n_regressors, n_unknowns, refit_readout
+from .reference_cost import adam_steps, refit_configs, step_seconds
 from .training import (
     NoisyBatches,
     Standardiser,
@@ -239,7 +239,8 @@ class CNNDenoiser(DenoiserFamily):
         sites = int(np.prod(clean_train.shape[2:]))
         madds = net.flops_per_site()
         calls = -(-len(groups) // groups_per_call(len(groups), batch, sites))
-        steps = self.steps or adam_steps(budget * (1.0 - polish_fraction), calls, len(groups), len(groups) * batch * sites, madds)
+        step_s = step_seconds(calls, len(groups), len(groups) * batch * sites, madds)
+        steps = self.steps or adam_steps(budget * (1.0 - polish_fraction), step_s)
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
         if bayes:
             local = BayesLocalField(std, groups, dtype, device)
@@ -260,15 +261,16 @@ class CNNDenoiser(DenoiserFamily):
         net.eval()
         t0 = time.perf_counter()
         chunk = max(1, 16 * len(levels) // len(groups))
-        if bayes or (polish_fraction == 0 and self.polish_configs is None):
+        if bayes:
             n_polish = 0
         elif self.polish_configs is not None:
             n_polish = self.polish_configs
         elif self.steps is not None:
             n_polish = 256
+        elif polish_fraction == 0:
+            n_polish = 0
         else:
-            n_z = C * (2 * self.radius + 1) ** 2 + self.width + 1
-            n_polish = refit_configs(budget * polish_fraction, len(groups), chunk, sites, madds, n_z,
+            n_polish = refit_configs(budget * polish_fraction, len(groups), chunk, sites, madds, n_regressors(net),
                                      n_unknowns(net, len(groups)), C)
         if n_polish:
             refit_readout(net, batches, features, n_polish, chunk=chunk)
@@ -277,7 +279,7 @@ class CNNDenoiser(DenoiserFamily):
         self.bayes_ = bayes
         self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
         self.fit_info_ = {**info, "device": device, "torch_threads": torch.get_num_threads(), "data_kind": kind,
-                          "budget_reference_seconds": budget, "levels": list(levels),
+                          "budget_reference_seconds": budget, "reference_step_seconds": step_s, "levels": list(levels),
                           "output": "bayes" if bayes else "linear",
                           **{k: settings[k] for k in ("lr_final", "adaptive_weights", "window_features", "periodic",
                                                       "polish_fraction")},

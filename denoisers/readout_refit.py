@@ -101,11 +101,22 @@ def solve_per_level(grams, rhs, weights, embeds, K0, g0, c: int):
     return K0 + (kernels - kernels0) @ np.linalg.pinv(E), x[s:]
 
 
+def _sizes(net):
+    """(P, H): skip-patch entries per site, and head inputs plus its bias."""
+    return net.channels * (2 * net.radius + 1) ** 2, net.head.in_channels + 1
+
+
+def n_regressors(net) -> int:
+    """Length of the per-site regressor ``z = [patch, h, 1]``."""
+    P, H = _sizes(net)
+    return P + H
+
+
 def n_unknowns(net, n_groups: int) -> int:
     """Unknowns per channel of the refit's solve (per-level kernels when there are fewer groups than
     embedding dimensions plus one, else the generator) and the head."""
-    P, E1 = net.channels * (2 * net.radius + 1) ** 2, net.skip.in_features + 1
-    return min(n_groups, E1) * P + net.head.in_channels + 1
+    P, H = _sizes(net)
+    return min(n_groups, net.skip.in_features + 1) * P + H
 
 
 def refit_readout(net, batches, features, n_configs: int, chunk: int) -> None:

@@ -33,9 +33,9 @@ def step_seconds(calls: int, groups: int, sites: int, madds_per_site: float) -> 
     return c["call"] * calls + c["group"] * groups + sites * (c["site_madd"] * madds_per_site + c["site"])
 
 
-def adam_steps(budget: float, calls: int, groups: int, sites: int, madds_per_site: float) -> int:
-    """Adam steps that a budget of ``budget`` reference seconds buys (at least 1)."""
-    return max(1, int(budget / step_seconds(calls, groups, sites, madds_per_site)))
+def adam_steps(budget: float, seconds_per_step: float) -> int:
+    """Adam steps that a budget of ``budget`` reference seconds buys at :func:`step_seconds` each (at least 1)."""
+    return max(1, int(budget / seconds_per_step))
 
 
 def refit_seconds(configs: int, groups: int, chunk: int, sites: int, madds_per_site: float, n_z: int,

@@ -86,6 +86,13 @@ def fit_member(family_name: str, radius, train: np.ndarray, channel, levels, see
     return fam, info
 
 
+def member_specs(family_name: str, radii, train: np.ndarray, channel, levels, cfg: "TaskConfig", L: int, model,
+                 conditions: Optional[np.ndarray] = None) -> List[MemberSpec]:
+    """One fit per radius for a task's scan, each seeded by (task seed, L, r)."""
+    return [MemberSpec(family_name, r, train, channel, levels, derive_seed(cfg.seed, L, r, 3), cfg.budget, model,
+                       cfg.family_options.get(family_name, {}), conditions) for r in radii]
+
+
 def config_magnetisation(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).reshape(len(x), -1).mean(axis=1)
 

@@ -9,8 +9,9 @@ that the members fitted in workers denoise bit for bit like those fitted in the 
 Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use, or 1 when the
 families train on a GPU; 1 fits in-process).
 Non-trainable families (exact oracles, closed forms) fit in-process: they are fast, and some
-hold large tables; so do families defined in ``__main__``, which a fresh interpreter may lack.  Workers start with ``spawn`` (a fresh interpreter: forking a process that
-has run torch's or numba's thread pools can deadlock).
+hold large tables; so do families defined in ``__main__``, which a fresh interpreter may lack.
+Workers start with ``spawn`` (a fresh interpreter: forking a process that has run torch's or
+numba's thread pools can deadlock).
 """
 
 from __future__ import annotations
@@ -72,20 +73,12 @@ def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[
     from denoisers import DENOISERS
 
     workers = n_workers() if workers is None else workers
-    out: List[Optional[Tuple[Any, dict]]] = [None] * len(specs)
     # a family defined in __main__ (a notebook, say) may not exist in a fresh interpreter: fit it here
     remote = [i for i, s in enumerate(specs)
               if DENOISERS.get(s.family).trainable and DENOISERS.get(s.family).__module__ != "__main__"]
     if workers < 2 or len(remote) < 2:
-        remote = []
-    if remote:
-        with ProcessPoolExecutor(max_workers=min(workers, len(remote)), mp_context=get_context("spawn")) as pool:
-            futures = {i: pool.submit(_fit, specs[i]) for i in remote}
-            for i in range(len(specs)):
-                if i not in futures:
-                    out[i] = _fit(specs[i])
-            for i, fut in futures.items():
-                out[i] = fut.result()
-    else:
-        out = [_fit(s) for s in specs]
-    return out
+        return [_fit(s) for s in specs]
+    with ProcessPoolExecutor(max_workers=min(workers, len(remote)), mp_context=get_context("spawn")) as pool:
+        futures = {i: pool.submit(_fit, specs[i]) for i in remote}
+        local = {i: _fit(s) for i, s in enumerate(specs) if i not in futures}  # while the workers train
+        return [futures[i].result() if i in futures else local[i] for i in range(len(specs))]

@@ -16,9 +16,9 @@ def test_cost_models_are_positive_monotone_and_invert():
     assert t > 0
     assert step_seconds(**{**base, "madds_per_site": 4e4}) > t
     assert step_seconds(**{**base, "sites": 2 * base["sites"]}) > t
-    steps = adam_steps(100.0, **base)
+    steps = adam_steps(100.0, t)
     assert steps * t <= 100.0 < (steps + 1) * t  # the most whole steps that fit
-    assert adam_steps(1e-9, **base) == 1
+    assert adam_steps(1e-9, t) == 1
     shape = dict(groups=11, chunk=16, sites=256, madds_per_site=2e4, n_z=131, n_unknowns=11 * 98 + 33, channels=2)
     n = refit_configs(10.0, **shape)
     assert n % 16 == 0 and n >= 16
@@ -49,7 +49,7 @@ def test_budgeted_fit_ignores_the_clock(monkeypatch, channel, kind):
     assert a.fit_info_["polish_configs"] == b.fit_info_["polish_configs"]
     assert a.fit_info_["torch_threads"] == 1
     assert np.array_equal(out_a, out_b)
-    # and the budget is what sets the work: twice the budget, about twice the steps
+    # and the budget is what sets the work: the Adam share of twice the budget, int(2 x) for int(x) steps
     c = make_family("cnn", 1, **opts).fit(clean, channel, [level, 2 * level], seed=3, budget=2.0)
-    assert 1.8 < c.fit_info_["steps"] / a.fit_info_["steps"] < 2.2
+    assert c.fit_info_["steps"] - 2 * a.fit_info_["steps"] in (0, 1)
 

@@ -24,8 +24,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..evaluation import config_magnetisation, derive_seed, member_statistics, task_split
-from ..parallel_fit import MemberSpec, fit_members
+from ..evaluation import config_magnetisation, derive_seed, member_specs, member_statistics, task_split
+from ..parallel_fit import fit_members
 from ..scoring import bootstrap_indices, bootstrap_means
 from .base import TASKS, Task, TaskConfig
 
@@ -100,8 +100,7 @@ class IsingSpeciationTask(Task):
             for fam_name in families:
                 tick(f"{self.name}:{fam_name}:L{L}")
                 rec["families"][fam_name] = {}
-                specs = [MemberSpec(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3), cfg.budget,
-                                    model, cfg.family_options.get(fam_name, {})) for r in cfg.radii]
+                specs = member_specs(fam_name, cfg.radii, train.samples, channel, levels, cfg, L, model)
                 for r, (fam, info) in zip(cfg.radii, fit_members(specs)):
                     stats = member_statistics(fam.denoise, noisy, levels, x, stats=("aligned_m", "mse"))
                     rec["families"][fam_name][r] = {**stats, "info": info}

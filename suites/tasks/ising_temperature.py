@@ -29,8 +29,8 @@ import numpy as np
 
 from lattice_models.datasets import load_or_generate
 
-from ..evaluation import config_magnetisation, derive_seed, fit_member, member_statistics, task_split
-from ..parallel_fit import MemberSpec, fit_members
+from ..evaluation import config_magnetisation, derive_seed, fit_member, member_specs, member_statistics, task_split
+from ..parallel_fit import fit_members
 from ..scoring import bootstrap_means, crossing_with_ci, per_config_mse
 from .base import TASKS, Task, TaskConfig
 from denoisers import DENOISERS
@@ -152,8 +152,7 @@ class IsingTemperatureTask(Task):
                 if DENOISERS.get(fam_name).conditionable:
                     x = np.concatenate([t.samples for t in train])
                     cond = np.repeat(np.asarray(temps, float), [len(t.samples) for t in train])
-                    specs = [MemberSpec(fam_name, r, x, self.channel(), levels, derive_seed(cfg.seed, L, r, 3), cfg.budget,
-                                        models[0], cfg.family_options.get(fam_name, {}), cond) for r in (r_loc, r_glob)]
+                    specs = member_specs(fam_name, (r_loc, r_glob), x, self.channel(), levels, cfg, L, models[0], cond)
                     fitted = dict(zip((r_loc, r_glob), fit_members(specs)))
                 for r in (r_loc, r_glob):
                     errors[r], members[str(r)], fam, dist[r] = self._member_errors(

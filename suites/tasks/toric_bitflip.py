@@ -31,8 +31,8 @@ import numpy as np
 
 from lattice_models.datasets import load_or_generate
 
-from ..evaluation import derive_seed, fit_member, task_split
-from ..parallel_fit import MemberSpec, fit_members
+from ..evaluation import derive_seed, fit_member, member_specs, task_split
+from ..parallel_fit import fit_members
 from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, mean_with_ci
 from .base import TASKS, Task, TaskConfig
 from .threshold_from_xi import threshold_from_increments
@@ -108,8 +108,7 @@ class ToricBitflipTask(Task):
                 probs = {}
                 dist = np.full((len(radii), len(levels), len(x)), np.nan)  # E|f_r - q_r|^2 per configuration
                 members, locality = {}, {}
-                specs = [MemberSpec(fam_name, r, train.samples, channel, levels, derive_seed(cfg.seed, L, r, 3), cfg.budget,
-                                    model, cfg.family_options.get(fam_name, {})) for r in radii]
+                specs = member_specs(fam_name, radii, train.samples, channel, levels, cfg, L, model)
                 for i, (r, (fam, info)) in enumerate(zip(radii, fit_members(specs))):
                     members[str(r)] = info
                     for j, lv in enumerate(levels):
