@@ -18,13 +18,19 @@ Defaults that depend on the data and channel (each measured; see the constants b
   under bit flip, 8 otherwise; share of the budget for the readout refit: 0.1 under bit flip, 0.5
   otherwise (:data:`BITFLIP_DEFAULTS`, overlaid on the output's defaults; explicit options win).
 
-Bayes output (the family ``cnn-bayes``, :mod:`denoisers.cnn_bayes`; +-1 data under the
-Gaussian channel: spins, or bits the channel encodes as spins; ``output="auto"`` or ``"bayes"``): the posterior of a +-1 site is
+Bayes output (the default, ``output="auto"``, wherever it applies: +-1 data under the Gaussian
+channel, i.e. spins, or bits the channel encodes as spins; ``"linear"`` forces the linear readout,
+``"bayes"`` requires the Bayes output): the posterior of a +-1 site is
 ``E[u_i | y] = tanh(a y_i / s^2 + H_i)`` (physics reference, section 2: the site's own
 likelihood field plus the field of the prior given the other observations), so the network's
 output (head + skip) is the field ``H_i`` and the estimate is the tanh above; the trunk
 also sees ``tanh(a y / s^2)`` (a per-site function of the input, so the light cone is
 unchanged).  The untrained network (zero head and skip) is the single-site posterior.
+Measured on the quick ising-temperature division against the linear readout (same budget, same
+data; ``cnn`` had the linear readout by default until then, and the Bayes output was the family
+``cnn-bayes``, now an alias): the global member's worst gap to the exact posterior at L = 6 was
+10% against 34% (cells within 2%: 62 against 45 of 84), and at every T both members' test MSE was
+within 1.1% of the best of the three families (linear readout: 2.5 to 44% above it).
 
 Training (:mod:`denoisers.training`): Adam on the level-weighted x0-prediction MSE with
 fresh noise every step (warm-up, then exponential LR decay) for a share
@@ -64,6 +70,7 @@ from .training import (
     TrainConfig,
     groups_per_call,
     infer_data_kind,
+    sites_per_step_groups,
     level_feature,
     set_torch_threads,
     train_x0_predictor,
@@ -107,7 +114,7 @@ BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1}
 class CNNDenoiser(DenoiserFamily):
     description = (
         "FiLM-conditioned CNN: r circular 3x3 layers + 1x1 layers + level-generated linear radius-r skip; "
-        "periodic (cos) units under bit flip"
+        "Bayes output tanh(a y/s^2 + H) for +-1 data under the Gaussian channel; periodic (cos) units under bit flip"
     )
     supports_global = False
     conditionable = True  # one network per radius can cover a grid of model parameters (e.g. T)
@@ -126,10 +133,11 @@ class CNNDenoiser(DenoiserFamily):
         polish_fraction: Optional[float] = None,
         dtype: str = "float32",
         device: Optional[str] = None,
-        output: str = "linear",
+        output: str = "auto",
         adaptive_weights: Optional[bool] = None,
         window_features: Optional[int] = None,
         periodic: Optional[int] = None,
+        groups_per_step: Optional[int] = None,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -159,6 +167,7 @@ class CNNDenoiser(DenoiserFamily):
         self.periodic = None if periodic is None else validate_int(periodic, "periodic", minimum=0)
         if self.periodic is not None and self.periodic >= self.width:
             raise ValueError(f"periodic must be < width={self.width}, got {periodic!r}")
+        self.groups_per_step = None if groups_per_step is None else validate_int(groups_per_step, "groups_per_step")
         self.net_ = None
         self.fit_info_: dict = {}
 
@@ -238,24 +247,30 @@ class CNNDenoiser(DenoiserFamily):
         batch = max(1, round(settings["batch"] * len(levels) / len(groups)))  # same configurations per step overall
         sites = int(np.prod(clean_train.shape[2:]))
         madds = net.flops_per_site()
-        calls = -(-len(groups) // groups_per_call(len(groups), batch, sites))
-        step_s = step_seconds(calls, len(groups), len(groups) * batch * sites, madds)
+        if self.groups_per_step is not None:
+            per_step = min(self.groups_per_step, len(groups))
+        elif conds is not None:  # a conditioned fit: a random subset of the (level, condition) groups per step
+            per_step = sites_per_step_groups(len(groups), len(levels), batch, sites)
+        else:
+            per_step = len(groups)
+        calls = -(-per_step // groups_per_call(per_step, batch, sites))
+        step_s = step_seconds(calls, per_step, per_step * batch * sites, madds)
         steps = self.steps or adam_steps(budget * (1.0 - polish_fraction), step_s)
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
         if bayes:
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
         cfg = TrainConfig(steps=steps, lr=self.lr, lr_final=settings["lr_final"], batch=batch,
-                          adaptive_weights=settings["adaptive_weights"])
+                          adaptive_weights=settings["adaptive_weights"], groups_per_step=per_step)
         if bayes:
 
-            def predict_groups(y, b, lo, hi):
-                field = local.field(y, b, lo, hi)
+            def predict_groups(y, b, ks):
+                field = local.field(y, b, ks)
                 x = torch.cat([y, torch.tanh(field)], 1)
-                return local.standardised_output(field, net.forward_groups(x, features[lo:hi], b))
+                return local.standardised_output(field, net.forward_groups(x, [features[k] for k in ks], b))
         else:
-            def predict_groups(y, b, lo, hi):
-                return net.forward_groups(y, features[lo:hi], b)
+            def predict_groups(y, b, ks):
+                return net.forward_groups(y, [features[k] for k in ks], b)
         net.train()
         info = train_x0_predictor(net, predict_groups, batches, cfg)
         net.eval()
@@ -283,7 +298,7 @@ class CNNDenoiser(DenoiserFamily):
                           "output": "bayes" if bayes else "linear",
                           **{k: settings[k] for k in ("lr_final", "adaptive_weights", "window_features", "periodic",
                                                       "polish_fraction")},
-                          "batch": batch}
+                          "batch": batch, "groups": len(groups), "groups_per_step": per_step}
 
     # -- pickling (a fitted member travels between processes: suites.parallel_fit) --------------
     def __getstate__(self):
@@ -359,6 +374,7 @@ class CNNDenoiser(DenoiserFamily):
             "periodic": self.periodic,
             "batch": self.batch,
             "polish_fraction": self.polish_fraction,
+            "groups_per_step": self.groups_per_step,
             "dtype": self.dtype,
             "output": self.output,
             "fit": dict(self.fit_info_),

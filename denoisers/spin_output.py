@@ -58,9 +58,10 @@ class BayesLocalField:
         self.scale, self.shift, self.weights = torch.cat(scale), torch.cat(shift), weights
         self.mu, self.sd = col(std.mu), col(std.sd)
 
-    def field(self, y_std, b: int, lo: int, hi: int):
-        """The likelihood field ``a y / s^2`` of standardised observations of groups lo:hi, b consecutive samples each."""
-        return y_std * self.scale[lo:hi].repeat_interleave(b, 0) + self.shift[lo:hi].repeat_interleave(b, 0)
+    def field(self, y_std, b: int, groups):
+        """The likelihood field ``a y / s^2`` of standardised observations of ``groups`` (indices), b consecutive
+        samples each."""
+        return y_std * self.scale[groups].repeat_interleave(b, 0) + self.shift[groups].repeat_interleave(b, 0)
 
     def standardised_output(self, local, field):
         """``(tanh(local + field) - mu_u) / sd_u``."""

@@ -237,6 +237,7 @@ class TrainConfig:
     warmup: int = 20
     batch: int = 8  # configurations per group per step
     adaptive_weights: bool = False  # reweight groups by 1 / (running mean of their own loss)
+    groups_per_step: Optional[int] = None  # draw this many groups per step at random (None: every group)
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -258,51 +259,80 @@ def groups_per_call(n_groups: int, batch: int, sites: int) -> int:
     return -(-n_groups // n_calls)
 
 
-def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg: TrainConfig) -> Dict[str, float]:
-    """``cfg.steps`` Adam steps on the level-weighted MSE of ``predict_groups(y_std, b, lo, hi) -> u'_hat``.
+def step_groups(n_groups: int, groups_per_step: Optional[int], rng) -> np.ndarray:
+    """The groups of one step: all of them in order, or ``groups_per_step`` drawn without replacement by ``rng``
+    (sorted).  Drawing nothing when every group is used keeps the generator's stream, and the fit, unchanged."""
+    if groups_per_step is None or groups_per_step >= n_groups:
+        return np.arange(n_groups)
+    return np.sort(rng.choice(n_groups, size=int(groups_per_step), replace=False))
 
-    Each step draws ``cfg.batch`` configurations per group (level, or (level, condition))
-    with fresh noise, in group order; groups ``lo:hi`` go through the network in one call
-    (``y_std`` holds their b samples consecutively), :func:`groups_per_call` groups per call,
-    with the gradients accumulated.  The loss is the mean over groups of the
-    ``weights``-weighted per-group MSE, each group's term further scaled, with
-    ``cfg.adaptive_weights``, by the inverse of its running mean loss (EMA, rate 0.02, from
-    the previous steps; 1 at the first step) normalised to mean 1 over groups, so that every
-    group is fitted to a similar relative error.  Deterministic on CPU with one torch thread.
-    Returns the step count, time and final loss.
+
+def sites_per_step_groups(n_groups: int, min_groups: int, batch: int, sites: int) -> int:
+    """Groups per step for a fit over many groups: enough for about :data:`CHUNK_SITES` sites (one forward
+    call), and at least ``min_groups`` (a level grid's worth), at most all of them.
+
+    A conditioned fit has a group per (level, condition) pair; drawing every group at every step makes
+    one step cost groups x L^2 sites, so the step count of a fixed budget falls as 1 / (groups L^2)
+    (measured on the full ising-temperature division, 208 groups, budget 150: 168 Adam steps for the
+    L = 18 local member).  A random subset of a fixed number of sites per step keeps the step count
+    near that of small lattices, and every group is still drawn about once per groups / subset steps.
+    """
+    per_call = max(1, CHUNK_SITES // max(1, batch * sites))
+    return int(min(n_groups, max(min_groups, per_call)))
+
+
+def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg: TrainConfig) -> Dict[str, float]:
+    """``cfg.steps`` Adam steps on the level-weighted MSE of ``predict_groups(y_std, b, groups) -> u'_hat``.
+
+    Each step takes the groups of :func:`step_groups` (every group (level, or (level,
+    condition)), or ``cfg.groups_per_step`` drawn at random) and draws ``cfg.batch``
+    configurations per group with fresh noise, in group order; the groups ``groups`` (an index
+    array) go through the network in one call (``y_std`` holds their b samples consecutively),
+    :func:`groups_per_call` groups per call, with the gradients accumulated.  The loss is the
+    mean over the step's groups of the ``weights``-weighted per-group MSE, each group's term
+    further scaled, with ``cfg.adaptive_weights``, by the inverse of its running mean loss
+    (EMA of rate 0.02 per step in which the group is drawn, from the previous steps; 1 before
+    it) normalised to mean 1 over all groups, so that every group is fitted to a similar
+    relative error.  Deterministic on CPU with one torch thread.  Returns the step count, time
+    and final loss.
     """
     import torch
 
     n_groups = len(batches.levels)
     b = cfg.batch
     sites = int(np.prod(batches.clean.shape[2:]))
-    chunk = groups_per_call(n_groups, b, sites)
+    n_step = n_groups if cfg.groups_per_step is None else min(n_groups, int(cfg.groups_per_step))
+    chunk = groups_per_call(n_step, b, sites)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     total = int(cfg.steps)
     start = time.perf_counter()
     step = 0
     last = float("nan")
-    ema = None  # running mean of each group's weighted loss (adaptive weights)
+    ema = torch.full((n_groups,), float("nan"), dtype=torch.float64)  # running mean of each group's weighted loss
     while step < total:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total, cfg)
         opt.zero_grad(set_to_none=True)
-        rel = torch.ones(n_groups) if ema is None else (1.0 / ema) / (1.0 / ema).mean()
-        per_group = torch.empty(n_groups, dtype=torch.float64)
+        chosen = step_groups(n_groups, cfg.groups_per_step, batches.rng)
+        inv = torch.where(torch.isnan(ema), torch.ones_like(ema), 1.0 / ema)
+        rel = inv / inv.mean()
+        per_group = torch.empty(len(chosen), dtype=torch.float64)
         loss = 0.0
-        for lo in range(0, n_groups, chunk):
-            hi = min(n_groups, lo + chunk)
-            y, target = zip(*(batches.draw(k, b) for k in range(lo, hi)))
-            w = torch.cat(batches.weights[lo:hi]).repeat_interleave(b, dim=0)  # (groups b, C, 1, 1)
-            sq = w * (predict_groups(torch.cat(y), b, lo, hi) - torch.cat(target)) ** 2
-            per_group[lo:hi] = sq.detach().view(hi - lo, -1).mean(1).double().cpu()
-            scale = rel[lo:hi].to(sq).repeat_interleave(b).view(-1, 1, 1, 1) if cfg.adaptive_weights else 1.0
-            term = (scale * sq).sum() / (n_groups * sq[0].numel() * b)
+        for lo in range(0, len(chosen), chunk):
+            ks = chosen[lo : lo + chunk]
+            y, target = zip(*(batches.draw(int(k), b) for k in ks))
+            w = torch.cat([batches.weights[k] for k in ks]).repeat_interleave(b, dim=0)  # (groups b, C, 1, 1)
+            sq = w * (predict_groups(torch.cat(y), b, ks) - torch.cat(target)) ** 2
+            per_group[lo : lo + len(ks)] = sq.detach().view(len(ks), -1).mean(1).double().cpu()
+            scale = rel[ks].to(sq).repeat_interleave(b).view(-1, 1, 1, 1) if cfg.adaptive_weights else 1.0
+            term = (scale * sq).sum() / (len(chosen) * sq[0].numel() * b)
             term.backward()
             loss += float(term.detach())
         if cfg.adaptive_weights:
-            per_group = per_group.clamp_min(1e-30)
-            ema = per_group if ema is None else 0.98 * ema + 0.02 * per_group
+            idx = torch.as_tensor(chosen)
+            new = per_group.clamp_min(1e-30)
+            old = ema[idx]
+            ema[idx] = torch.where(torch.isnan(old), new, 0.98 * old + 0.02 * new)
         opt.step()
         last = loss
         step += 1

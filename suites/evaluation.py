@@ -63,14 +63,21 @@ def _batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int =
     return np.concatenate([fn(y[i : i + batch]) for i in range(0, len(y), batch)])
 
 
-def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], key: tuple = ()):
+def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], key: tuple = (),
+               common_noise: bool = False):
     """Train and test datasets (cached) and the seeded noisy test sets, one per level.
 
     The same (seed, L, key) gives the same data for every family, so errors are paired.
+    ``common_noise``: every level corrupts with the same random draws (common random numbers:
+    one ``z`` for all lambda, ``y = a(lambda) x + s(lambda) z``; for bit flips, one uniform per
+    variable, flipped where it is below p), so each test configuration follows one noising
+    path and its errors are smooth functions of the level; a statistic taken over levels (a
+    maximum, a crossing) then does not pick up the independent noise of every level.
     """
     train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, *key, 0))
     test = load_or_generate(model, cfg.n_test, L, derive_seed(cfg.seed, L, *key, 1))
-    noisy = [channel.corrupt(test.samples, lv, derive_seed(cfg.seed, L, *key, 2, j), model.variable_type)
+    noisy = [channel.corrupt(test.samples, lv, derive_seed(cfg.seed, L, *key, 2, *(() if common_noise else (j,))),
+                             model.variable_type)
              for j, lv in enumerate(levels)]
     return train, test, noisy
 

@@ -178,6 +178,45 @@ def crossing_with_ci(x: Sequence[float], f_small: np.ndarray, f_large: np.ndarra
     return {"value": est, "lo": lo, "hi": hi, "found_fraction": float(len(found) / max(len(boots), 1))}
 
 
+def crossing_by_local_fit(x: Sequence[float], f_small: np.ndarray, f_large: np.ndarray, half_width: float,
+                          min_points: int = 3) -> Dict:
+    """Crossing of two curves from a weighted straight-line fit of their difference near the crossing.
+
+    ``f_small`` and ``f_large`` are as in :func:`crossing_with_ci`.  The window is every x within
+    ``half_width`` of the first downward crossing of the point estimates (at least the
+    ``min_points`` nearest to it); the difference is fitted there by least squares weighted by
+    1 / (its bootstrap standard deviation), and the crossing is the root of the line.  Every
+    bootstrap replicate is fitted on the same window with the same weights, so the CI is that of
+    the fit.  A line through several points averages the sampling noise of each, which moves
+    the first crossing of the piecewise-linear interpolation by up to a grid step; the window
+    must stay within the range where the difference is close to linear (the caller's choice).
+    NaN where there is no downward crossing, or the fitted line does not fall.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    diff = np.asarray(f_large, dtype=np.float64) - np.asarray(f_small, dtype=np.float64)
+    nan = float("nan")
+    centre = first_downward_crossing(x, diff[0])
+    if not math.isfinite(centre):
+        return {"value": nan, "lo": nan, "hi": nan, "found_fraction": 0.0, "window": []}
+    dist = np.abs(x - centre)
+    sel = np.flatnonzero(dist <= half_width)
+    if len(sel) < min_points:
+        sel = np.sort(np.argsort(dist, kind="stable")[:min_points])
+    sd = diff[1:, sel].std(axis=0) if len(diff) > 2 else np.ones(len(sel))
+    positive = sd[sd > 0]
+    w = 1.0 / np.maximum(sd, positive.min() if len(positive) else 1.0)
+
+    def root(row: np.ndarray) -> float:
+        slope, icpt = np.polyfit(x[sel], row[sel], 1, w=w)
+        r = -icpt / slope if slope < 0 else nan
+        return float(r) if x[0] <= r <= x[-1] else nan
+
+    boots = np.array([root(row) for row in diff[1:]])
+    lo, hi = replicate_interval(boots, min_found=0.5)
+    return {"value": root(diff[0]), "lo": lo, "hi": hi, "found_fraction": float(np.isfinite(boots).mean()) if len(boots) else 0.0,
+            "window": [float(x[sel[0]]), float(x[sel[-1]])]}
+
+
 def bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """Row 0: the mean over the last axis; rows 1..n_boot: bootstrap replicates (resampling that axis)."""
     values = np.asarray(values, dtype=np.float64)
@@ -185,3 +224,32 @@ def bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     idx = bootstrap_indices(n, seed, n_boot)
     boots = values[..., idx].mean(axis=-1)  # (..., n_boot)
     return np.concatenate([values.mean(axis=-1)[None], np.moveaxis(boots, -1, 0)], axis=0)
+
+
+def parabolic_max(x: Sequence[float], values: np.ndarray) -> np.ndarray:
+    """Maximum over the last axis of ``values`` sampled at ``x``, refined by the parabola through the largest
+    sample and its two neighbours (where that parabola is concave; at an end of the grid, the sample itself).
+
+    The maximum of a smooth curve sampled on a grid under-reads its peak by an amount that depends on
+    where the peak falls between grid points; the parabola removes that error to second order.  The
+    refined value lies between the largest sample and the vertex of the parabola, which lies within
+    half a grid step of it.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    n = v.shape[-1]
+    j = np.argmax(v, axis=-1)[..., None]
+    best = np.take_along_axis(v, j, -1)[..., 0]
+    if n < 3:
+        return best
+    jc = np.clip(j, 1, n - 2)
+    y0, y1, y2 = (np.take_along_axis(v, jc + k, -1)[..., 0] for k in (-1, 0, 1))
+    x0, x1, x2 = (x[jc[..., 0] + k] for k in (-1, 0, 1))
+    # the parabola a (t - x1)^2 + b (t - x1) + y1 through the three points
+    h0, h2 = x0 - x1, x2 - x1
+    a = ((y0 - y1) / h0 - (y2 - y1) / h2) / (h0 - h2)
+    b = (y0 - y1) / h0 - a * h0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = y1 - b * b / (4.0 * a)
+    interior = (j[..., 0] >= 1) & (j[..., 0] <= n - 2) & (a < 0)
+    return np.where(interior, vertex, best)

@@ -49,10 +49,12 @@ def test_output_choice():
     rng = np.random.default_rng(2)
     spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(8, 1, 6, 6))
     tiny = dict(width=8, depth=1, embed_dim=8, steps=2, polish_configs=2)
-    assert CNNDenoiser(1, **tiny).fit(spins, GaussianChannel(), [1.0]).fit_info_["output"] == "linear"  # cnn default
+    assert CNNDenoiser(1, **tiny).fit(spins, GaussianChannel(), [1.0]).fit_info_["output"] == "bayes"  # cnn default
+    assert CNNDenoiser(1, output="linear", **tiny).fit(spins, GaussianChannel(), [1.0]).fit_info_["output"] == "linear"
     assert BayesCNNDenoiser(1, **tiny).fit(spins, GaussianChannel(), [1.0]).fit_info_["output"] == "bayes"
     # real data and the bit-flip channel keep the linear readout (and its least-squares refit)
     real = rng.standard_normal((8, 1, 6, 6))
+    assert CNNDenoiser(1, **tiny).fit(real, GaussianChannel(), [1.0]).fit_info_["output"] == "linear"
     assert BayesCNNDenoiser(1, **tiny).fit(real, GaussianChannel(), [1.0]).fit_info_["output"] == "linear"
     assert BayesCNNDenoiser(1, **tiny).fit(spins, BitFlipChannel(), [0.1]).fit_info_["output"] == "linear"
     with pytest.raises(ValueError, match="output"):

@@ -68,3 +68,27 @@ def test_tiny_grid_end_to_end_records_the_gap_for_the_linear_family():
     direct = rec["global_dist_to_exact"].mean(-1) / rec["exact"].mean(-1)
     assert g["value"] == pytest.approx(direct.max()) and 0 < g["value"] < 10
     assert g["lo"] <= g["value"] <= g["hi"]
+
+
+@pytest.mark.parametrize("channel_name", ["gaussian", "bitflip"])
+def test_common_noise_puts_every_level_on_one_noising_path(channel_name):
+    """task_split(common_noise=True): one z for every lambda (y = a x + s z), or one uniform per bit (a flip at p
+    is a flip at every larger p); without it the levels draw independently."""
+    from lattice_models import make_channel
+    from suites.evaluation import task_split
+
+    model, ch = Ising(T=2.3), make_channel(channel_name)
+    levels = (0.1, 0.3, 1.0) if channel_name == "gaussian" else (0.05, 0.1, 0.3)
+    cfg = TaskConfig(L=(6,), levels=levels, radii=(), n_train=10, n_test=40)
+    _, test, common = task_split(model, ch, cfg, 6, list(levels), key=(0,), common_noise=True)
+    _, _, independent = task_split(model, ch, cfg, 6, list(levels), key=(0,))
+    x = test.samples.astype(np.float64)
+    if channel_name == "gaussian":
+        z = [(y - a * x) / s for y, (a, s) in zip(common, map(ch.amplitudes, levels))]
+        assert np.allclose(z[0], z[1]) and np.allclose(z[0], z[2])
+        z_ind = [(y - a * x) / s for y, (a, s) in zip(independent, map(ch.amplitudes, levels))]
+        assert abs(np.corrcoef(z_ind[0].ravel(), z_ind[1].ravel())[0, 1]) < 0.1
+    else:
+        flips = [y != x for y in common]
+        assert (flips[0] <= flips[1]).all() and (flips[1] <= flips[2]).all() and flips[0].any()
+        assert not all((a <= b).all() for a, b in zip([y != x for y in independent], [y != x for y in independent][1:]))

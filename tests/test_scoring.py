@@ -51,3 +51,19 @@ def test_analytic_decay_length_skips_roundoff():
     out = sc.analytic_decay_length(r, d, rel_floor=1e-10)
     assert out["radii_used"] == [0, 1, 2, 3, 4, 5]
     assert abs(out["xi"] - 0.3) < 1e-9
+
+
+def test_parabolic_max_is_exact_for_a_parabola_and_never_below_the_samples():
+    x = np.log(np.logspace(-2, 0, 7))
+    for centre in np.linspace(x[1], x[-2], 9):  # peaks anywhere between interior samples
+        f = 0.3 - 0.05 * (x - centre) ** 2
+        assert abs(sc.parabolic_max(x, f) - 0.3) < 1e-12
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(50, 7))
+    m = sc.parabolic_max(x, v)
+    assert m.shape == (50,)
+    assert (m >= v.max(-1)).all()
+    edge = np.argmax(v, -1) % 6 == 0  # maximum at an end of the grid: the sample itself
+    assert np.array_equal(m[edge], v.max(-1)[edge])
+    # the refinement stays within the parabola's vertex, within half a grid step of the largest sample
+    assert abs(sc.parabolic_max(x, np.array([0, 1, 2, 3, 3, 2, 1.0])) - 3.125) < 1e-12
