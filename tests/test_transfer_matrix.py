@@ -180,3 +180,28 @@ def test_brute_force_limit_and_max_l():
         torus_ising_brute_force(np.zeros((5, 5)), np.zeros((5, 5)))
     assert MAX_L == 12
     assert max_coupling(10) == pytest.approx(650.0 / 30.0)
+
+
+def test_threaded_kernel_is_not_served_the_serial_kernels_cache_entry(tmp_path):
+    """The serial (small L) and threaded transfer-matrix kernels are one Python function; numba's disk cache
+    keys entries by name, bytecode and signature but not by ``parallel``, so under one name whichever variant
+    compiled first served both (the threaded call then ran the serial code).  With a cache that already holds
+    the serial kernel, a fresh process must still start numba's thread pool for the threaded kernel."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, numba\n"
+        "from lattice_models.kernels import torus_transfer_matrix as tm\n"
+        "z = np.zeros((4, 4)); tm.per_first_row(z, z, z, False)\n"  # serial (L <= SERIAL_MAX_L)
+        "import sys\n"
+        "if sys.argv[1] == 'both':\n"
+        "    z = np.zeros((8, 8)); tm.per_first_row(z, z, z, False)\n"  # threaded
+        "    print(numba.threading_layer())\n"  # raises if no parallel region ever ran
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": os.getcwd()}
+    for arg in ("serial", "both"):
+        out = subprocess.run([sys.executable, "-c", script, arg], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() in ("omp", "tbb", "workqueue")

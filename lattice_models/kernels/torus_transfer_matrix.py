@@ -36,6 +36,7 @@ only first rows with r[L-1] = -1 are computed; each stands for the pair.
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import njit, prange
@@ -210,9 +211,24 @@ def _per_first_row(Jh, Jv, h, zero_field):
     return log_z, mag, corr_h, corr_v
 
 
+def _renamed(fn, name: str):
+    """A copy of the Python function under another name.
+
+    Numba's on-disk cache keys an entry by the function's module, qualified name, first line,
+    bytecode and signature, not by the compile flags: a serial and a ``parallel=True``
+    dispatcher of the same function share their cache entries, and whichever compiles first
+    serves both.  (It did: after the serial kernel had run at L = 6, the threaded one loaded the
+    serial code at L = 10 and the full ising-temperature division's oracle ran on one thread,
+    1601 s.)  A distinct name gives each variant its own entry.
+    """
+    clone = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    clone.__qualname__ = name
+    return clone
+
+
 # The same code, threaded and serial: waking threads costs more than small lattices take.
-torus_ising_per_first_row = njit(cache=True, parallel=True)(_per_first_row)
-torus_ising_per_first_row_serial = njit(cache=True)(_per_first_row)
+torus_ising_per_first_row = njit(cache=True, parallel=True)(_renamed(_per_first_row, "_per_first_row_parallel"))
+torus_ising_per_first_row_serial = njit(cache=True)(_renamed(_per_first_row, "_per_first_row_serial"))
 SERIAL_MAX_L = 6
 
 
