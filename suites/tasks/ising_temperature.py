@@ -25,11 +25,14 @@ Two choices make the maximum over lambda a smooth, grid-independent statistic:
   does not depend on where the peak falls between grid points (the peak moves with L: about
   lambda = 0.1 at L = 6 and 0.03 at L = 10).  Measured with common noise on the quick grid
   against the 6x finer one, for ``linear``: peak values within 0.6% at every T < 2.7 with the
-  refinement, 2.6% without (at T = 2.7, where the L = 10 peak nears the grid's end: 1.5% and 4.7%).  Below T_c a local member cannot know the global sign, so
-Phi ~ c <m^2>, and ``Phi L^{2 beta/nu} = Phi L^{1/4}`` is a scaling function of
-``(T - T_c) L^{1/nu}``: T_c is placed at the crossing of ``Phi L^{1/4}``
-between successive sizes, with bootstrap CIs over test configurations.  With
-three or more sizes the crossings are extrapolated linearly in ``1/L_mean^2``.
+  refinement, 2.6% without (at T = 2.7, where the L = 10 peak nears the grid's end: 1.5% and 4.7%).
+
+Below T_c a local member cannot know the global sign, so Phi ~ c <m^2>, and
+``Phi L^{2 beta/nu} = Phi L^{1/4}`` is a scaling function of ``(T - T_c) L^{1/nu}``: T_c is
+placed at the crossing of ``Phi L^{1/4}`` between successive sizes (a weighted line fitted to
+their difference near the crossing, :func:`crossings`), with bootstrap CIs over test
+configurations.  With three or more sizes the crossings are extrapolated linearly in
+``1/L_mean^2``.
 
 The estimator is checked on the data's own ``<m^2> L^{1/4}``, measured on an
 independent, larger sample per temperature (it must place T_c within 1%).  Conditionable families fit one member per radius over the whole
