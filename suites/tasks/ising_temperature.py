@@ -105,7 +105,7 @@ def crossings(temps, curves: Dict[int, np.ndarray]) -> Dict[str, Any]:
     6/10, 10/14, 14/18 at 2.2709, 2.2666, 2.2717 (first crossing of the interpolation: 2.2729,
     2.2662, 2.2748), with CIs 1.4 to 2.5 times narrower; wider windows (1.6, 2.4) bias the
     crossings low by up to 0.01 (curvature of the scaling function).  On the quick division the
-    CIs of the denoiser families narrow from about [2.08, 2.31] to [2.23, 2.31].
+    CIs of the denoiser families narrow from about [2.08, 2.31] to [2.21-2.24, 2.32-2.33].
     """
     Ls = sorted(curves)
     out: Dict[str, Any] = {"pairs": []}
