@@ -72,6 +72,7 @@ from .training import (
     infer_data_kind,
     sites_per_step_groups,
     level_feature,
+    step_size,
     set_torch_threads,
     train_x0_predictor,
 )
@@ -247,12 +248,10 @@ class CNNDenoiser(DenoiserFamily):
         batch = max(1, round(settings["batch"] * len(levels) / len(groups)))  # same configurations per step overall
         sites = int(np.prod(clean_train.shape[2:]))
         madds = net.flops_per_site()
-        if self.groups_per_step is not None:
-            per_step = min(self.groups_per_step, len(groups))
-        elif conds is not None:  # a conditioned fit: a random subset of the (level, condition) groups per step
+        if self.groups_per_step is None and conds is not None:  # conditioned: a random subset of (level, condition) groups
             per_step = sites_per_step_groups(len(groups), len(levels), batch, sites)
         else:
-            per_step = len(groups)
+            per_step = step_size(len(groups), self.groups_per_step)
         calls = -(-per_step // groups_per_call(per_step, batch, sites))
         step_s = step_seconds(calls, per_step, per_step * batch * sites, madds)
         steps = self.steps or adam_steps(budget * (1.0 - polish_fraction), step_s)

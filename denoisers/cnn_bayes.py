@@ -1,4 +1,4 @@
-"""``cnn-bayes``: an alias of ``cnn`` that requires the Bayes output where it applies.
+"""``cnn-bayes``: an alias of ``cnn`` (whose default output is now the Bayes output where it applies).
 
 Since the ``cnn`` family's default became ``output="auto"`` (the Bayes output
 ``tanh(a y_i / s^2 + H_i)`` for +-1 data under the Gaussian channel, :mod:`denoisers.spin_output`),

@@ -259,12 +259,18 @@ def groups_per_call(n_groups: int, batch: int, sites: int) -> int:
     return -(-n_groups // n_calls)
 
 
+def step_size(n_groups: int, groups_per_step: Optional[int]) -> int:
+    """Groups drawn per step: ``groups_per_step``, at most all of them (all when None)."""
+    return n_groups if groups_per_step is None else min(n_groups, int(groups_per_step))
+
+
 def step_groups(n_groups: int, groups_per_step: Optional[int], rng) -> np.ndarray:
-    """The groups of one step: all of them in order, or ``groups_per_step`` drawn without replacement by ``rng``
+    """The groups of one step: all of them in order, or :func:`step_size` drawn without replacement by ``rng``
     (sorted).  Drawing nothing when every group is used keeps the generator's stream, and the fit, unchanged."""
-    if groups_per_step is None or groups_per_step >= n_groups:
+    k = step_size(n_groups, groups_per_step)
+    if k == n_groups:
         return np.arange(n_groups)
-    return np.sort(rng.choice(n_groups, size=int(groups_per_step), replace=False))
+    return np.sort(rng.choice(n_groups, size=k, replace=False))
 
 
 def sites_per_step_groups(n_groups: int, min_groups: int, batch: int, sites: int) -> int:
@@ -301,8 +307,7 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
     n_groups = len(batches.levels)
     b = cfg.batch
     sites = int(np.prod(batches.clean.shape[2:]))
-    n_step = n_groups if cfg.groups_per_step is None else min(n_groups, int(cfg.groups_per_step))
-    chunk = groups_per_call(n_step, b, sites)
+    chunk = groups_per_call(step_size(n_groups, cfg.groups_per_step), b, sites)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     total = int(cfg.steps)
     start = time.perf_counter()

@@ -231,9 +231,8 @@ def parabolic_max(x: Sequence[float], values: np.ndarray) -> np.ndarray:
     sample and its two neighbours (where that parabola is concave; at an end of the grid, the sample itself).
 
     The maximum of a smooth curve sampled on a grid under-reads its peak by an amount that depends on
-    where the peak falls between grid points; the parabola removes that error to second order.  The
-    refined value lies between the largest sample and the vertex of the parabola, which lies within
-    half a grid step of it.
+    where the peak falls between grid points; the parabola removes that error to second order.  Its
+    vertex lies within half a grid step of the largest sample, and its value is never below it.
     """
     v = np.asarray(values, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)

@@ -91,4 +91,5 @@ def test_common_noise_puts_every_level_on_one_noising_path(channel_name):
     else:
         flips = [y != x for y in common]
         assert (flips[0] <= flips[1]).all() and (flips[1] <= flips[2]).all() and flips[0].any()
-        assert not all((a <= b).all() for a, b in zip([y != x for y in independent], [y != x for y in independent][1:]))
+        flips_ind = [y != x for y in independent]
+        assert not all((a <= b).all() for a, b in zip(flips_ind, flips_ind[1:]))

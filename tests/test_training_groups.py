@@ -20,8 +20,9 @@ def test_step_groups_all_in_order_or_a_sorted_subset():
     draws = [step_groups(20, 6, rng) for _ in range(400)]
     for d in draws:
         assert len(d) == 6 and len(np.unique(d)) == 6 and (np.diff(d) > 0).all()
-    counts = np.bincount(np.concatenate(draws), minlength=20)  # each group drawn 400 * 6 / 20 = 120 times
-    assert counts.min() > 120 - 5 * np.sqrt(120) and counts.max() < 120 + 5 * np.sqrt(120)
+    counts = np.bincount(np.concatenate(draws), minlength=20)  # each group: Binomial(400, 6/20)
+    mean, sd = 400 * 6 / 20, np.sqrt(400 * 0.3 * 0.7)
+    assert np.abs(counts - mean).max() < 4 * sd
 
 
 def test_sites_per_step_groups():

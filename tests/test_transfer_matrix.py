@@ -200,7 +200,10 @@ def test_threaded_kernel_is_not_served_the_serial_kernels_cache_entry(tmp_path):
         "    z = np.zeros((8, 8)); tm.per_first_row(z, z, z, False)\n"  # threaded
         "    print(numba.threading_layer())\n"  # raises if no parallel region ever ran
     )
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": os.getcwd()}
+    import lattice_models
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(lattice_models.__file__)))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": root}
     for arg in ("serial", "both"):
         out = subprocess.run([sys.executable, "-c", script, arg], env=env, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr[-2000:]
