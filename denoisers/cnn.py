@@ -16,16 +16,21 @@ Defaults that depend on the data and channel (each measured; see the constants b
 * periodic units: half the width under the bit-flip channel (the noisy data are bits, and the
   posterior is a Boolean function of them), 0 otherwise; configurations per level per step: 2
   under bit flip, 8 otherwise; share of the budget for the readout refit: 0.1 under bit flip, 0.5
-  otherwise (:data:`BITFLIP_DEFAULTS`, overlaid on the output's defaults; explicit options win).
+  otherwise; learning rate 1e-2 -> 1e-4 under bit flip, 3e-3 -> 1e-5 otherwise (:data:`BITFLIP_DEFAULTS`,
+  overlaid on the output's defaults; explicit options win);
+* parity checks (``checks=True``, the default): when the model declares local parity checks
+  (``LatticeModel.parity_checks``, e.g. the toric code's vertex checks) and the Bayes output applies,
+  the first trunk layer also sees the checks' values on the single-site posteriors (the syndrome under
+  bit flip; :mod:`denoisers.cnn_network`), with the light cone unchanged.
 
 Bayes output (the default, ``output="auto"``, wherever it applies: +-1 data under the Gaussian
-channel, i.e. spins, or bits the channel encodes as spins; ``"linear"`` forces the linear readout,
-``"bayes"`` requires the Bayes output): the posterior of a +-1 site is
-``E[u_i | y] = tanh(a y_i / s^2 + H_i)`` (physics reference, section 2: the site's own
-likelihood field plus the field of the prior given the other observations), so the network's
-output (head + skip) is the field ``H_i`` and the estimate is the tanh above; the trunk
-also sees ``tanh(a y / s^2)`` (a per-site function of the input, so the light cone is
-unchanged).  The untrained network (zero head and skip) is the single-site posterior.
+or the bit-flip channel, i.e. spins, or bits the channel encodes as spins; ``"linear"`` forces the
+linear readout, ``"bayes"`` requires the Bayes output): the posterior of a +-1 site is
+``E[u_i | y] = tanh(g y_i + H_i)`` with ``g = a / s^2`` (Gaussian) or ``atanh(1 - 2p)`` (bit flip)
+(physics reference, section 2: the site's own likelihood field plus the field of the prior given
+the other observations; :mod:`denoisers.spin_output`), so the network's output (head + skip) is
+the field ``H_i`` and the estimate is the tanh above; the trunk also sees ``tanh(g y)`` (a per-site
+function of the input, so the light cone is unchanged).  The untrained network (zero head and skip) is the single-site posterior.
 Measured on the quick ising-temperature division against the linear readout (same budget, same
 data; ``cnn`` had the linear readout by default until then, and the Bayes output was the family
 ``cnn-bayes``, now an alias): the global member's worst gap to the exact posterior at L = 6 was
@@ -61,7 +66,7 @@ from lattice_models.channels import BitFlipChannel
 
 from .base import DENOISERS, DenoiserFamily, torch_device
 from .cnn_network import build_network
-from .spin_output import BayesLocalField, bayes_output_applies
+from .spin_output import BayesLocalField, bayes_output_applies, likelihood_gain
 from .readout_refit import n_regressors, n_unknowns, refit_readout
 from .reference_cost import adam_steps, refit_configs, step_seconds
 from .training import (
@@ -95,8 +100,8 @@ OUTPUTS = ("auto", "linear", "bayes")
 #: 50 configurations, exact posterior), 1e-4 left a heavy tail of badly fitted configurations at the
 #: largest lambda (worst cell 9.3%, 64/84 cells within 2%) that 1e-5 removes (4.2%, 79/84); at
 #: L = 10 the two agree (hard cells: worst 1.7% vs 1.9%)
-LINEAR_DEFAULTS = {"lr_final": 1e-5, "adaptive_weights": False, "window_features": 0, "periodic_share": 0.0,
-                   "batch": 8, "polish_fraction": 0.5}
+LINEAR_DEFAULTS = {"lr": 3e-3, "lr_final": 1e-5, "adaptive_weights": False, "window_features": 0, "periodic_share": 0.0,
+                   "batch": 8, "polish_fraction": 0.5, "checks": True}
 BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features": 4}
 #: defaults under the bit-flip channel, measured on toric-bitflip (quick grid, L = 16, budget 120 s): the excess
 #: over the exact r-local optimum, E|f - q_r|^2 / E mse(q_r), at p = 0.04 / 0.11
@@ -108,7 +113,13 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: * a tenth of the budget for the least-squares readout refit (half elsewhere): its cost grows as the skip's
 #:   (2r+1)^4 normal matrix, and Adam needs the steps; r = 4 / 5 / 6 at p = 0.04: 117% / 289% / 497% with half,
 #:   58% / 71% / 79% with a tenth
-BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1}
+#:
+#: With the Bayes output and the parity-check inputs (the default under bit flip since then), r = 3, 1500 Adam
+#: steps, same grid and data (excess at p = 0.04 / 0.11): learning rate
+#: 3e-3 -> 1e-5 35.7% / 7.8%, 1e-2 -> 1e-5 21.8% / 5.1%, 1e-2 -> 1e-4 14.7% / 4.1%, 2e-2 -> 1e-4 15.5% / 3.8%;
+#: without periodic units (1e-2 -> 1e-5) 19.6% / 4.5%.  The raw-bit trunk before it: r = 2 / 3 at 120 s,
+#: 41% / 6.7% and 87% / 13%
+BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4}
 
 
 @DENOISERS.register("cnn")
@@ -126,7 +137,7 @@ class CNNDenoiser(DenoiserFamily):
         width: int = 32,
         depth: int = 2,
         embed_dim: int = 32,
-        lr: float = 3e-3,
+        lr: Optional[float] = None,
         lr_final: Optional[float] = None,
         batch: Optional[int] = None,
         steps: Optional[int] = None,
@@ -139,6 +150,7 @@ class CNNDenoiser(DenoiserFamily):
         window_features: Optional[int] = None,
         periodic: Optional[int] = None,
         groups_per_step: Optional[int] = None,
+        checks: Optional[bool] = None,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -146,7 +158,7 @@ class CNNDenoiser(DenoiserFamily):
         self.width = validate_int(width, "width")
         self.depth = validate_int(depth, "depth", minimum=0)
         self.embed_dim = validate_int(embed_dim, "embed_dim")
-        self.lr = _positive_float(lr, "lr")
+        self.lr = None if lr is None else _positive_float(lr, "lr")
         self.lr_final = None if lr_final is None else _positive_float(lr_final, "lr_final")
         self.batch = None if batch is None else validate_int(batch, "batch")
         self.steps = None if steps is None else validate_int(steps, "steps")
@@ -169,6 +181,9 @@ class CNNDenoiser(DenoiserFamily):
         if self.periodic is not None and self.periodic >= self.width:
             raise ValueError(f"periodic must be < width={self.width}, got {periodic!r}")
         self.groups_per_step = None if groups_per_step is None else validate_int(groups_per_step, "groups_per_step")
+        if checks not in (None, True, False):
+            raise ValueError(f"checks must be true or false, got {checks!r}")
+        self.checks = checks
         self.net_ = None
         self.fit_info_: dict = {}
 
@@ -187,7 +202,7 @@ class CNNDenoiser(DenoiserFamily):
         s["periodic"] = int(s.pop("periodic_share") * self.width)
         if self.depth < 1:  # no 1x1 layer to take window features
             s["window_features"] = 0
-        for name in ("lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction"):
+        for name in ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks"):
             if getattr(self, name) is not None:
                 s[name] = getattr(self, name)
         return {**s, "bayes": bayes}
@@ -221,7 +236,8 @@ class CNNDenoiser(DenoiserFamily):
         bayes = settings["bayes"]
         self.net_args_ = dict(channels=C, radius=self.radius, width=self.width, depth=self.depth, embed_dim=self.embed_dim,
                               feature_dim=1 if self.conditions_ is None else 2, extra_inputs=C if bayes else 0,
-                              window_features=settings["window_features"], periodic=settings["periodic"])
+                              window_features=settings["window_features"], periodic=settings["periodic"],
+                              check_stencils=getattr(model, "parity_checks", ()) if bayes and settings["checks"] and self.radius else ())
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
             net = build_network(**self.net_args_)
@@ -259,7 +275,7 @@ class CNNDenoiser(DenoiserFamily):
         if bayes:
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
-        cfg = TrainConfig(steps=steps, lr=self.lr, lr_final=settings["lr_final"], batch=batch,
+        cfg = TrainConfig(steps=steps, lr=settings["lr"], lr_final=settings["lr_final"], batch=batch,
                           adaptive_weights=settings["adaptive_weights"], groups_per_step=per_step)
         if bayes:
 
@@ -295,8 +311,9 @@ class CNNDenoiser(DenoiserFamily):
         self.fit_info_ = {**info, "device": device, "torch_threads": torch.get_num_threads(), "data_kind": kind,
                           "budget_reference_seconds": budget, "reference_step_seconds": step_s, "levels": list(levels),
                           "output": "bayes" if bayes else "linear",
-                          **{k: settings[k] for k in ("lr_final", "adaptive_weights", "window_features", "periodic",
+                          **{k: settings[k] for k in ("lr", "lr_final", "adaptive_weights", "window_features", "periodic",
                                                       "polish_fraction")},
+                          "parity_checks": len(self.net_args_["check_stencils"]),
                           "batch": batch, "groups": len(groups), "groups_per_step": per_step}
 
     # -- pickling (a fitted member travels between processes: suites.parallel_fit) --------------
@@ -333,8 +350,7 @@ class CNNDenoiser(DenoiserFamily):
         out = np.empty(y.shape, dtype=np.float64)
         chunk = max(1, 2**18 // (y.shape[-1] ** 2))
         if self.bayes_:  # the network sees the likelihood field's posterior tanh(a y / s^2) too
-            a, s = self.channel_.amplitudes(level)
-            local = a * std.noisy_to_encoded(y) / (s * s)
+            local = likelihood_gain(self.channel_, level) * std.noisy_to_encoded(y)
             y_std = np.concatenate([y_std, np.tanh(local)], axis=1)
         with torch.no_grad():
             for lo in range(0, len(y), chunk):
@@ -374,6 +390,7 @@ class CNNDenoiser(DenoiserFamily):
             "batch": self.batch,
             "polish_fraction": self.polish_fraction,
             "groups_per_step": self.groups_per_step,
+            "checks": self.checks,
             "dtype": self.dtype,
             "output": self.output,
             "fit": dict(self.fit_info_),

@@ -20,6 +20,16 @@
   concatenated to the trunk before its first 1x1 layer, so the 1x1 layers can apply a
   nonlinearity to a sum over the whole window (such as the window magnetisation whose sign a
   global Ising member must read);
+* parity checks (``check_stencils``, from a model whose clean configurations satisfy local parity
+  constraints, such as the toric code's vertex checks; with the Bayes output only): the first trunk
+  layer also sees each check's value on the single-site posteriors, ``prod_e tanh(h_e)`` over the
+  check's edges (the syndrome, times (1 - 2p)^4 under bit flip; a soft syndrome under the Gaussian
+  channel), the standard input of neural decoders.  Under bit flip the exact posterior is the
+  edge's own observation times a function of the syndrome alone (physics reference, section 3),
+  which a SiLU trunk on raw bits must otherwise build from 4-body parities.  That first layer's
+  kernel covers exactly the offsets ``k`` with ``k + (check offsets) in [-1, 1]^2`` (``[0, 1]^2``
+  for the vertex checks), so its light cone is still radius 1 and the trunk's still ``r``; the r
+  layers then see precisely the checks that lie inside the radius-r window;
 * conditioning: an MLP embedding of the scalar level feature (and of a model parameter such as
   T, ``feature_dim = 2``) produces every ``gamma_l, beta_l`` and the skip and window kernels.
   The level is a scalar, not data, so it does not widen the light cone.
@@ -41,12 +51,25 @@ import numpy as np
 PERIODIC_INIT_SCALE = 3.0
 
 
+def check_kernel_range(stencils) -> tuple:
+    """Offsets (lo, hi) per axis of the first layer's kernel over check values: ``k + offsets in [-1, 1]``.
+
+    ``stencils`` are checks, each a sequence of (channel, di, dj) whose product is +1 on clean data.
+    """
+    offsets = np.array([(di, dj) for check in stencils for (_, di, dj) in check] + [(0, 0)], dtype=int)
+    lo, hi = -1 - offsets.min(axis=0), 1 - offsets.max(axis=0)
+    if np.any(lo > hi):
+        raise ValueError(f"parity-check stencils span more than 3 sites along an axis: {stencils!r}")
+    return tuple(int(v) for v in lo), tuple(int(v) for v in hi)
+
+
 def build_network(channels: int, radius: int, width: int, depth: int, embed_dim: int, feature_dim: int = 1,
-                  extra_inputs: int = 0, window_features: int = 0, periodic: int = 0):
+                  extra_inputs: int = 0, window_features: int = 0, periodic: int = 0, check_stencils=()):
     """The torch module (see module doc); ``forward(y_std, feature) -> u'_hat``.
 
     ``feature`` is the level feature, or a tuple (level feature, condition) when
-    ``feature_dim = 2`` (a family conditioned on a model parameter such as T).
+    ``feature_dim = 2`` (a family conditioned on a model parameter such as T).  With
+    ``check_stencils`` the last ``channels`` inputs must be the single-site posteriors tanh(h).
     """
     import torch
     from torch import nn
@@ -56,6 +79,13 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
         raise ValueError(f"periodic must be in [0, width={width}), got {periodic}")
     if window_features and depth < 1:
         raise ValueError("window_features need depth >= 1 (a 1x1 layer to take them)")
+    stencils = tuple(tuple(tuple(int(v) for v in e) for e in check) for check in check_stencils) if radius else ()
+    if stencils:
+        if extra_inputs != channels:
+            raise ValueError("parity checks need the single-site posteriors as the last inputs (the Bayes output)")
+        if any(not 0 <= c < channels for check in stencils for (c, _, _) in check):
+            raise ValueError(f"parity-check stencils name channels outside [0, {channels}): {stencils!r}")
+        check_lo, check_hi = check_kernel_range(stencils)
 
     class LocalCNN(nn.Module):
         def __init__(self):
@@ -66,7 +96,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             self.embed = nn.Sequential(nn.Linear(feature_dim, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
             layers, waves = [], []
 
-            def add_layer(c_in, k):
+            def add_layer(c_in, k):  # k = 1, 3 or (kh, kw): the check layer, padded by check_input
                 pad = dict(padding=1, padding_mode="circular") if k == 3 else {}
                 layers.append(nn.Conv2d(c_in, width - periodic, k, **pad))
                 if periodic:
@@ -77,8 +107,12 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
                     waves.append(wave)
 
             c_in = channels + extra_inputs  # the skip sees the first ``channels`` inputs only
-            for _ in range(radius):
-                add_layer(c_in, 3)
+            self.stencils = stencils
+            for i in range(radius):
+                if i == 0 and stencils:
+                    add_layer(c_in + len(stencils), tuple(h - l + 1 for l, h in zip(check_lo, check_hi)))
+                else:
+                    add_layer(c_in, 3)
                 c_in = width
             if radius == 0:
                 add_layer(c_in, 1)
@@ -116,9 +150,20 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             patches = F.unfold(x, kernel_size=k)  # (n, c_in k k, L L)
             return torch.bmm(weights.view(len(e), -1, c_in * k * k), patches).view(len(y), -1, *y.shape[2:])
 
+        def check_input(self, y):
+            """Inputs and check values, shifted and circularly padded for the check layer's kernel."""
+            t = y[:, -self.channels:]  # single-site posteriors tanh(h)
+            checks = []
+            for check in self.stencils:  # value at (i, j): prod over (c, di, dj) of t[c, i + di, j + dj]
+                terms = [torch.roll(t[:, c], shifts=(-di, -dj), dims=(-2, -1)) for (c, di, dj) in check]
+                checks.append(torch.stack(terms).prod(0))
+            h = torch.cat([y, torch.stack(checks, 1)], 1)
+            h = torch.roll(h, shifts=(-check_lo[0], -check_lo[1]), dims=(-2, -1))  # kernel offsets start at 0
+            return F.pad(h, (0, check_hi[1] - check_lo[1], 0, check_hi[0] - check_lo[0]), mode="circular")
+
         def _trunk(self, y, e):
             """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample)."""
-            h = y
+            h = self.check_input(y) if self.stencils else y
             for i, (conv, film) in enumerate(zip(self.trunk, self.film)):
                 if self.window is not None and i == self.window_at:
                     h = torch.cat([h, self.window_linear(y, e, self.window, self.n_inputs)], 1)

@@ -1,8 +1,11 @@
-"""The Bayes output of learned denoisers for +-1 data under the Gaussian channel.
+"""The Bayes output of learned denoisers for +-1 data under the Gaussian or the bit-flip channel.
 
-Physics reference, section 2: for +-1 data ``u`` and ``y = a u + s z`` the posterior of a site
-is ``E[u_i | y] = tanh(a y_i / s^2 + H_i)``: the site's own likelihood field, known in closed
-form, plus the field ``H_i`` of the prior given the other observations (the cavity field).
+Physics reference, section 2: for +-1 data ``u`` observed through a memoryless channel the
+posterior of a site is ``E[u_i | y] = tanh(h_i + H_i)``: the site's own likelihood field ``h_i``,
+known in closed form, plus the field ``H_i`` of the prior given the other observations (the
+cavity field).  The likelihood field is ``a y_i / s^2`` for ``y = a u + s z`` (Gaussian) and
+``atanh(1 - 2p) y_i`` for a +-1 observation flipped with probability p
+(``P(y | u) = exp(J u y) / (2 cosh J)`` with ``tanh J = 1 - 2p``).
 A network that predicts ``H_i`` and outputs the tanh starts, untrained, at the single-site
 posterior and represents the exact posterior's saturation for free (used by ``cnn``).
 """
@@ -13,29 +16,45 @@ import math
 
 import numpy as np
 
-from lattice_models.channels import GaussianChannel
+from lattice_models.channels import BitFlipChannel, GaussianChannel
 
 from .training import Standardiser
 
 
+#: cap on the bit-flip likelihood gain atanh(1 - 2p) (p -> 0): tanh(12 y) = y to 1e-10
+MAX_GAIN = 12.0
+
+
 def bayes_output_applies(channel, std: Standardiser) -> bool:
-    """The Bayes output applies to +-1 encoded data (spins, spin-encoded bits) under the Gaussian channel."""
-    return isinstance(channel, GaussianChannel) and std.output_range() == (-1.0, 1.0)
+    """The Bayes output applies to +-1 encoded data (spins, spin-encoded bits) under the Gaussian or bit-flip channel."""
+    return isinstance(channel, (GaussianChannel, BitFlipChannel)) and std.output_range() == (-1.0, 1.0)
 
 
-def single_site_mmse(level: float) -> float:
-    """MMSE of a uniform +-1 variable from y = a u + s z alone: ``1 - E[tanh(lambda + sqrt(lambda) z)]``.
+def likelihood_gain(channel, level: float) -> float:
+    """The factor g of the likelihood field ``g y`` of an encoded observation: a / s^2 (Gaussian), atanh(1 - 2p) (bit flip)."""
+    if isinstance(channel, BitFlipChannel):
+        return MAX_GAIN if level <= 0 else min(0.5 * math.log((1.0 - level) / level), MAX_GAIN)  # atanh(1 - 2p), p -> 0 safe
+    a, s = channel.amplitudes(level)
+    return a / (s * s)
 
-    (Nishimori identity E[u tanh(eta)] = E[tanh(eta)^2]; eta = a y / s^2 = lambda u + sqrt(lambda) z.)
+
+def single_site_mmse(level: float, channel=None) -> float:
+    """MMSE of a uniform +-1 variable from its own observation alone.
+
+    Gaussian (the default): ``1 - E[tanh(lambda + sqrt(lambda) z)]`` (Nishimori identity
+    E[u tanh(eta)] = E[tanh(eta)^2]; eta = a y / s^2 = lambda u + sqrt(lambda) z).  Bit flip:
+    ``1 - (1 - 2p)^2 = 4 p (1 - p)``.
     """
+    if isinstance(channel, BitFlipChannel):
+        return float(max(4.0 * level * (1.0 - level), 1e-12))
     z, w = np.polynomial.hermite_e.hermegauss(120)
     return float(max(1.0 - (w @ np.tanh(level + math.sqrt(level) * z)) / w.sum(), 1e-12))
 
 
 class BayesLocalField:
-    """The Bayes output for +-1 data under the Gaussian channel (physics reference, section 2).
+    """The Bayes output for +-1 data under the Gaussian or bit-flip channel (physics reference, section 2).
 
-    The posterior of a +-1 site is ``E[u_i | y] = tanh(a y_i / s^2 + H_i)``: the first term
+    The posterior of a +-1 site is ``E[u_i | y] = tanh(g y_i + H_i)`` (:func:`likelihood_gain`): the first term
     is the site's own likelihood field, known in closed form; the network predicts the rest,
     the field ``H_i`` of the prior given the other observations (the cavity field).  For
     training it maps the network output to standardised units per group, and weights every
@@ -50,16 +69,16 @@ class BayesLocalField:
 
         scale, shift, weights = [], [], []
         for lv in levels:
-            a, s = std.channel.amplitudes(lv)
+            gain = likelihood_gain(std.channel, lv)
             mean_y, sd_y = std.noisy_moments(lv)  # y = y' sd_y + mean_y in encoded units
-            scale.append(col(a * sd_y / (s * s)))
-            shift.append(col(a * mean_y / (s * s)))
-            weights.append(col(std.sd**2 / single_site_mmse(lv)))
+            scale.append(col(gain * sd_y))
+            shift.append(col(gain * mean_y))
+            weights.append(col(std.sd**2 / single_site_mmse(lv, std.channel)))
         self.scale, self.shift, self.weights = torch.cat(scale), torch.cat(shift), weights
         self.mu, self.sd = col(std.mu), col(std.sd)
 
     def field(self, y_std, b: int, groups):
-        """The likelihood field ``a y / s^2`` of standardised observations of ``groups`` (indices), b consecutive
+        """The likelihood field ``g y`` of standardised observations of ``groups`` (indices), b consecutive
         samples each."""
         return y_std * self.scale[groups].repeat_interleave(b, 0) + self.shift[groups].repeat_interleave(b, 0)
 

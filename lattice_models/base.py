@@ -107,6 +107,11 @@ class LatticeModel:
     boundary: ClassVar[str] = "periodic"
     sampler_name: ClassVar[str] = "?"
     min_L: ClassVar[int] = 2
+    #: local parity constraints every clean configuration satisfies, one stencil per check: the
+    #: check at site (i, j) multiplies the +-1 values of channel c at (i + di, j + dj) for each
+    #: (c, di, dj), and is +1 on clean data (e.g. the toric code's vertex checks).  Learned
+    #: families may feed their values on noisy data (the syndrome) to the network
+    parity_checks: ClassVar[Tuple[Tuple[Tuple[int, int, int], ...], ...]] = ()
 
     def __init__(self, **values: Any):
         known = {p.name: p for p in self.params}

@@ -69,6 +69,9 @@ from .base import MODELS, LatticeModel, Param, Transition
 from .channels import BitFlipChannel, GaussianChannel, NoiseChannel
 
 X_CRITICAL = math.sqrt(2.0) - 1.0
+#: the vertex check at (i, j) in the model's ``parity_checks`` form (channel, di, dj): the edges of
+#: :func:`vertex_parity`
+VERTEX_CHECK = ((0, 0, 0), (0, 0, -1), (1, 0, 0), (1, -1, 0))
 P_CRITICAL_BITFLIP = 0.10922
 P_CRITICAL_UNCERTAINTY = 0.0003
 LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED = 1.04
@@ -216,6 +219,7 @@ class ToricLoops(LatticeModel):
     )
     variable_type = "binary"
     channels = 2
+    parity_checks = (VERTEX_CHECK,)
     sampler_name = "plaquette-xor-exact"
     min_L = 2
 

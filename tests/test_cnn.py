@@ -107,8 +107,10 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels, output):
     assert info["n_params"] == fam.n_params > 0
     # multiply-adds per site from the layers: trunk 3x3 (C_in->8), 1x1 (8 + 4 window features -> 8), FiLM, head,
     # skip (C -> C, 3x3) and the 4 window features (C_in -> 4, 3x3);
-    # with the Bayes output (+-1 data, Gaussian channel) the trunk also sees tanh(a y / s^2): C_in = 2 C
-    bayes = output == "auto" and isinstance(channel, GaussianChannel) and (kind == "spin" or channel.encode_binary_as_spin)
+    # with the Bayes output (+-1 data, or bits encoded as spins, under the Gaussian or bit-flip channel) the trunk
+    # also sees tanh(g y): C_in = 2 C
+    spins = kind == "spin" or (kind == "binary" and (isinstance(channel, BitFlipChannel) or channel.encode_binary_as_spin))
+    bayes = output == "auto" and spins
     assert fam.fit_info_["output"] == ("bayes" if bayes else "linear")
     # periodic units: half the width under bit flip (the noisy inputs are bits), none otherwise; the
     # multiply-add count is the same, as they replace SiLU channels one for one (cos for FiLM)
@@ -203,7 +205,8 @@ def test_bitflip_posterior_mean_of_independent_bits(kind):
     spins = np.where(rng.random((64, 1, 8, 8)) < 0.8, 1, -1).astype(np.int8)
     clean = spins if kind == "spin" else ((1 - spins) // 2).astype(np.int8)
     p, n_polish = 0.1, 256
-    fam = CNNDenoiser(0, width=8, depth=1, embed_dim=8, steps=20, polish_configs=n_polish, batch=4, dtype="float64")
+    fam = CNNDenoiser(0, width=8, depth=1, embed_dim=8, steps=20, polish_configs=n_polish, batch=4, dtype="float64",
+                      output="linear")  # the least-squares refit of the linear readout (bit flip defaults to Bayes)
     fam.fit(clean, BitFlipChannel(), [0.1, 0.25], seed=1)
     y = BitFlipChannel().corrupt(clean[:8], p, seed=2)
     out = fam.denoise(y, p)

@@ -1,4 +1,5 @@
-"""The Bayes output of the cnn family (family ``cnn-bayes``) for +-1 data under the Gaussian channel (denoisers/spin_output.py).
+"""The Bayes output of the cnn family (family ``cnn-bayes``) for +-1 data under the Gaussian channel (denoisers/spin_output.py;
+the bit-flip case is in test_cnn_checks.py).
 
 The output is ``tanh(a y_i / s^2 + H_i)``: the site's own likelihood field, known in closed
 form (physics reference, section 2), plus a network field H.  Oracles: the single-site
@@ -52,11 +53,12 @@ def test_output_choice():
     assert CNNDenoiser(1, **tiny).fit(spins, GaussianChannel(), [1.0]).fit_info_["output"] == "bayes"  # cnn default
     assert CNNDenoiser(1, output="linear", **tiny).fit(spins, GaussianChannel(), [1.0]).fit_info_["output"] == "linear"
     assert BayesCNNDenoiser(1, **tiny).fit(spins, GaussianChannel(), [1.0]).fit_info_["output"] == "bayes"
-    # real data and the bit-flip channel keep the linear readout (and its least-squares refit)
+    # real data keep the linear readout (and its least-squares refit); +-1 data under bit flip get the Bayes output
     real = rng.standard_normal((8, 1, 6, 6))
     assert CNNDenoiser(1, **tiny).fit(real, GaussianChannel(), [1.0]).fit_info_["output"] == "linear"
     assert BayesCNNDenoiser(1, **tiny).fit(real, GaussianChannel(), [1.0]).fit_info_["output"] == "linear"
-    assert BayesCNNDenoiser(1, **tiny).fit(spins, BitFlipChannel(), [0.1]).fit_info_["output"] == "linear"
+    assert BayesCNNDenoiser(1, **tiny).fit(spins, BitFlipChannel(), [0.1]).fit_info_["output"] == "bayes"
+    assert CNNDenoiser(1, output="linear", **tiny).fit(spins, BitFlipChannel(), [0.1]).fit_info_["output"] == "linear"
     with pytest.raises(ValueError, match="output"):
         CNNDenoiser(1, output="bayes", **tiny).fit(real, GaussianChannel(), [1.0])
     with pytest.raises(ValueError, match="output"):
