@@ -70,6 +70,21 @@ def test_bitflip_uses_the_bayes_output_and_the_models_checks():
     assert r0.fit_info_["parity_checks"] == 0
     with pytest.raises(ValueError, match="checks"):
         CNNDenoiser(1, checks="yes")
+    with pytest.raises(ValueError, match="clip_norm"):
+        CNNDenoiser(1, clip_norm=0)
+    # bit-flip defaults (measured, see denoisers.cnn.BITFLIP_DEFAULTS): no window features, learning rate 1e-2 -> 1e-4
+    default = CNNDenoiser(2, width=8, depth=1, embed_dim=8, steps=2).fit(
+        make_model("toric_loops").sample(4, 8, seed=1), BitFlipChannel(), [0.1], seed=0, model=make_model("toric_loops"))
+    assert (default.fit_info_["window_features"], default.fit_info_["lr"], default.fit_info_["lr_final"]) == (0, 1e-2, 1e-4)
+
+
+def test_gradient_clipping_changes_the_fit_and_stays_deterministic():
+    _, a = toric_fit(1, clip_norm=1e-3)
+    _, b = toric_fit(1, clip_norm=1e-3)
+    _, c = toric_fit(1)
+    wa, wb, wc = (f.net_.head.weight.detach().numpy() for f in (a, b, c))
+    np.testing.assert_array_equal(wa, wb)
+    assert np.abs(wa - wc).max() > 1e-8
 
 
 def test_untrained_bitflip_output_is_the_single_site_posterior():
@@ -111,7 +126,7 @@ def test_light_cone_with_checks_is_the_radius_window(radius):
 
 def test_r1_member_approaches_the_exact_window_oracle():
     """Trained for a short budget at r = 1, the excess over the exact r-local posterior E|f - q|^2 is a small fraction
-    of the exact MSE (measured about 0.1%; a raw-bit trunk without checks was at 5-60% in the same setting)."""
+    of the exact MSE: measured 0.74% (1201 Adam steps), against 3.1% for the same fit with ``checks=False``."""
     from lattice_models.exact.toric_window import local_posterior_marginals
 
     model, ch, p = make_model("toric_loops"), BitFlipChannel(), 0.08

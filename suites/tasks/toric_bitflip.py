@@ -88,7 +88,7 @@ class ToricBitflipTask(Task):
                                                         "global_L": (4, 6), "global_n": 400})
         return TaskConfig(L=(16,), levels=(0.02, 0.04, 0.06, 0.07, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.125,
                                             0.13, 0.14, 0.16, 0.18, 0.2),
-                          radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=500, budget=120.0,
+                          radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=500, budget=360.0,
                           families=("exact", "linear", "cnn"),
                           extra={"centres_per_config": 48, "learned_radii": (1, 2, 3, 4, 5, 6),
                                  "global_L": (6, 8, 10), "global_n": {6: 4000, 8: 1500, 10: 250},
