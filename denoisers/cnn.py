@@ -102,7 +102,7 @@ OUTPUTS = ("auto", "linear", "bayes")
 #: largest lambda (worst cell 9.3%, 64/84 cells within 2%) that 1e-5 removes (4.2%, 79/84); at
 #: L = 10 the two agree (hard cells: worst 1.7% vs 1.9%)
 LINEAR_DEFAULTS = {"lr": 3e-3, "lr_final": 1e-5, "adaptive_weights": False, "window_features": 0, "periodic_share": 0.0,
-                   "batch": 8, "polish_fraction": 0.5, "checks": True, "clip_norm": None}
+                   "batch": 8, "polish_fraction": 0.5, "checks": True}
 BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features": 4}
 #: defaults under the bit-flip channel, measured on toric-bitflip (quick grid, L = 16, budget 120 s): the excess
 #: over the exact r-local optimum, E|f - q_r|^2 / E mse(q_r), at p = 0.04 / 0.11
@@ -121,8 +121,8 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: without periodic units (1e-2 -> 1e-5) 19.6% / 4.5%.  The raw-bit trunk before it: r = 2 / 3 at 120 s,
 #: 41% / 6.7% and 87% / 13%.  No window features (4 with the Bayes output elsewhere; they serve the Ising
 #: magnetisation): with them the full toric grid's r = 6 member at 1e-2 collapsed to the single-site posterior
-#: (final loss 0.97 against 0.37-0.46 at r = 2..5; 300 steps: also at 5e-3, and with gradient clipping at 1 or
-#: 0.1); without them it trains, and at 600 steps r = 3 / 6: 33.4% / 8.0% and 85.5% / 23.1%, against 65.9% /
+#: (final loss 0.97 against 0.37-0.46 at r = 2..5; 300 steps: also at 5e-3, and with gradient-norm clipping at 1
+#: or 0.1, tried and not kept); without them it trains, and at 600 steps r = 3 / 6: 33.4% / 8.0% and 85.5% / 23.1%, against 65.9% /
 #: 12.5% and 80.9% / 22.4% with them at 3e-3 -> 1e-4, at three quarters of the cost per step
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
@@ -157,7 +157,6 @@ class CNNDenoiser(DenoiserFamily):
         periodic: Optional[int] = None,
         groups_per_step: Optional[int] = None,
         checks: Optional[bool] = None,
-        clip_norm: Optional[float] = None,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -191,7 +190,6 @@ class CNNDenoiser(DenoiserFamily):
         if checks not in (None, True, False):
             raise ValueError(f"checks must be true or false, got {checks!r}")
         self.checks = checks
-        self.clip_norm = None if clip_norm is None else _positive_float(clip_norm, "clip_norm")
         self.net_ = None
         self.fit_info_: dict = {}
 
@@ -210,8 +208,7 @@ class CNNDenoiser(DenoiserFamily):
         s["periodic"] = int(s.pop("periodic_share") * self.width)
         if self.depth < 1:  # no 1x1 layer to take window features
             s["window_features"] = 0
-        for name in ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks",
-                     "clip_norm"):
+        for name in ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks"):
             if getattr(self, name) is not None:
                 s[name] = getattr(self, name)
         return {**s, "bayes": bayes}
@@ -285,8 +282,7 @@ class CNNDenoiser(DenoiserFamily):
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
         cfg = TrainConfig(steps=steps, lr=settings["lr"], lr_final=settings["lr_final"], batch=batch,
-                          adaptive_weights=settings["adaptive_weights"], groups_per_step=per_step,
-                          clip_norm=settings["clip_norm"])
+                          adaptive_weights=settings["adaptive_weights"], groups_per_step=per_step)
         if bayes:
 
             def predict_groups(y, b, ks):

@@ -238,7 +238,6 @@ class TrainConfig:
     batch: int = 8  # configurations per group per step
     adaptive_weights: bool = False  # reweight groups by 1 / (running mean of their own loss)
     groups_per_step: Optional[int] = None  # draw this many groups per step at random (None: every group)
-    clip_norm: Optional[float] = None  # clip the gradient's global norm to this before each step (None: no clipping)
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -339,8 +338,6 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
             new = per_group.clamp_min(1e-30)
             old = ema[idx]
             ema[idx] = torch.where(torch.isnan(old), new, 0.98 * old + 0.02 * new)
-        if cfg.clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_norm)
         opt.step()
         last = loss
         step += 1

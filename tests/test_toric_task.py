@@ -39,3 +39,21 @@ def test_excess_over_exact_local_is_the_orthogonal_distance(tiny):
     assert len(row) == len(header) and "r=1:" in row[header.index("excess over exact r-local, worst p per r (relative)")]
     cells = [c for c in task.cells(records) if c["family"] == "linear"]
     assert all(c["excess_over_exact_local"] > 0 for c in cells)
+
+
+def test_learned_increments_are_rao_blackwellised_and_agree_with_mse_differences(tiny):
+    """A learned family's MSE(r) - MSE(r+1) is estimated against the exact largest-radius posterior q_R; in
+    expectation it equals the raw paired MSE difference (both r-local members are functions of q_R's window), so the
+    two agree within the raw difference's error bar, and the estimator's spread is smaller."""
+    task, records, summary = tiny
+    linear = next(r for r in records if r["kind"] == "local" and r["family"] == "linear")
+    assert linear["increments_method"] == "against the exact radius-2 posterior"
+    assert summary["linear/L8"]["increments_method"] == linear["increments_method"]
+    raw = linear["mse"][:-1] - linear["mse"][1:]
+    for j in range(len(linear["levels"])):
+        rb, d = linear["increments"][0, j], raw[0, j]
+        se = d.std(ddof=1) / math.sqrt(len(d))
+        assert abs(rb.mean() - d.mean()) < 4 * se + 1e-12
+        assert rb.std() < d.std()
+    exact = next(r for r in records if r["kind"] == "local" and r["family"] == "exact")
+    assert exact["increments_method"] == "E (q_{r+1} - q_r)^2"

@@ -134,11 +134,9 @@ class ToricBitflipTask(Task):
                 reference = max((r for r, _ in exact_q), default=-1)
                 if fam_name != "exact" and radii and reference >= radii[-1]:  # Rao-Blackwellised (module doc)
                     method = f"against the exact radius-{reference} posterior"
-                    for i in range(len(radii) - 1):
-                        for j in range(len(levels)):
-                            q = exact_q[reference, j]
-                            increments[i, j] = (((on_masks[i, j] - q) ** 2).mean(axis=1)
-                                                - ((on_masks[i + 1, j] - q) ** 2).mean(axis=1))
+                    to_ref = np.stack([[((on_masks[i, j] - exact_q[reference, j]) ** 2).mean(axis=1)
+                                        for j in range(len(levels))] for i in range(len(radii))])  # E (f_r - q_R)^2
+                    increments = to_ref[:-1] - to_ref[1:]
                 if fam_name == "exact":
                     method = "E (q_{r+1} - q_r)^2"
                     exact_mse = {r: mse[i] for i, r in enumerate(radii)}
