@@ -17,7 +17,7 @@ Defaults that depend on the data and channel (each measured; see the constants b
 * periodic units: half the width under the bit-flip channel (the noisy data are bits, and the
   posterior is a Boolean function of them), 0 otherwise; configurations per level per step: 2
   under bit flip, 8 otherwise; share of the budget for the readout refit: 0.1 under bit flip, 0.5
-  otherwise; learning rate 1e-2 -> 1e-4 under bit flip, 3e-3 -> 1e-5 otherwise (:data:`BITFLIP_DEFAULTS`,
+  otherwise; learning rate 1e-2 -> 1e-4 under bit flip, 3e-3 -> 1e-5 otherwise (:data:`denoisers.cnn_settings.BITFLIP_DEFAULTS`,
   overlaid on the output's defaults; explicit options win);
 * parity checks (``checks=True``, the default): when the model declares local parity checks
   (``LatticeModel.parity_checks``, e.g. the toric code's vertex checks) and the Bayes output applies,
@@ -72,10 +72,10 @@ from typing import Optional
 import numpy as np
 
 from lattice_models.base import validate_int
-from lattice_models.channels import BitFlipChannel
 
 from .base import DENOISERS, DenoiserFamily, torch_device
 from .cnn_network import build_network
+from .cnn_settings import OUTPUTS, resolve_settings
 from .spin_output import BayesLocalField, bayes_output_applies, likelihood_gain
 from .readout_refit import n_regressors, n_unknowns, refit_readout
 from .reference_cost import adam_steps, refit_configs, step_seconds
@@ -101,40 +101,6 @@ def _positive_float(value, name: str) -> float:
     if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be a number > 0, got {value!r}")
     return v
-
-
-OUTPUTS = ("auto", "linear", "bayes")
-#: training defaults per output: the linear readout is refitted by least squares after Adam; the
-#: Bayes output is trained by Adam alone, with adaptive group weights.  Final learning rate 1e-5 for
-#: both: for the Bayes output, measured on the ising-temperature L = 6 global member (budget 150 s,
-#: 50 configurations, exact posterior), 1e-4 left a heavy tail of badly fitted configurations at the
-#: largest lambda (worst cell 9.3%, 64/84 cells within 2%) that 1e-5 removes (4.2%, 79/84); at
-#: L = 10 the two agree (hard cells: worst 1.7% vs 1.9%)
-LINEAR_DEFAULTS = {"lr": 3e-3, "lr_final": 1e-5, "adaptive_weights": False, "window_features": 0, "periodic_share": 0.0,
-                   "batch": 8, "polish_fraction": 0.5, "checks": True, "error_frame": False}
-BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features": 4}
-#: defaults under the bit-flip channel, measured on toric-bitflip (quick grid, L = 16, budget 120 s): the excess
-#: over the exact r-local optimum, E|f - q_r|^2 / E mse(q_r), at p = 0.04 / 0.11
-#:
-#: * periodic units, half the width: r = 1, 61% / 11.5% with none, 8.3% / 2.0% with 16 of 32 (products
-#:   (A h)(B h) of two convolutions in their place: 54% / 10.9%);
-#: * 2 configurations per level per step (8 elsewhere): 3-4x more Adam steps in the same time; r = 2,
-#:   106% / 16% with 8, 41% / 6.7% with 2, 52% / 8.4% with 1; r = 3, 317% / 34% with 8, 87% / 13% with 2;
-#: * a tenth of the budget for the least-squares readout refit (half elsewhere): its cost grows as the skip's
-#:   (2r+1)^4 normal matrix, and Adam needs the steps; r = 4 / 5 / 6 at p = 0.04: 117% / 289% / 497% with half,
-#:   58% / 71% / 79% with a tenth
-#:
-#: With the Bayes output and the parity-check inputs (the default under bit flip since then), r = 3, 1500 Adam
-#: steps, same grid and data (excess at p = 0.04 / 0.11): learning rate
-#: 3e-3 -> 1e-5 35.7% / 7.8%, 1e-2 -> 1e-5 21.8% / 5.1%, 1e-2 -> 1e-4 14.7% / 4.1%, 2e-2 -> 1e-4 15.5% / 3.8%;
-#: without periodic units (1e-2 -> 1e-5) 19.6% / 4.5%.  The raw-bit trunk before it: r = 2 / 3 at 120 s,
-#: 41% / 6.7% and 87% / 13%.  No window features (4 with the Bayes output elsewhere; they serve the Ising
-#: magnetisation): with them the full toric grid's r = 6 member at 1e-2 collapsed to the single-site posterior
-#: (final loss 0.97 against 0.37-0.46 at r = 2..5; 300 steps: also at 5e-3, and with gradient-norm clipping at 1
-#: or 0.1, tried and not kept); without them it trains, and at 600 steps r = 3 / 6: 33.4% / 8.0% and 85.5% / 23.1%, against 65.9% /
-#: 12.5% and 80.9% / 22.4% with them at 3e-3 -> 1e-4, at three quarters of the cost per step
-BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
-                    "window_features": 0, "error_frame": True}
 
 
 @DENOISERS.register("cnn")
@@ -214,22 +180,8 @@ class CNNDenoiser(DenoiserFamily):
         return self.output == "bayes" or (self.output == "auto" and applies)
 
     def _settings(self, channel, std) -> dict:
-        """The training and architecture settings of this fit: the output's defaults, overlaid by the bit-flip
-        defaults under that channel, overlaid by every option given explicitly."""
-        bayes = self._bayes(channel, std)
-        s = {**(BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS), **(BITFLIP_DEFAULTS if isinstance(channel, BitFlipChannel) else {})}
-        s["periodic"] = int(s.pop("periodic_share") * self.width)
-        if self.depth < 1:  # no 1x1 layer to take window features
-            s["window_features"] = 0
-        for name in ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks",
-                     "error_frame"):
-            if getattr(self, name) is not None:
-                s[name] = getattr(self, name)
-        if not (bayes and isinstance(channel, BitFlipChannel)):
-            if self.error_frame:
-                raise ValueError("error_frame needs the Bayes output under the bit-flip channel")
-            s["error_frame"] = False
-        return {**s, "bayes": bayes}
+        """The training and architecture settings of this fit (:func:`denoisers.cnn_settings.resolve_settings`)."""
+        return resolve_settings(self, channel, self._bayes(channel, std))
 
     def _torch_dtype(self):
         import torch
