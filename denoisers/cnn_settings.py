@@ -17,7 +17,7 @@ OUTPUTS = ("auto", "linear", "bayes")
 #: largest lambda (worst cell 9.3%, 64/84 cells within 2%) that 1e-5 removes (4.2%, 79/84); at
 #: L = 10 the two agree (hard cells: worst 1.7% vs 1.9%)
 LINEAR_DEFAULTS = {"lr": 3e-3, "lr_final": 1e-5, "adaptive_weights": False, "window_features": 0, "periodic_share": 0.0,
-                   "batch": 8, "polish_fraction": 0.5, "checks": True, "error_frame": False}
+                   "batch": 8, "polish_fraction": 0.5, "checks": True, "error_frame": None}
 BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features": 4}
 #: defaults under the bit-flip channel, measured on toric-bitflip (quick grid, L = 16, budget 120 s): the excess
 #: over the exact r-local optimum, E|f - q_r|^2 / E mse(q_r), at p = 0.04 / 0.11
@@ -40,15 +40,19 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: or 0.1, tried and not kept); without them it trains, and at 600 steps r = 3 / 6: 33.4% / 8.0% and 85.5% / 23.1%, against 65.9% /
 #: 12.5% and 80.9% / 22.4% with them at 3e-3 -> 1e-4, at three quarters of the cost per step
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
-                    "window_features": 0, "error_frame": True}
+                    "window_features": 0}
 
 #: the options that a user may set explicitly, overriding the defaults above
 OPTIONS = ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks",
            "error_frame")
 
 
-def resolve_settings(family, channel, bayes: bool) -> dict:
-    """The settings of one fit of ``family`` (a ``CNNDenoiser``) under ``channel``, with or without the Bayes output."""
+def resolve_settings(family, channel, bayes: bool, model=None) -> dict:
+    """The settings of one fit of ``family`` (a ``CNNDenoiser``) under ``channel``, with or without the Bayes output.
+
+    ``check_stencils``: the parity checks the first layer sees (the ``model``'s, with the Bayes output and
+    ``checks`` on, at r >= 1).  ``error_frame`` (``None``: automatic) is on exactly where there are such checks.
+    """
     bitflip = isinstance(channel, BitFlipChannel)
     s = {**(BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS), **(BITFLIP_DEFAULTS if bitflip else {})}
     s["periodic"] = int(s.pop("periodic_share") * family.width)
@@ -57,8 +61,9 @@ def resolve_settings(family, channel, bayes: bool) -> dict:
     for name in OPTIONS:
         if getattr(family, name) is not None:
             s[name] = getattr(family, name)
-    if not (bayes and bitflip):
-        if family.error_frame:
-            raise ValueError("error_frame needs the Bayes output under the bit-flip channel")
-        s["error_frame"] = False
-    return {**s, "bayes": bayes}
+    checks = getattr(model, "parity_checks", ()) if bayes and s["checks"] and family.radius else ()
+    if s["error_frame"] and not bayes:
+        raise ValueError("error_frame needs the Bayes output (+-1 data under the Gaussian or bit-flip channel)")
+    if s["error_frame"] is None:
+        s["error_frame"] = bool(checks)
+    return {**s, "bayes": bayes, "check_stencils": checks}

@@ -131,17 +131,25 @@ def test_r1_member_approaches_the_exact_window_oracle():
 
 
 def test_error_frame_is_validated_and_recorded():
+    """On by default exactly where the first layer sees parity checks; explicit True needs the Bayes output."""
     model, ch = make_model("toric_loops"), BitFlipChannel()
     clean = model.sample(8, 6, seed=1)
     with pytest.raises(ValueError, match="true or false"):
         CNNDenoiser(1, error_frame="yes")
-    with pytest.raises(ValueError, match="bit-flip"):  # the frame of a +-1 observation; not for the linear readout
+    with pytest.raises(ValueError, match="Bayes output"):  # the frame of a +-1 observation; not for the linear readout
         CNNDenoiser(1, output="linear", error_frame=True, **TINY).fit(clean, ch, [0.1], seed=0, model=model)
     spins = make_model("ising", T=2.5).sample(8, 6, seed=1)
-    with pytest.raises(ValueError, match="bit-flip"):
-        CNNDenoiser(1, error_frame=True, **TINY).fit(spins, GaussianChannel(), [0.5], seed=0)
-    assert not CNNDenoiser(1, output="linear", **TINY).fit(clean, ch, [0.1], seed=0, model=model).fit_info_["error_frame"]
-    assert not CNNDenoiser(1, **TINY).fit(spins, GaussianChannel(), [0.5], seed=0).fit_info_["error_frame"]
+
+    def frame(fam, *args, **kw):
+        return fam.fit(*args, seed=0, **kw).fit_info_["error_frame"]
+
+    assert frame(CNNDenoiser(1, **TINY), clean, ch, [0.1], model=model)
+    assert frame(CNNDenoiser(1, **TINY), clean, GaussianChannel(encode_binary_as_spin=True), [0.5], model=model)
+    assert not frame(CNNDenoiser(1, checks=False, **TINY), clean, ch, [0.1], model=model)
+    assert not frame(CNNDenoiser(0, **TINY), clean, ch, [0.1], model=model)  # no checks at r = 0
+    assert not frame(CNNDenoiser(1, output="linear", **TINY), clean, ch, [0.1], model=model)
+    assert not frame(CNNDenoiser(1, **TINY), spins, GaussianChannel(), [0.5])  # Ising: no parity checks
+    assert frame(CNNDenoiser(1, error_frame=True, **TINY), spins, GaussianChannel(), [0.5])
 
 
 def test_error_frame_output_flips_with_the_observation_on_a_closed_loop():
