@@ -11,6 +11,7 @@ from suites.tasks.threshold_from_xi import (
     local_rates,
     peak_location,
     peak_window,
+    interior_or_nan,
     threshold_from_increments,
 )
 
@@ -72,3 +73,38 @@ def test_unresolved_increments_give_nan_not_an_error():
     out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(30, 0, 20))
     assert np.isnan(out["estimate"]["value"]) and all(np.isnan(e["value"]) for e in out["by_rmax"])
     assert np.isnan(extrapolate(np.array([2.5, 3.5]), np.array([np.nan, 0.1]), np.ones(2), 1.5))
+
+
+def test_a_maximum_at_the_grid_edge_is_no_peak_and_is_not_extrapolated():
+    """xi_eff growing to the last level (e.g. a learned family whose training deficit grows with r): that scale
+    has no located peak, is flagged, and the estimate comes from the scales with interior peaks."""
+    assert np.isnan(interior_or_nan(LEVELS, LEVELS[-1])) and np.isnan(interior_or_nan(LEVELS, LEVELS[0]))
+    assert interior_or_nan(LEVELS, 0.1) == 0.1
+    d = synthetic_increments(lambda rho: {2.5: 0.09, 3.5: 0.5, 4.5: 0.1}[rho])  # r_max = 5: minimum of kappa at 0.2
+    inc = np.repeat(d[:, :, None], 20, axis=2)
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    edge = [e["peak_at_grid_edge"] for e in out["by_rmax"]]
+    assert edge == [False, True, False]
+    assert np.isnan(out["by_rmax"][1]["value"]) and np.isnan(out["by_rmax"][1]["lo"])
+    assert out["by_rmax"][0]["value"] == pytest.approx(0.09, abs=1e-10)
+    u = np.array([2.5, 4.5]) ** (-1 / NU_NISHIMORI)  # the straight line through the two interior peaks
+    expected = 0.09 - (0.1 - 0.09) / (u[1] - u[0]) * u[0]
+    assert out["estimate"]["value"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_an_extrapolation_outside_the_level_grid_is_no_estimate():
+    d = synthetic_increments(lambda rho: {2.5: 0.03, 3.5: 0.07, 4.5: 0.1}[rho])  # peaks drifting up steeply
+    inc = np.repeat(d[:, :, None], 20, axis=2)
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    assert all(e["resolved"] for e in out["by_rmax"])
+    assert out["extrapolated"]["value"] > LEVELS[-1]
+    assert np.isnan(out["estimate"]["value"]) and "outside the level grid" in out["estimate"]["method"]
+
+
+def test_one_resolved_scale_gives_its_peak_not_extrapolated():
+    d = synthetic_increments(lambda rho: {2.5: 0.09, 3.5: 0.5, 4.5: 0.5}[rho])  # r_max = 5, 6: maxima at the edge
+    inc = np.repeat(d[:, :, None], 20, axis=2)
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    assert [e["resolved"] for e in out["by_rmax"]] == [True, False, False]
+    assert out["estimate"]["value"] == pytest.approx(0.09, abs=1e-10)
+    assert "r_max = 4" in out["estimate"]["method"] and "not extrapolated" in out["estimate"]["method"]

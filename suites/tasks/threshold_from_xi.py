@@ -15,12 +15,18 @@ positive and free of the Bernoulli noise of x.
    the contiguous levels around its minimum where ``kappa <= (1 + PEAK_FRACTION) min``
    (plus one level on each flank), weighted by 1 / (bootstrap standard deviation of kappa).  The
    minimum of ``kappa`` is the maximum of ``xi_eff``; fitting ``kappa`` avoids the
-   blow-up of ``1 / kappa`` where the decay is slow.
+   blow-up of ``1 / kappa`` where the decay is slow.  A maximum at the first or last level of
+   the grid is no peak (``xi_eff`` is monotone there, and the transition, if any, is outside the
+   grid): that scale's value is NaN, flagged ``peak_at_grid_edge``, and so is every bootstrap
+   replicate whose maximum sits at the edge.  A scale is *resolved* when its peak and its CI are
+   finite (more than ``MIN_FOUND`` of the replicates locate an interior peak).
 3. **Extrapolation.**  At a finite scale the peak is shifted from the transition as
    ``level*(rho) = level_c + b rho^{-1/nu}`` (finite-size scaling with ``rho`` in place
    of L), ``nu = 1/0.655`` along the Nishimori line (physics reference, section 3).  A
-   weighted straight-line fit of ``level*`` against ``rho^{-1/nu}`` over the available
-   scales gives ``level_c`` at ``rho = inf``.
+   weighted straight-line fit of ``level*`` against ``rho^{-1/nu}`` over the resolved
+   scales gives ``level_c`` at ``rho = inf``; an extrapolated value outside the level grid is
+   no estimate (NaN; the value stays in ``extrapolated``).  With one resolved scale the
+   estimate is its peak, not extrapolated.
 
 Every CI is a percentile bootstrap over test configurations, resampled jointly for all
 levels and radii (same level windows and weights in every replicate), so correlations
@@ -86,6 +92,11 @@ def peak_location(levels: np.ndarray, kappa: np.ndarray, sel: np.ndarray, weight
     return float(x[int(np.argmin(v))])
 
 
+def interior_or_nan(levels: np.ndarray, peak: float) -> float:
+    """``peak``, or NaN where it sits at the first or last level of the grid (no interior maximum)."""
+    return float("nan") if not (levels[0] < peak < levels[-1]) else peak
+
+
 def extrapolate(rho: np.ndarray, peaks: np.ndarray, weights: np.ndarray, nu: float) -> float:
     """``level_c`` of the weighted fit ``peak = level_c + b rho^{-1/nu}`` (NaN with < 2 finite points)."""
     ok = np.isfinite(peaks) & np.isfinite(weights) & (weights > 0)
@@ -124,6 +135,7 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
     nan = {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
     out: Dict[str, Any] = {"nu": nu, "by_rmax": [], "extrapolated": dict(nan), "estimate": dict(nan), "xi_eff": []}
     if not pairs:
+        out["estimate"]["method"] = "no scale (needs increments D_r and D_{r+2})"
         return out
     means = increments.mean(axis=-1)  # (n_inc, n_levels)
     boots = np.stack([increments[:, :, b].mean(axis=-1) for b in boot_idx])  # (n_boot, n_inc, n_levels)
@@ -134,28 +146,38 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
         kappa_b = local_rates(boots[:, i], boots[:, k])  # (n_boot, n_levels)
         weights = np.sqrt(inverse_variance_weights(kappa_b))  # polyfit weights multiply residuals: 1 / sigma
         sel = peak_window(kappa)
-        est = peak_location(levels, kappa, sel, weights)
-        reps = np.array([peak_location(levels, row, sel, weights) for row in kappa_b])
+        raw = peak_location(levels, kappa, sel, weights)
+        est = interior_or_nan(levels, raw)
+        reps = np.array([interior_or_nan(levels, peak_location(levels, row, sel, weights)) for row in kappa_b])
         lo, hi = replicate_interval(reps, MIN_FOUND)
         point_peaks.append(est)
         rep_peaks.append(reps)
         out["by_rmax"].append({"r_max": int(radii_inc[k]) + 1, "rho": float(radii_inc[i] + RHO_OFFSET),
-                               "value": est, "lo": lo, "hi": hi})
+                               "value": est, "lo": lo, "hi": hi,
+                               "peak_at_grid_edge": bool(np.isfinite(raw) and not np.isfinite(est))})
     with np.errstate(divide="ignore"):  # xi_eff at the largest scale (the last pair)
         xi, xi_b = 1.0 / kappa, 1.0 / kappa_b
     out["xi_eff"] = [dict(zip(("xi", "lo", "hi"), (float(xi[j]), *replicate_interval(xi_b[:, j], MIN_FOUND))))
                      for j in range(len(levels))]
-    point_peaks = np.array(point_peaks)
-    rep_peaks = np.array(rep_peaks)  # (n_pairs, n_boot)
-    w = inverse_variance_weights(rep_peaks.T)
-    if np.isfinite(point_peaks).sum() >= 2:
+    resolved = np.array([np.isfinite([e["value"], e["lo"], e["hi"]]).all() for e in out["by_rmax"]])
+    for e, ok in zip(out["by_rmax"], resolved):
+        e["resolved"] = bool(ok)
+    rho, point_peaks, rep_peaks = rho[resolved], np.array(point_peaks)[resolved], np.array(rep_peaks)[resolved]
+    if resolved.sum() >= 2:
+        w = inverse_variance_weights(rep_peaks.T)
         value = extrapolate(rho, point_peaks, w, nu)
         reps = np.array([extrapolate(rho, rep_peaks[:, b], w, nu) for b in range(rep_peaks.shape[1])])
         lo, hi = replicate_interval(reps, MIN_FOUND)
         out["extrapolated"] = {"value": value, "lo": lo, "hi": hi, "rho": rho.tolist()}
-        out["estimate"] = {**out["extrapolated"], "method": f"peak extrapolated in rho^(-1/nu), nu = {nu:.3g}"}
-    else:
-        last = out["by_rmax"][-1]
+        method = f"peak extrapolated in rho^(-1/nu), nu = {nu:.3g}, from r_max in {sorted(int(r - RHO_OFFSET) + 3 for r in rho)}"
+        if levels[0] < value < levels[-1]:
+            out["estimate"] = {**out["extrapolated"], "method": method}
+        else:  # e.g. peaks that drift the wrong way: no estimate, but the extrapolation stays on record
+            out["estimate"] = {**nan, "method": f"{method}: {value:.4g} lies outside the level grid"}
+    elif resolved.any():
+        last = [e for e in out["by_rmax"] if e["resolved"]][-1]
         out["estimate"] = {"value": last["value"], "lo": last["lo"], "hi": last["hi"],
-                           "method": f"peak at r_max = {last['r_max']} (not extrapolated)"}
+                           "method": f"peak at r_max = {last['r_max']} (not extrapolated; the only resolved scale)"}
+    else:
+        out["estimate"] = {**nan, "method": "no resolved peak"}
     return out

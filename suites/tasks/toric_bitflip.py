@@ -268,10 +268,15 @@ class ToricBitflipTask(Task):
             if key.startswith("_"):
                 continue
             e = s["pc_estimate"]
-            drift = ", ".join(f"r<={d['r_max']}: {d['value']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}]" for d in s["pc_vs_rmax"])
+            drift = ", ".join(f"r<={d['r_max']}: " + ("maximum at the grid edge" if d.get("peak_at_grid_edge") else
+                                                      f"{d['value']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}]")
+                              for d in s["pc_vs_rmax"])
             fit_s = sum(m.get("fit_seconds", 0.0) for m in s["members"].values())
+            method = e.get("method", "")
+            plain = method.startswith("peak extrapolated") and "outside" not in method
+            note = "" if plain else f" ({method})"
             rows.append([s["family"], str(s["L"]), "REFUSED (locality audit)" if s["refused"] else "ok",
-                         f"{e['value']:.4g} [{e['lo']:.4g}, {e['hi']:.4g}]",
+                         f"{e['value']:.4g} [{e['lo']:.4g}, {e['hi']:.4g}]{note}",
                          f"{s['pc_error']:.4f}" if self.scored else "unscored", drift, _excess_text(s, summary, label),
                          f"{fit_s:.1f}"])
         g = summary.get("_global_decoder")
