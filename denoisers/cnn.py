@@ -171,17 +171,17 @@ class CNNDenoiser(DenoiserFamily):
         if error_frame not in (None, True, False):
             raise ValueError(f"error_frame must be true or false, got {error_frame!r}")
         self.error_frame = error_frame
-        self.net_ = None
+        self.net_, self.error_frame_ = None, False
         self.fit_info_: dict = {}
 
     # -- fitting ----------------------------------------------------------------------------
     def _bayes(self, channel, std) -> bool:
         applies = bayes_output_applies(channel, std)
         if self.output == "bayes" and not applies:
-            raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian channel")
+            raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian or bit-flip channel")
         return self.output == "bayes" or (self.output == "auto" and applies)
 
-    def _settings(self, channel, std, model=None) -> dict:
+    def _settings(self, channel, std, model) -> dict:
         """The training and architecture settings of this fit (:func:`denoisers.cnn_settings.resolve_settings`)."""
         return resolve_settings(self, channel, self._bayes(channel, std), model)
 
@@ -260,10 +260,10 @@ class CNNDenoiser(DenoiserFamily):
             frame = settings["error_frame"]
 
             def predict_groups(y, b, ks):
-                field = local.field(y, b, ks)
-                x = torch.cat([y, torch.tanh(field)], 1)
-                H = net.forward_groups(x, [features[k] for k in ks], b)
-                return local.standardised_output(field, H * local.observed_sign(y, b, ks) if frame else H)
+                y_encoded = local.encoded(y, b, ks)
+                field = local.field(y_encoded, b, ks)
+                H = net.forward_groups(torch.cat([y, torch.tanh(field)], 1), [features[k] for k in ks], b)
+                return local.standardised_output(field, H * torch.sign(y_encoded) if frame else H)
         else:
             def predict_groups(y, b, ks):
                 return net.forward_groups(y, [features[k] for k in ks], b)
@@ -323,23 +323,24 @@ class CNNDenoiser(DenoiserFamily):
         set_torch_threads()
         std = self.std_
         mean_y, sd_y = std.noisy_moments(level)
+        y_encoded = std.noisy_to_encoded(y)
         shape = (1, -1, 1, 1)
-        y_std = (std.noisy_to_encoded(y) - mean_y.reshape(shape)) / sd_y.reshape(shape)
+        y_std = (y_encoded - mean_y.reshape(shape)) / sd_y.reshape(shape)
         feature = level_feature(self.channel_, level)
         if condition:
             feature = (feature, condition["condition"])
         out = np.empty(y.shape, dtype=np.float64)
         chunk = max(1, 2**18 // (y.shape[-1] ** 2))
         if self.bayes_:  # the network sees the likelihood field's posterior tanh(a y / s^2) too
-            local = likelihood_gain(self.channel_, level) * std.noisy_to_encoded(y)
+            local = likelihood_gain(self.channel_, level) * y_encoded
             y_std = np.concatenate([y_std, np.tanh(local)], axis=1)
         with torch.no_grad():
             for lo in range(0, len(y), chunk):
                 yt = torch.as_tensor(y_std[lo : lo + chunk], dtype=self._torch_dtype(), device=self.device_)
                 out[lo : lo + chunk] = self.net_(yt, feature).double().cpu().numpy()
         if self.bayes_:  # the network output is the field added to the likelihood field
-            if getattr(self, "error_frame_", False):  # ... in the frame of the observation: its sign times H
-                out *= np.sign(std.noisy_to_encoded(y))
+            if self.error_frame_:  # ... in the frame of the observation: its sign times H
+                out *= np.sign(y_encoded)
             return std.decode(np.tanh(local + out))
         u = out * std.sd.reshape(shape) + std.mu.reshape(shape)
         bounds = std.output_range()

@@ -67,29 +67,24 @@ class BayesLocalField:
         def col(v):
             return torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype, device=device).view(1, -1, 1, 1)
 
-        scale, shift, weights, sd, mean = [], [], [], [], []
+        gains, sd, mean, weights = [], [], [], []
         for lv in levels:
-            gain = likelihood_gain(std.channel, lv)
             mean_y, sd_y = std.noisy_moments(lv)  # y = y' sd_y + mean_y in encoded units
-            scale.append(col(gain * sd_y))
-            shift.append(col(gain * mean_y))
+            gains.append(col(likelihood_gain(std.channel, lv)))
             sd.append(col(sd_y))
             mean.append(col(mean_y))
             weights.append(col(std.sd**2 / single_site_mmse(lv, std.channel)))
-        self.scale, self.shift, self.weights = torch.cat(scale), torch.cat(shift), weights
-        self.sd_y, self.mean_y = torch.cat(sd), torch.cat(mean)
+        self.gain, self.sd_y, self.mean_y, self.weights = torch.cat(gains), torch.cat(sd), torch.cat(mean), weights
         self.mu, self.sd = col(std.mu), col(std.sd)
 
-    def field(self, y_std, b: int, groups):
-        """The likelihood field ``g y`` of standardised observations of ``groups`` (indices), b consecutive
-        samples each."""
-        return y_std * self.scale[groups].repeat_interleave(b, 0) + self.shift[groups].repeat_interleave(b, 0)
+    def encoded(self, y_std, b: int, groups):
+        """Standardised observations ``y_std`` of ``groups`` (indices), b consecutive samples each, back in encoded
+        units (+-1 under bit flip)."""
+        return y_std * self.sd_y[groups].repeat_interleave(b, 0) + self.mean_y[groups].repeat_interleave(b, 0)
 
-    def observed_sign(self, y_std, b: int, groups):
-        """The sign of the encoded observations (+-1 under bit flip) of standardised ``y_std``, as in :meth:`field`."""
-        import torch
-
-        return torch.sign(y_std * self.sd_y[groups].repeat_interleave(b, 0) + self.mean_y[groups].repeat_interleave(b, 0))
+    def field(self, y_encoded, b: int, groups):
+        """The likelihood field ``g y`` of encoded observations (:meth:`encoded`)."""
+        return y_encoded * self.gain[groups].repeat_interleave(b, 0)
 
     def standardised_output(self, local, field):
         """``(tanh(local + field) - mu_u) / sd_u``."""

@@ -158,10 +158,12 @@ def test_error_frame_output_flips_with_the_observation_on_a_closed_loop():
     raw-bit inputs and the linear skip switched off (the check values alone), a trained member has that symmetry exactly."""
     import pickle
 
+    import torch
+
     model, ch, p = make_model("toric_loops"), BitFlipChannel(), 0.1
     fam = CNNDenoiser(2, **{**TINY, "steps": 30, "lr": 1e-2}).fit(model.sample(16, 8, seed=2), ch, [p], seed=0, model=model)
     net = fam.net_
-    with torch_no_grad():  # zero the first layer's weights on the raw inputs (all but the check channel), and the skip
+    with torch.no_grad():  # zero the first layer's weights on the raw inputs (all but the check channel), and the skip
         net.trunk[0].weight[:, :-1] = 0.0
         net.skip.weight.zero_()
         net.skip.bias.zero_()
@@ -174,9 +176,3 @@ def test_error_frame_output_flips_with_the_observation_on_a_closed_loop():
     assert np.abs(f - np.where(y == 1, 1 - p, p)).max() > 1e-3  # trained: not the single-site posterior
     clone = pickle.loads(pickle.dumps(fam))
     np.testing.assert_array_equal(clone.denoise(y, p), f)
-
-
-def torch_no_grad():
-    import torch
-
-    return torch.no_grad()

@@ -90,6 +90,7 @@ def test_a_maximum_at_the_grid_edge_is_no_peak_and_is_not_extrapolated():
     u = np.array([2.5, 4.5]) ** (-1 / NU_NISHIMORI)  # the straight line through the two interior peaks
     expected = 0.09 - (0.1 - 0.09) / (u[1] - u[0]) * u[0]
     assert out["estimate"]["value"] == pytest.approx(expected, abs=1e-9)
+    assert out["estimate"]["extrapolated"] and "from r_max in [4, 6]" in out["estimate"]["method"]
 
 
 def test_an_extrapolation_outside_the_level_grid_is_no_estimate():
@@ -99,6 +100,7 @@ def test_an_extrapolation_outside_the_level_grid_is_no_estimate():
     assert all(e["resolved"] for e in out["by_rmax"])
     assert out["extrapolated"]["value"] > LEVELS[-1]
     assert np.isnan(out["estimate"]["value"]) and "outside the level grid" in out["estimate"]["method"]
+    assert not out["estimate"]["extrapolated"]
 
 
 def test_one_resolved_scale_gives_its_peak_not_extrapolated():
@@ -107,4 +109,4 @@ def test_one_resolved_scale_gives_its_peak_not_extrapolated():
     out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
     assert [e["resolved"] for e in out["by_rmax"]] == [True, False, False]
     assert out["estimate"]["value"] == pytest.approx(0.09, abs=1e-10)
-    assert "r_max = 4" in out["estimate"]["method"] and "not extrapolated" in out["estimate"]["method"]
+    assert "r_max = 4" in out["estimate"]["method"] and not out["estimate"]["extrapolated"]

@@ -135,7 +135,7 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
     nan = {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
     out: Dict[str, Any] = {"nu": nu, "by_rmax": [], "extrapolated": dict(nan), "estimate": dict(nan), "xi_eff": []}
     if not pairs:
-        out["estimate"]["method"] = "no scale (needs increments D_r and D_{r+2})"
+        out["estimate"].update(method="no scale (needs increments D_r and D_{r+2})", extrapolated=False)
         return out
     means = increments.mean(axis=-1)  # (n_inc, n_levels)
     boots = np.stack([increments[:, :, b].mean(axis=-1) for b in boot_idx])  # (n_boot, n_inc, n_levels)
@@ -169,15 +169,16 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
         reps = np.array([extrapolate(rho, rep_peaks[:, b], w, nu) for b in range(rep_peaks.shape[1])])
         lo, hi = replicate_interval(reps, MIN_FOUND)
         out["extrapolated"] = {"value": value, "lo": lo, "hi": hi, "rho": rho.tolist()}
-        method = f"peak extrapolated in rho^(-1/nu), nu = {nu:.3g}, from r_max in {sorted(int(r - RHO_OFFSET) + 3 for r in rho)}"
+        used = [e["r_max"] for e in out["by_rmax"] if e["resolved"]]
+        method = f"peak extrapolated in rho^(-1/nu), nu = {nu:.3g}, from r_max in {used}"
         if levels[0] < value < levels[-1]:
-            out["estimate"] = {**out["extrapolated"], "method": method}
+            out["estimate"] = {**out["extrapolated"], "method": method, "extrapolated": True}
         else:  # e.g. peaks that drift the wrong way: no estimate, but the extrapolation stays on record
-            out["estimate"] = {**nan, "method": f"{method}: {value:.4g} lies outside the level grid"}
+            out["estimate"] = {**nan, "method": f"{method}: {value:.4g} lies outside the level grid", "extrapolated": False}
     elif resolved.any():
         last = [e for e in out["by_rmax"] if e["resolved"]][-1]
-        out["estimate"] = {"value": last["value"], "lo": last["lo"], "hi": last["hi"],
+        out["estimate"] = {"value": last["value"], "lo": last["lo"], "hi": last["hi"], "extrapolated": False,
                            "method": f"peak at r_max = {last['r_max']} (not extrapolated; the only resolved scale)"}
     else:
-        out["estimate"] = {**nan, "method": "no resolved peak"}
+        out["estimate"] = {**nan, "method": "no resolved peak", "extrapolated": False}
     return out

@@ -272,9 +272,7 @@ class ToricBitflipTask(Task):
                                                       f"{d['value']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}]")
                               for d in s["pc_vs_rmax"])
             fit_s = sum(m.get("fit_seconds", 0.0) for m in s["members"].values())
-            method = e.get("method", "")
-            plain = method.startswith("peak extrapolated") and "outside" not in method
-            note = "" if plain else f" ({method})"
+            note = "" if e.get("extrapolated") else f" ({e.get('method', 'no estimate')})"  # results files of older versions lack the flag
             rows.append([s["family"], str(s["L"]), "REFUSED (locality audit)" if s["refused"] else "ok",
                          f"{e['value']:.4g} [{e['lo']:.4g}, {e['hi']:.4g}]{note}",
                          f"{s['pc_error']:.4f}" if self.scored else "unscored", drift, _excess_text(s, summary, label),
