@@ -50,6 +50,12 @@ class DenoiserFamily:
     #: True if one fit can cover several model parameters (e.g. temperatures): ``fit`` then
     #: takes ``conditions`` (one scalar per training configuration) and ``denoise`` a ``condition``
     conditionable: ClassVar[bool] = False
+    #: True if every member is the least-squares projection of the clean data onto a class of
+    #: estimators that contains the classes of the smaller radii (under the statistics the family
+    #: is fitted on): then a member's excess MSE over a larger member equals the mean squared
+    #: distance between their outputs, a far less noisy estimate than the difference of two MSEs
+    #: (the Wiener filters of ``linear``; the posterior means of ``exact``)
+    nested_projections: ClassVar[bool] = False
 
     def __init__(self, radius: Optional[int] = None):
         self.radius = validate_radius(radius)

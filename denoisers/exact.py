@@ -16,6 +16,7 @@ class ExactOracle(DenoiserFamily):
     description = "the model's exact posterior mean (global) or exact best r-local estimator"
     radius_semantics = "exact best estimator from the radius-r window (None: global posterior mean)"
     trainable = False
+    nested_projections = True  # conditional expectations given nested windows (tower property)
 
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
         if model is None:

@@ -29,6 +29,7 @@ RIDGE = 1e-10  # relative diagonal loading for singular statistics (e.g. p = 0)
 @DENOISERS.register("linear")
 class LinearWiener(DenoiserFamily):
     description = "empirical r-local Wiener filter from the clean two-point function"
+    nested_projections = True  # r-local affine filters are a subspace of the global ones
     trainable = True
 
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:

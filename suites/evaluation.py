@@ -59,7 +59,7 @@ class Grid:
         return self.errors - self.ref_errors[None]
 
 
-def _batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int = 256) -> np.ndarray:
+def batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int = 256) -> np.ndarray:
     return np.concatenate([fn(y[i : i + batch]) for i in range(0, len(y), batch)])
 
 
@@ -117,7 +117,7 @@ def member_statistics(denoise: Callable, noisy: List[np.ndarray], levels: List[f
     out = {k: np.empty((len(levels), len(x_test))) for k in stats}
     for j, (lv, y) in enumerate(zip(levels, noisy)):
         kw = {} if condition is None else {"condition": condition}
-        est = _batched(lambda b: denoise(b, lv, **kw), y)
+        est = batched(lambda b: denoise(b, lv, **kw), y)
         for k in stats:
             out[k][j] = STATISTICS[k](est, x_test)
     return out

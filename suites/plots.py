@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 
@@ -99,13 +99,16 @@ def ising_phi_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike, t
     return _save(fig, Path(out_dir) / f"{task}-phi-scaling.png")
 
 
-def ising_excess_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.PathLike) -> str:
-    """log10 of the paired excess of the local member over the global member, over (lambda, T)."""
+def ising_excess_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.PathLike,
+                          excess: Callable[[Dict[str, Any]], np.ndarray]) -> str:
+    """log10 of the excess of the local member over the global member, over (lambda, T).
+
+    ``excess(record)``: its per-configuration values, (n_T, n_levels, n_test)."""
     plt = _pyplot()
     n = len(records)
     fig, axes = plt.subplots(1, max(n, 1), figsize=(3.6 * max(n, 1) + 0.8, 3.2), squeeze=False)
     for ax, rec in zip(axes[0], records):
-        delta = (rec["local"] - rec["global"]).mean(axis=-1)  # (n_T, n_levels)
+        delta = excess(rec).mean(axis=-1)  # (n_T, n_levels)
         with np.errstate(divide="ignore", invalid="ignore"):
             img = np.log10(np.where(delta > 0, delta, np.nan))
         im = ax.imshow(img, aspect="auto", origin="lower", cmap="viridis")

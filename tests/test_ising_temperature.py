@@ -68,6 +68,15 @@ def test_tiny_grid_end_to_end_records_the_gap_for_the_linear_family():
     direct = rec["global_dist_to_exact"].mean(-1) / rec["exact"].mean(-1)
     assert g["value"] == pytest.approx(direct.max()) and 0 < g["value"] < 10
     assert g["lo"] <= g["value"] <= g["hi"]
+    entry = summary["linear"]["per_L"]["6"]
+    assert entry["phi_method"].startswith("mean |f_local - f_global|^2")
+    assert np.allclose(rec["local_to_global"].shape, (2, 2, 60)) and (rec["local_to_global"] > 0).all()
+    # Phi vs exact: E mse(f_r) - E mse(q) = E|f_r - q|^2, the local member's distance to the exact posterior
+    n_ex = rec["exact"].shape[-1]
+    paired, dist = rec["local"][..., :n_ex] - rec["exact"], rec["local_dist_to_exact"]
+    se = np.hypot(paired.std(-1, ddof=1), dist.std(-1, ddof=1)) / math.sqrt(n_ex)
+    assert (np.abs(paired.mean(-1) - dist.mean(-1)) < 3 * se).all()
+    assert (dist.mean(-1) > 10 * dist.std(-1, ddof=1) / math.sqrt(n_ex)).all()
 
 
 @pytest.mark.parametrize("channel_name", ["gaussian", "bitflip"])
@@ -93,3 +102,34 @@ def test_common_noise_puts_every_level_on_one_noising_path(channel_name):
         assert (flips[0] <= flips[1]).all() and (flips[1] <= flips[2]).all() and flips[0].any()
         flips_ind = [y != x for y in independent]
         assert not all((a <= b).all() for a, b in zip(flips_ind, flips_ind[1:]))
+
+
+def test_linear_family_excess_equals_the_distance_between_its_members():
+    """linear's members are nested projections (affine r-local filters within the global affine filters), so the
+    excess mse(f_r) - mse(f_g) has the same mean as |f_r - f_g|^2: the two estimates agree within their combined
+    standard error on independent test data, and the distance is the less noisy one (it drops the zero-mean
+    cross term 2 (f_r - f_g)(f_g - x))."""
+    from suites.evaluation import fit_member
+
+    model, ch, level, L = Ising(T=2.3), GaussianChannel(), 0.1, 6
+    train = model.sample(2000, L, seed=11)
+    x = model.sample(1500, L, seed=12)
+    y = ch.corrupt(x, level, 13, model.variable_type)
+    f_r, _ = fit_member("linear", 1, train, ch, [level], 0, None, model)
+    f_g, _ = fit_member("linear", None, train, ch, [level], 0, None, model)
+    assert f_r.nested_projections and f_g.nested_projections
+    a, b = f_r.denoise(y, level), f_g.denoise(y, level)
+    paired = per_config_mse(a, x) - per_config_mse(b, x)
+    dist = per_config_mse(a, b)
+    se = lambda v: v.std(ddof=1) / math.sqrt(len(v))  # noqa: E731
+    assert dist.mean() > 10 * se(dist)  # a real excess, not zero
+    assert abs(paired.mean() - dist.mean()) < 3 * math.hypot(se(paired), se(dist))
+    assert se(dist) < 0.7 * se(paired)
+
+
+def test_phi_uses_the_distance_only_for_nested_projections():
+    from suites.tasks.ising_temperature import phi_excess
+
+    rec = {"local": np.full((1, 1, 3), 2.0), "global": np.full((1, 1, 3), 1.5), "local_to_global": np.full((1, 1, 3), 0.4)}
+    assert (phi_excess({**rec, "nested_projections": True}) == 0.4).all()
+    assert (phi_excess({**rec, "nested_projections": False}) == 0.5).all()
