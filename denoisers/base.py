@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Optional, Sequence, Tuple
 import numpy as np
 
 from lattice_models.channels import NoiseChannel
+from lattice_models.devices import torch_device  # noqa: F401  (re-exported: families and the runner use it)
 from lattice_models.registry import Registry
 
 DENOISERS: Registry[type] = Registry("denoiser family", "phasebench.denoisers")
@@ -169,15 +170,3 @@ class DenoiserFamily:
 
 def make_family(name: str, radius: Optional[int] = None, **hyper: Any) -> DenoiserFamily:
     return DENOISERS.get(name)(radius=radius, **hyper)
-
-
-def torch_device() -> str:
-    """'cuda' when a GPU is available, else 'cpu'; PHASEBENCH_DEVICE overrides."""
-    import os
-
-    forced = os.environ.get("PHASEBENCH_DEVICE")
-    if forced:
-        return forced
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

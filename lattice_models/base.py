@@ -106,6 +106,9 @@ class LatticeModel:
     channels: ClassVar[int] = 1
     boundary: ClassVar[str] = "periodic"
     sampler_name: ClassVar[str] = "?"
+    #: sampler options that choose where the sampler runs but change no bit of the samples (tested
+    #: per model); they are recorded in the diagnostics and left out of the dataset's cache key
+    execution_options: ClassVar[Tuple[str, ...]] = ()
     min_L: ClassVar[int] = 2
     #: local parity constraints every clean configuration satisfies, one stencil per check: the
     #: check at site (i, j) multiplies the +-1 values of channel c at (i + di, j + dj) for each

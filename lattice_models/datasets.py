@@ -42,7 +42,7 @@ def dataset_key(model: LatticeModel, n: int, L: int, seed: int, sampler_options:
         "L": int(L),
         "n": int(n),
         "seed": int(seed),
-        "sampler_options": dict(sampler_options or {}),
+        "sampler_options": {k: v for k, v in (sampler_options or {}).items() if k not in model.execution_options},
         "version": package_version(),
     }
 

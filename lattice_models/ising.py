@@ -41,6 +41,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .base import MODELS, LatticeModel, Param, Transition, validate_count, validate_int, validate_size
+from .devices import torch_device
 from .exact import ising_exact as exact
 from .kernels import ising_cluster, ising_metropolis
 from .kernels.counter_rng import chain_keys
@@ -48,6 +49,8 @@ from .exact.torus_ising import MAX_L as ORACLE_MAX_L
 from .mcmc_stats import integrated_autocorrelation_time, mean_and_error
 
 ALGORITHMS = ("auto", "metropolis", "swendsen-wang", "wolff")
+#: where Metropolis sweeps run: the Numba kernel, or torch (CUDA if available), which is bitwise identical
+BACKENDS = ("numba", "torch")
 # Wall time of one Wolff sweep over one checkerboard Metropolis sweep at T_c, measured
 # on the development machine (2 shared cores): about 6 at L = 32 and 11-16 at L = 64
 # (suites/benchmarks/test_bench_ising_sampler.py records it).
@@ -74,12 +77,14 @@ class ThermalizationError(ValueError):
 
 def run_chains(algorithm: str, spins: np.ndarray, keys: np.ndarray, counters: np.ndarray, K: float,
                n_sweeps: int, record_every: int = 1, n_records: int = 0, trace: bool = True,
-               clusters_per_sweep: int = 1):
+               clusters_per_sweep: int = 1, backend: str = "numba"):
     """Advance ``spins`` (n_chains, L, L) in place by ``n_sweeps`` sweeps of ``algorithm``.
 
     Returns ``(samples (n_chains, n_records, L, L), energy trace, magnetisation trace)``;
     the traces are totals after each sweep, shape (n_chains, n_sweeps), empty if not ``trace``.
     A Wolff sweep is ``clusters_per_sweep`` clusters (see :func:`calibrate_wolff`).
+    ``backend="torch"`` runs Metropolis sweeps with :mod:`.kernels.ising_metropolis_torch`
+    (the same numbers bit for bit); cluster updates always run in Numba.
     """
     n_chains, L, _ = spins.shape
     width = n_sweeps if trace else 0
@@ -88,8 +93,10 @@ def run_chains(algorithm: str, spins: np.ndarray, keys: np.ndarray, counters: np
     if algorithm == "metropolis":
         sub = ising_metropolis.to_split(spins)
         out = np.zeros((n_chains, n_records, 2, L, L // 2), dtype=np.int8)
-        ising_metropolis.run_metropolis_chains(sub, keys, counters, ising_metropolis.acceptance_thresholds(K),
-                                               n_sweeps, record_every, out, e_tr, m_tr)
+        kernel = ising_metropolis.run_metropolis_chains
+        if backend == "torch":
+            from .kernels.ising_metropolis_torch import run_metropolis_chains_torch as kernel
+        kernel(sub, keys, counters, ising_metropolis.acceptance_thresholds(K), n_sweeps, record_every, out, e_tr, m_tr)
         spins[...] = ising_metropolis.from_split(sub)
         samples = ising_metropolis.from_split(out.reshape((-1, 2, L, L // 2))).reshape(n_chains, n_records, L, L)
     else:
@@ -121,14 +128,14 @@ def calibrate_wolff(spins: np.ndarray, keys: np.ndarray, counters: np.ndarray, K
 
 
 def thermalize(algorithm: str, spins: np.ndarray, keys: np.ndarray, counters: np.ndarray, K: float,
-               sweeps: int) -> int:
+               sweeps: int, backend: str = "numba") -> int:
     """Thermalize in place; returns the Wolff clusters per sweep (1 for other algorithms).
 
     Wolff thermalizes with Swendsen-Wang sweeps (same stationary law; SW also
     removes the domains of a hot start below T_c quickly), then calibrates its sweep.
     """
     therm_algorithm = "swendsen-wang" if algorithm == "wolff" else algorithm
-    run_chains(therm_algorithm, spins, keys, counters, K, sweeps, trace=False)
+    run_chains(therm_algorithm, spins, keys, counters, K, sweeps, trace=False, backend=backend)
     return calibrate_wolff(spins, keys, counters, K) if algorithm == "wolff" else 1
 
 
@@ -150,6 +157,7 @@ class Ising(LatticeModel):
                     doc="temperature T > 0 (default T_c = 2/ln(1+sqrt 2))"),)
     variable_type = "spin"
     channels = 1
+    execution_options = ("backend",)  # torch and Numba Metropolis give the same bits
     sampler_name = "ising-mcmc"
 
     @property
@@ -162,7 +170,7 @@ class Ising(LatticeModel):
 
     # -- options ----------------------------------------------------------------------------
     def _options(self, n: int, L: int, opts: Dict[str, Any]) -> Dict[str, Any]:
-        known = ("algorithm", "n_chains", "spacing", "thermalization", "pilot")
+        known = ("algorithm", "n_chains", "spacing", "thermalization", "pilot", "backend")
         unknown = sorted(set(opts) - set(known))
         if unknown:
             raise ValueError(f"unknown ising sampler option {unknown[0]!r} (options: {', '.join(known)})")
@@ -174,6 +182,9 @@ class Ising(LatticeModel):
             # its sweep matrix has several stationary vectors), so L >= 4
             if L % 2 or L < 4:
                 raise ValueError(f"L must be an even integer >= 4 for checkerboard Metropolis, got {L}")
+        backend = opts.get("backend", "numba")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown ising sampler backend {backend!r} (choose from: {', '.join(BACKENDS)})")
         n_chains = opts.get("n_chains")
         n_chains = max(2, min(n, 8)) if n_chains is None else validate_int(n_chains, "n_chains", 2)
         spacing = opts.get("spacing")
@@ -181,7 +192,8 @@ class Ising(LatticeModel):
         therm = opts.get("thermalization")
         therm = None if therm is None else validate_int(therm, "thermalization", 0)
         pilot = validate_int(opts.get("pilot", DEFAULT_PILOT), "pilot", 20)
-        return {"algorithm": algorithm, "n_chains": n_chains, "spacing": spacing, "thermalization": therm, "pilot": pilot}
+        return {"algorithm": algorithm, "n_chains": n_chains, "spacing": spacing, "thermalization": therm, "pilot": pilot,
+                "backend": backend}
 
     def _choose_algorithm(self, L: int, seed: int) -> Tuple[str, dict]:
         taus, costs = {}, {}
@@ -215,7 +227,10 @@ class Ising(LatticeModel):
         spins = initial_states(n_chains, L, seed)
         keys = chain_keys(seed, n_chains, _PURPOSE_CHAIN)
         counters = np.zeros(n_chains, dtype=np.uint64)
-        cps = thermalize(algorithm, spins, keys, counters, self.K, therm)
+        backend = opt["backend"]
+        if backend == "torch":
+            diag["backend_device"] = torch_device()
+        cps = thermalize(algorithm, spins, keys, counters, self.K, therm, backend)
         if algorithm == "wolff":
             diag["wolff_clusters_per_sweep"] = cps
 
@@ -225,7 +240,8 @@ class Ising(LatticeModel):
         m_tr = np.zeros((n_chains, 0))
         for _ in range(MAX_PILOT_GROWTH.bit_length()):
             more = pilot - e_tr.shape[1]
-            _, e_new, m_new = run_chains(algorithm, spins, keys, counters, self.K, more, clusters_per_sweep=cps)
+            _, e_new, m_new = run_chains(algorithm, spins, keys, counters, self.K, more, clusters_per_sweep=cps,
+                                         backend=backend)
             e_tr = np.concatenate([e_tr, e_new / N], axis=1)
             m_tr = np.concatenate([m_tr, np.abs(m_new) / N], axis=1)
             tau = max(integrated_autocorrelation_time(e_tr), integrated_autocorrelation_time(m_tr))
@@ -241,11 +257,12 @@ class Ising(LatticeModel):
 
         per_chain = -(-n // n_chains)
         samples, e_tr, m_tr = run_chains(algorithm, spins, keys, counters, self.K, per_chain * spacing,
-                                         record_every=spacing, n_records=per_chain, clusters_per_sweep=cps)
+                                         record_every=spacing, n_records=per_chain, clusters_per_sweep=cps,
+                                         backend=backend)
         e_tr = e_tr / N
         m_tr = np.abs(m_tr) / N
         diag.update(
-            algorithm=algorithm, n_chains=n_chains, thermalization_sweeps=therm, pilot_sweeps=pilot,
+            algorithm=algorithm, backend=backend, n_chains=n_chains, thermalization_sweeps=therm, pilot_sweeps=pilot,
             pilot_tau_int=tau, spacing=spacing, samples_per_chain=per_chain,
             production_sweeps=per_chain * spacing,
             tau_int_energy=integrated_autocorrelation_time(e_tr),

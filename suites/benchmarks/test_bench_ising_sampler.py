@@ -8,6 +8,8 @@ Run: ``python -m pytest suites/benchmarks/test_bench_ising_sampler.py``.
 * Cluster (Wolff, Swendsen-Wang) tau_int(|m|) at T_c for L = 32 and 64, and
   independent samples per second (one chain: 1 / (2 tau_int * seconds per sweep))
   against Metropolis.
+* The torch Metropolis kernel (``backend="torch"``) on CUDA when there is a GPU (skipped
+  otherwise) and on the CPU, against the Numba kernel in the same run, with a bitwise check.
 
 Timings on shared machines are noisy; compare numbers from one run only.
 """
@@ -132,3 +134,49 @@ def test_tau_int_at_tc(benchmark, algorithm, L):
     print(f"\n{algorithm} L={L} T_c: tau_int(|m|)={tau_m:.2f} tau_int(E)={tau_e:.2f} sweeps; "
           f"{seconds_per_sweep * 1e6:.1f} us/sweep; {1.0 / (2.0 * tau_m * seconds_per_sweep):.0f} independent samples/s/chain")
     assert sweeps >= 50 * tau_m  # the estimate is from a long enough run
+
+
+@pytest.mark.parametrize("device", ["cuda", "cpu"])
+def test_metropolis_torch_throughput_L256(benchmark, device):
+    """The torch Metropolis kernel (bitwise the Numba kernel's numbers) at L = 256, T = 2.0: spin updates per ns,
+    and its ratio to the Numba kernel on all cores, measured in the same run.  The CUDA case is skipped without a
+    GPU; the CPU case shows what the tensor formulation costs where Numba is the default."""
+    torch = pytest.importorskip("torch")
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from lattice_models.kernels.ising_metropolis_torch import run_metropolis_chains_torch
+
+    L, K = 256, 1.0 / 2.0
+    n_chains = 64 if device == "cuda" else 2 * nb.get_num_threads()
+    sweeps = 50 if device == "cuda" else 4
+    sub = ising_metropolis.to_split(np.ones((n_chains, L, L), dtype=np.int8))
+    keys = chain_keys(0, n_chains)
+    table = ising_metropolis.acceptance_thresholds(K)
+    none = np.zeros((n_chains, 0) + sub.shape[1:], dtype=np.int8), np.zeros((n_chains, 0), dtype=np.int64)
+
+    def torch_sweeps(counters):
+        run_metropolis_chains_torch(sub, keys, counters, table, sweeps, 1, none[0], none[1], none[1], device=device)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    counters = np.zeros(n_chains, dtype=np.uint64)
+    torch_sweeps(counters)  # warm up
+    numba_sub, numba_counters = sub.copy(), counters.copy()
+    ising_metropolis.metropolis_sweeps(numba_sub, keys, numba_counters, K, 1)  # compile
+    numba_seconds = _time(lambda: ising_metropolis.metropolis_sweeps(numba_sub, keys, numba_counters, K, sweeps))
+    benchmark.pedantic(torch_sweeps, args=(counters,), rounds=5, iterations=1)
+    rate = sweeps * n_chains * L * L / benchmark.stats.stats.min / 1e9
+    numba_rate = sweeps * n_chains * L * L / numba_seconds / 1e9
+    check = ising_metropolis.to_split(np.ones((2, 16, 16), dtype=np.int8))
+    a, b = check.copy(), check.copy()
+    ca, cb = np.zeros(2, dtype=np.uint64), np.zeros(2, dtype=np.uint64)
+    ising_metropolis.metropolis_sweeps(a, chain_keys(1, 2), ca, K, 5)
+    run_metropolis_chains_torch(b, chain_keys(1, 2), cb, table, 5, 1, np.zeros((2, 0, 2, 16, 8), np.int8),
+                                np.zeros((2, 0), np.int64), np.zeros((2, 0), np.int64), device=device)
+    same = bool(np.array_equal(a, b))
+    benchmark.extra_info.update(device=torch.cuda.get_device_name(0) if device == "cuda" else "cpu", chains=n_chains,
+                                L=L, T=2.0, updates_per_ns=rate, numba_updates_per_ns=numba_rate,
+                                ratio_vs_numba=rate / numba_rate, bitwise_equal_to_numba=same)
+    print(f"\ntorch Metropolis on {device}, L=256 T=2.0: {rate:.3f} updates/ns; Numba on {nb.get_num_threads()} "
+          f"threads {numba_rate:.3f}/ns; ratio {rate / numba_rate:.2f}; bitwise equal to Numba: {same}")
+    assert same
