@@ -319,7 +319,7 @@ class IsingTemperatureTask(Task):
             gaps = [_gap_text(L, g["global_vs_exact_worst_rel_gap"])
                     for L, g in s["per_L"].items() if "global_vs_exact_worst_rel_gap" in g]
             rows.append([s["family"], "REFUSED (locality audit)" if s["refused"] else "ok",
-                         f"{e['Tc']:.4f} [{e['lo']:.4f}, {e['hi']:.4f}]", f"{e['rel_error']:.2%}", e["method"], pairs,
+                         f"{e['Tc']:.4f} [{e['lo']:.4f}, {e['hi']:.4f}]", f"{e['rel_error']:.2%}", e["method"] + _phi_note(s), pairs,
                          "; ".join(gaps) or "n/a"])
         return header, rows
 
@@ -379,6 +379,11 @@ def global_gap_to_exact(rec: Dict[str, Any], seed: int) -> Dict[str, Any]:
 def _gap_text(L, g: Dict[str, Any]) -> str:
     return (f"L={L}: {g['value']:.2%} [{g['lo']:.2%}, {g['hi']:.2%}] (T={g['T']:g}, lambda={g['lambda']:.3g}; "
             f"{g['cells_within_2pct']}/{g['cells']} cells <= 2%)")
+
+
+def _phi_note(summary_entry: Dict[str, Any]) -> str:
+    methods = {e.get("phi_method") for e in summary_entry["per_L"].values()}
+    return "; Phi = E|f_r - f_global|^2" if methods == {PHI_METHODS[True]} else ""
 
 
 def _nan_last(v: float) -> float:
