@@ -5,8 +5,8 @@
 same traces and records) and draws the same random numbers: the SplitMix64 stream of
 :mod:`.counter_rng`, evaluated for every site of a colour at once.  So a dataset sampled with
 ``backend="torch"`` is byte for byte the dataset that the Numba kernel gives for the same seed,
-on a CPU or a GPU (``tests/test_ising_metropolis_torch.py`` checks this on the CPU; the GPU
-benchmark checks it on the device).
+on a CPU or a GPU (``tests/test_ising_metropolis_torch.py`` checks this on the CPU, and on CUDA
+when a GPU is present).
 
 torch has no unsigned 64-bit arithmetic on every device, so the stream is computed in int64:
 addition, multiplication and xor are the same bit operations modulo 2^64, and a logical right
@@ -117,7 +117,7 @@ def run_metropolis_chains_torch(sub, keys, counters, table, n_sweeps, record_eve
             sh = spin * h
             u = uniforms_u32(key, c0 + t * per_sweep + colour * per_colour, offsets, upper)
             # accept iff u < threshold[s h + 4]; s h <= 0 is always accepted
-            accept = (sh <= 0) | (u < thr[(sh + 4).clamp(0, 8)])
+            accept = (sh <= 0) | (u < thr[sh + 4])  # s h in {-4, -2, 0, 2, 4}
             s[:, colour] = torch.where(accept, -spin, spin)
         if trace:
             black = s[:, 0]

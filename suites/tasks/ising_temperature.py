@@ -269,7 +269,7 @@ class IsingTemperatureTask(Task):
                     "phi_lo": np.quantile(phi[1:], 0.025, axis=0).tolist(), "phi_hi": np.quantile(phi[1:], 0.975, axis=0).tolist(),
                     "phi_integral_log_lambda": integral.tolist(), "r_local": rec["r_local"], "r_global": rec["r_global"],
                     "members": rec["members"], "locality": {str(k): v for k, v in rec["locality"].items()},
-                    "phi_method": PHI_METHODS[bool(rec["nested_projections"])],
+                    "phi_method": phi_method(rec),
                     # the other estimate of the same excess, point values only (for comparison)
                     "phi_paired_difference": parabolic_max(log_lv, (rec["local"] - rec["global"]).mean(-1)[None])[0].tolist(),
                 }
@@ -303,7 +303,7 @@ class IsingTemperatureTask(Task):
                         "family": rec["family"], "L": rec["L"], "params": {"T": T}, "level": lv,
                         "radius": rec["r_local"], "reference_radius": rec["r_global"],
                         "mse_local": float(rec["local"][k, j].mean()), "mse_global": float(rec["global"][k, j].mean()),
-                        "excess": float(excess[k, j].mean()), "excess_method": PHI_METHODS[bool(rec["nested_projections"])],
+                        "excess": float(excess[k, j].mean()), "excess_method": phi_method(rec),
                         "excess_stderr": float(excess[k, j].std(ddof=1) / math.sqrt(excess.shape[-1])),
                         "mse_exact_global": None if rec["exact"] is None else float(rec["exact"][k, j].mean()),
                     })
@@ -349,6 +349,11 @@ def phi_excess(rec: Dict[str, Any]) -> np.ndarray:
     if rec["nested_projections"]:
         return rec["local_to_global"]
     return rec["local"] - rec["global"]
+
+
+def phi_method(rec: Dict[str, Any]) -> str:
+    """How :func:`phi_excess` estimates the excess for this record."""
+    return PHI_METHODS[bool(rec["nested_projections"])]
 
 
 def global_gap_to_exact(rec: Dict[str, Any], seed: int) -> Dict[str, Any]:
