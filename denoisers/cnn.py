@@ -305,11 +305,15 @@ class CNNDenoiser(DenoiserFamily):
         return state
 
     def __setstate__(self, state):
+        import torch
+
         weights = state.get("net_")
         self.__dict__.update(state)
         if weights is not None:
             net = build_network(**self.net_args_).to(dtype=self._torch_dtype())  # before loading: float64 stays float64
             net.load_state_dict(weights)
+            if str(self.device_).startswith("cuda") and not torch.cuda.is_available():
+                self.device_ = torch_device()  # fitted on a GPU, loaded where there is none: evaluate on this machine's device
             self.net_ = net.to(device=self.device_).eval()
 
     # -- denoising ----------------------------------------------------------------------------

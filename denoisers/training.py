@@ -214,19 +214,56 @@ class NoisyBatches:
             self.shifts.append(col(mean_y))
             self.scales.append(col(1.0 / sd_y))
             self.weights.append(col(1.0 / standardiser.scalar_mse(lv)))
+        self._level_table = self._shift_table = self._scale_table = None  # stacked per group on first use
+
+    def _indices(self, k: int, batch: int) -> np.ndarray:
+        if self.subsets is None:
+            return self.rng.integers(0, self.clean.shape[0], size=batch)
+        # group k draws only from its own configurations (e.g. one temperature)
+        return self.subsets[k][self.rng.integers(0, len(self.subsets[k]), size=batch)]
 
     def draw(self, k: int, batch: int):
         import torch
 
-        if self.subsets is None:
-            idx = self.rng.integers(0, self.clean.shape[0], size=batch)
-        else:  # group k draws only from its own configurations (e.g. one temperature)
-            idx = self.subsets[k][self.rng.integers(0, len(self.subsets[k]), size=batch)]
-        idx = torch.as_tensor(idx, device=self.clean.device)
+        idx = torch.as_tensor(self._indices(k, batch), device=self.clean.device)
         target = self.clean[idx]
         u = target * self.sd + self.mu
         y = corrupt_torch(u, self.std.channel, self.levels[k], self.gen)
         return (y - self.shifts[k]) * self.scales[k], target
+
+    def draw_groups(self, groups, batch: int):
+        """``draw`` for every group of ``groups`` in turn, concatenated, in a few tensor operations.
+
+        The same numbers as the groups' ``draw`` calls one after the other (the configuration indices and
+        the noise come from the generators in the same order; on CPU the bit flips of the whole batch are one
+        serial stream of uniforms, and Gaussian noise is drawn per group), so a fit does not depend on which
+        is used; this one launches a fixed number of kernels per step instead of some per group, and on a GPU
+        the launches are what a step costs.  Measured on an H200 (toric cnn, L = 16, 18 levels, 32
+        configurations per level): with a draw per group and CPU-sized calls, a radius-4 step took 233-257 ms,
+        of which 35 ms on the GPU (about 9700 kernel launches); with this draw and one call per step
+        (:data:`CHUNK_SITES_GPU`), 13 ms at radius 1 and 34 ms at radius 6
+        (``suites/benchmarks/test_bench_cnn_training.py``).
+        """
+        import torch
+
+        groups = [int(k) for k in groups]
+        idx = np.concatenate([self._indices(k, batch) for k in groups])
+        device = self.clean.device
+        target = self.clean[torch.as_tensor(idx, device=device)]
+        u = target * self.sd + self.mu
+        rows = torch.as_tensor(np.repeat(groups, batch), device=device)
+        channel = self.std.channel
+        if isinstance(channel, BitFlipChannel):
+            if self._level_table is None:
+                self._level_table = torch.as_tensor(np.asarray(self.levels, dtype=np.float64), dtype=u.dtype, device=device)
+            flips = torch.rand(u.shape, generator=self.gen, device=device, dtype=u.dtype) < self._level_table[rows].view(-1, 1, 1, 1)
+            y = torch.where(flips, -u, u)
+        else:  # Gaussian noise per group: torch's CPU normal sampler transforms its uniforms in blocks of 16
+            y = torch.cat([corrupt_torch(u[i * batch:(i + 1) * batch], channel, self.levels[k], self.gen)
+                           for i, k in enumerate(groups)])
+        if self._shift_table is None:
+            self._shift_table, self._scale_table = torch.cat(self.shifts), torch.cat(self.scales)
+        return (y - self._shift_table[rows]) * self._scale_table[rows], target
 
 
 @dataclass
@@ -251,11 +288,19 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
 #: one batch of many large lattices falls out of cache (measured: GFF L=32 r=0, 5 levels x 8
 #: configurations, 35 ms/step in chunks of one level vs 60 ms/step in one pass, 1 thread)
 CHUNK_SITES = 8192
+#: the same on a GPU, where a call costs its kernel launches whatever its size: a step's groups go through in
+#: one call up to this many sites (a radius-6 toric member at 2^20 sites holds about 3 GB of activations)
+CHUNK_SITES_GPU = 2**20
 
 
-def groups_per_call(n_groups: int, batch: int, sites: int) -> int:
-    """Groups that go through the network in one call: about :data:`CHUNK_SITES` sites, evenly split."""
-    n_calls = -(-n_groups // max(1, CHUNK_SITES // (batch * sites)))
+def chunk_sites(device: str = "cpu") -> int:
+    """Sites per forward call in training on ``device`` (:data:`CHUNK_SITES`, :data:`CHUNK_SITES_GPU`)."""
+    return CHUNK_SITES if str(device) == "cpu" else CHUNK_SITES_GPU
+
+
+def groups_per_call(n_groups: int, batch: int, sites: int, chunk: int = CHUNK_SITES) -> int:
+    """Groups that go through the network in one call: about ``chunk`` sites, evenly split."""
+    n_calls = -(-n_groups // max(1, chunk // (batch * sites)))
     return -(-n_groups // n_calls)
 
 
@@ -307,7 +352,7 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
     n_groups = len(batches.levels)
     b = cfg.batch
     sites = int(np.prod(batches.clean.shape[2:]))
-    chunk = groups_per_call(step_size(n_groups, cfg.groups_per_step), b, sites)
+    chunk = groups_per_call(step_size(n_groups, cfg.groups_per_step), b, sites, chunk_sites(batches.clean.device.type))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     total = int(cfg.steps)
     start = time.perf_counter()
@@ -321,21 +366,21 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
         chosen = step_groups(n_groups, cfg.groups_per_step, batches.rng)
         inv = torch.where(torch.isnan(ema), torch.ones_like(ema), 1.0 / ema)
         rel = inv / inv.mean()
-        per_group = torch.empty(len(chosen), dtype=torch.float64)
-        loss = 0.0
+        per_group, terms = [], []  # kept on the device until the step's end: one synchronisation per step
         for lo in range(0, len(chosen), chunk):
             ks = chosen[lo : lo + chunk]
-            y, target = zip(*(batches.draw(int(k), b) for k in ks))
+            y, target = batches.draw_groups(ks, b)
             w = torch.cat([batches.weights[k] for k in ks]).repeat_interleave(b, dim=0)  # (groups b, C, 1, 1)
-            sq = w * (predict_groups(torch.cat(y), b, ks) - torch.cat(target)) ** 2
-            per_group[lo : lo + len(ks)] = sq.detach().view(len(ks), -1).mean(1).double().cpu()
+            sq = w * (predict_groups(y, b, ks) - target) ** 2
+            per_group.append(sq.detach().view(len(ks), -1).mean(1))
             scale = rel[ks].to(sq).repeat_interleave(b).view(-1, 1, 1, 1) if cfg.adaptive_weights else 1.0
             term = (scale * sq).sum() / (len(chosen) * sq[0].numel() * b)
             term.backward()
-            loss += float(term.detach())
+            terms.append(term.detach())
+        loss = sum(float(t) for t in terms)
         if cfg.adaptive_weights:
             idx = torch.as_tensor(chosen)
-            new = per_group.clamp_min(1e-30)
+            new = torch.cat(per_group).double().cpu().clamp_min(1e-30)
             old = ema[idx]
             ema[idx] = torch.where(torch.isnan(old), new, 0.98 * old + 0.02 * new)
         opt.step()

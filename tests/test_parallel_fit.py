@@ -47,6 +47,23 @@ def test_a_fitted_cnn_survives_pickling():
     assert np.array_equal(fam.denoise(y, 0.1), clone.denoise(y, 0.1))
 
 
+def test_a_cnn_fitted_on_a_gpu_loads_where_there_is_none(monkeypatch):
+    """A member pickled on a GPU (device 'cuda') is evaluated on this machine's device after loading."""
+    import torch
+
+    spec = _specs()[0]
+    (fam, _), = fit_members([spec], workers=1)
+    state = fam.__getstate__()
+    state["device_"] = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("PHASEBENCH_DEVICE", raising=False)
+    clone = type(fam).__new__(type(fam))
+    clone.__setstate__(state)
+    assert clone.device_ == "cpu"
+    y = spec.channel.corrupt(spec.train[:3], 0.1, seed=1)
+    assert np.array_equal(fam.denoise(y, 0.1), clone.denoise(y, 0.1))
+
+
 def test_worker_errors_reach_the_caller(monkeypatch):
     spec = _specs()[0]
     bad = MemberSpec("cnn", 9, spec.train, spec.channel, spec.levels, 0, 0.5, None)  # radius > L

@@ -54,3 +54,27 @@ def test_subset_fit_is_reproducible_and_recorded():
 def test_default_subset_for_large_conditioned_lattices(output):
     fam = _conditioned(L=40, output=output)  # 1600 sites: CHUNK_SITES // (1600 batch) of 12 groups, at least 3
     assert fam.fit_info_["groups_per_step"] == max(3, CHUNK_SITES // (1600 * fam.fit_info_["batch"])) < 12
+
+
+@pytest.mark.parametrize("channel_name", ["bitflip", "gaussian"])
+@pytest.mark.parametrize("subsets", [False, True])
+def test_draw_groups_is_the_groups_draws_one_after_the_other(channel_name, subsets):
+    """The vectorised draw of a step's groups gives the per-group draws' numbers bit for bit (CPU), so a fit does
+    not depend on which is used; L = 3 and 3 configurations make group sizes that are not multiples of 16."""
+    import torch
+
+    from denoisers.training import NoisyBatches, Standardiser
+    from lattice_models.channels import BitFlipChannel
+
+    rng = np.random.default_rng(1)
+    clean = rng.choice(np.array([-1.0, 1.0]), (10, 2, 3, 3))
+    channel = BitFlipChannel() if channel_name == "bitflip" else GaussianChannel()
+    levels = [0.05, 0.1, 0.2, 0.3]
+    std = Standardiser.from_data(clean, channel, "spin")
+    u = torch.as_tensor((clean - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1))
+    parts = [np.arange(0, 5), np.arange(5, 10), np.arange(2, 8), np.arange(10)] if subsets else None
+    one, many = (NoisyBatches(u, std, levels, 7, "cpu", subsets=parts) for _ in range(2))
+    for groups in ([0, 1, 2, 3], [3, 1], [2]):
+        y, target = zip(*(one.draw(k, 3) for k in groups))
+        y_all, target_all = many.draw_groups(np.array(groups), 3)
+        assert torch.equal(torch.cat(y), y_all) and torch.equal(torch.cat(target), target_all)
