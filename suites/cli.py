@@ -105,11 +105,30 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def parse_family_options(items: List[str]) -> dict:
+    """``FAMILY.NAME=VALUE`` items -> {family: {name: value}}; a value is read as JSON (32, 1e-3, true) or else
+    kept as a string."""
+    out: dict = {}
+    for item in items:
+        target, sep, text = item.partition("=")
+        family, dot, name = target.partition(".")
+        if not (sep and dot and family and name):
+            raise BadInput(f"--family-option wants FAMILY.NAME=VALUE (e.g. cnn.batch=32), got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out.setdefault(family, {})[name] = value
+    return out
+
+
 def cmd_run(args) -> int:
     from suites.runner import run
 
     overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
                                    ("budget", args.budget)) if v is not None}
+    if args.family_option:
+        overrides["family_options"] = parse_family_options(args.family_option)
     results = run(tasks=args.task, families=args.family, division=args.division, out_dir=args.out,
                   progress=not args.no_progress, overrides=overrides)
     print(f"wrote {args.out}/results.json and {args.out}/leaderboard.md "
@@ -167,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--levels", type=float, nargs="+", help="override the noise levels (lambda or p)")
     s.add_argument("--radii", type=int, nargs="+", help="override the radii")
     s.add_argument("--budget", type=float, help="override the training budget per fitted member, in reference seconds (the work that takes that long on the reference machine; see README)")
+    s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",
+                   help="set a family's option for every task, over the task's own (e.g. cnn.batch=32, cnn.steps=5000)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_run)
 

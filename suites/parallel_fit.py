@@ -6,6 +6,7 @@ reproducible (:func:`denoisers.training.set_torch_threads`).  So fitting members
 one per core, changes the wall time and nothing else; ``tests/test_parallel_fit.py`` checks
 that the members fitted in workers denoise bit for bit like those fitted in the process.
 
+Fitted members are stored in and taken from ``PHASEBENCH_FIT_CACHE`` when it is set (:mod:`suites.fit_cache`).
 Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use, or 1 when the
 families train on a GPU; 1 fits in-process).
 Non-trainable families (exact oracles, closed forms) fit in-process: they are fast, and some
@@ -72,13 +73,23 @@ def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[
     """``[(family, info)]`` for each spec, in order; trainable members in up to ``workers`` processes."""
     from denoisers import DENOISERS
 
+    from . import fit_cache
+
     workers = n_workers() if workers is None else workers
+    directory = fit_cache.cache_directory()
+    trainable = [DENOISERS.get(s.family).trainable for s in specs]
+    done = {i: hit for i, s in enumerate(specs) if trainable[i] and (hit := fit_cache.load(s, directory)) is not None}
+    todo = [i for i in range(len(specs)) if i not in done]
     # a family defined in __main__ (a notebook, say) may not exist in a fresh interpreter: fit it here
-    remote = [i for i, s in enumerate(specs)
-              if DENOISERS.get(s.family).trainable and DENOISERS.get(s.family).__module__ != "__main__"]
+    remote = [i for i in todo if trainable[i] and DENOISERS.get(specs[i].family).__module__ != "__main__"]
     if workers < 2 or len(remote) < 2:
-        return [_fit(s) for s in specs]
-    with ProcessPoolExecutor(max_workers=min(workers, len(remote)), mp_context=get_context("spawn")) as pool:
-        futures = {i: pool.submit(_fit, specs[i]) for i in remote}
-        local = {i: _fit(s) for i, s in enumerate(specs) if i not in futures}  # while the workers train
-        return [futures[i].result() if i in futures else local[i] for i in range(len(specs))]
+        fitted = {i: _fit(specs[i]) for i in todo}
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(remote)), mp_context=get_context("spawn")) as pool:
+            futures = {i: pool.submit(_fit, specs[i]) for i in remote}
+            fitted = {i: _fit(specs[i]) for i in todo if i not in futures}  # while the workers train
+            fitted.update((i, f.result()) for i, f in futures.items())
+    for i, (fam, info) in fitted.items():
+        if trainable[i]:
+            fit_cache.store(specs[i], fam, info, directory)
+    return [done[i] if i in done else fitted[i] for i in range(len(specs))]

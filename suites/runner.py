@@ -24,7 +24,15 @@ from .tasks import TASKS, check_division, get_task
 
 def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     """Replace fields of the task grid (L, levels, radii, n_train, ...), validating before any work starts."""
+    overrides = dict(overrides)
+    extra_options = overrides.pop("family_options", None) or {}
     cfg = dataclasses.replace(cfg, **{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in overrides.items()})
+    if extra_options:  # merged over the task's own options, family by family
+        merged = {name: dict(opts) for name, opts in cfg.family_options.items()}
+        for name, opts in extra_options.items():
+            merged[name] = {**merged.get(name, {}), **opts}
+            validate_family_options(name, merged[name])
+        cfg = dataclasses.replace(cfg, family_options=merged)
     validate_count(cfg.n_train, "n_train")
     validate_count(cfg.n_test, "n_test")
     if not (isinstance(cfg.budget, (int, float)) and math.isfinite(cfg.budget) and cfg.budget > 0):
@@ -40,6 +48,15 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
         check_window(min(cfg.L), r)
     task.validate_config(cfg)
     return cfg
+
+
+def validate_family_options(name: str, options: Dict[str, Any]) -> None:
+    """Options a family's constructor accepts, with valid values (ValueError otherwise), before any work."""
+    cls = DENOISERS.get(name)  # unknown names raise
+    try:
+        cls(radius=1 if cls.local_members else None, **options)
+    except TypeError as err:
+        raise ValueError(f"family {name!r} does not take the options {sorted(options)}: {err}") from None
 
 
 def resolve_families(task, requested: Optional[Sequence[str]], division: str) -> List[str]:

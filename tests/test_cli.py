@@ -66,7 +66,25 @@ BAD = [
     (["sample", "toric_loops", "-p", "x=1.5", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
     (["run", "--task", "toric-bitflip", "--levels", "0.6", "--out", "{dir}"], "[0, 0.5]"),
     (["run", "--task", "toric-bitflip", "--L", "16", "--radii", "8", "--out", "{dir}"], "window"),
+    (["run", "--task", "toric-bitflip", "--family-option", "cnn.bach=3", "--out", "{dir}"], "does not take"),
+    (["run", "--task", "toric-bitflip", "--family-option", "cnn.batch=0", "--out", "{dir}"], "batch"),
+    (["run", "--task", "toric-bitflip", "--family-option", "cnn=3", "--out", "{dir}"], "FAMILY.NAME=VALUE"),
+    (["run", "--task", "toric-bitflip", "--family-option", "nope.batch=3", "--out", "{dir}"], "unknown denoiser family"),
 ]
+
+
+def test_family_options_from_the_command_line_merge_over_the_task_s():
+    from suites.cli import parse_family_options
+    from suites.runner import apply_overrides
+    from suites.tasks import get_task
+
+    opts = parse_family_options(["cnn.batch=32", "cnn.lr=1e-3", "cnn.output=linear"])
+    assert opts == {"cnn": {"batch": 32, "lr": 1e-3, "output": "linear"}}
+    task = get_task("toric-gaussian")
+    own = task.config("full").family_options["cnn"]
+    assert own["batch"] == 2 and own["lr_final"] == 1e-4
+    cfg = apply_overrides(task, task.config("full"), {"family_options": opts})
+    assert cfg.family_options["cnn"] == {**own, **opts["cnn"]}  # batch and lr replaced, lr_final kept
 
 
 @pytest.mark.parametrize("args,needle", BAD)

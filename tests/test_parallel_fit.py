@@ -82,3 +82,43 @@ def test_worker_count(monkeypatch):
     monkeypatch.setenv("PHASEBENCH_WORKERS", "zero")
     with pytest.raises(ValueError, match="PHASEBENCH_WORKERS"):
         n_workers()
+
+
+def test_fitted_members_are_cached_and_reused(tmp_path, monkeypatch):
+    """With PHASEBENCH_FIT_CACHE set, a trainable member is stored after its fit and taken from the store the next
+    time (same outputs, and info says where from); a change to what the fit depends on is a miss."""
+    import dataclasses
+
+    monkeypatch.setenv("PHASEBENCH_FIT_CACHE", str(tmp_path))
+    specs = _specs()
+    first = fit_members(specs, workers=1)
+    stored = sorted(p.name for p in tmp_path.iterdir())
+    assert [n.split("-s")[0] for n in stored] == ["cnn-bayes-r2", "cnn-r1", "linear-r1"]
+    second = fit_members(specs, workers=1)
+    assert all("fit_cache" in info for _, info in second)
+    for a, b in zip(_outputs(first, specs), _outputs(second, specs)):
+        assert np.array_equal(a, b)
+    for change in ({"seed": 4}, {"budget": 0.6}, {"levels": [0.05, 0.11]}, {"options": {**specs[0].options, "width": 9}},
+                   {"train": specs[0].train[:-1]}):
+        (_, info), = fit_members([dataclasses.replace(specs[0], **change)], workers=1)
+        assert "fit_cache" not in info, change
+    assert len(list(tmp_path.iterdir())) == 3 + 5
+
+
+def test_an_unreadable_cache_entry_is_refused_with_its_path(tmp_path, monkeypatch):
+    from suites import fit_cache
+
+    monkeypatch.setenv("PHASEBENCH_FIT_CACHE", str(tmp_path))
+    spec = _specs()[0]
+    fit_members([spec], workers=1)
+    path = fit_cache.member_path(spec, tmp_path)
+    path.write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="unreadable fitted-member cache entry"):
+        fit_members([spec], workers=1)
+
+
+def test_no_cache_without_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("PHASEBENCH_FIT_CACHE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    fit_members(_specs()[:1], workers=1)
+    assert list(tmp_path.iterdir()) == []

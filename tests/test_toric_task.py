@@ -57,3 +57,16 @@ def test_learned_increments_are_rao_blackwellised_and_agree_with_mse_differences
         assert rb.std() < d.std()
     exact = next(r for r in records if r["kind"] == "local" and r["family"] == "exact")
     assert exact["increments_method"] == "E (q_{r+1} - q_r)^2"
+
+
+def test_the_global_decoder_runs_with_the_exact_family_only():
+    """The exact global decoder is the exact family's reference: a run of learned families alone skips its cost."""
+    task = ToricBitflipTask()
+    cfg = TaskConfig(L=(6,), levels=(0.08, 0.12), radii=(1,), n_train=20, n_test=10, budget=1.0,
+                     families=("exact", "linear"),
+                     extra={"centres_per_config": 4, "learned_radii": (1,), "global_L": (4,), "global_n": 6,
+                            "global_levels": (0.1, 0.12)})
+    kinds = {fams: [r["kind"] for r in task.evaluate_all(list(fams), cfg, lambda msg: None)]
+             for fams in (("linear",), ("exact",))}
+    assert kinds[("linear",)] == ["local"]
+    assert kinds[("exact",)] == ["local", "global-decoder"]

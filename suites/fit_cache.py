@@ -1,0 +1,88 @@
+"""A cache of fitted members, so that members fitted on one machine (a GPU, say) are scored on another.
+
+Off unless ``PHASEBENCH_FIT_CACHE`` names a directory.  A trainable member's fit is a function of its
+:class:`suites.parallel_fit.MemberSpec`: the family and its options, the radius, the training set (by
+content hash), the channel, the levels, the conditions, the seed and the budget.  The key is the hash of
+all of these and of the package version; a hit returns the stored member, whose ``info`` says where it
+came from (``fit_cache``) and keeps the original fit's record (device, steps, seconds).
+
+The key does not see the code: after changing a family's code, clear the directory (or set a new one).
+Entries are pickles written atomically; a file that does not unpickle is refused with its path, never
+silently refitted over.  Load only directories you wrote: unpickling runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from lattice_models.provenance import atomic_path, json_default, package_version, sha256_array
+
+FORMAT = "phasebench-fitted-member-1"
+
+
+def cache_directory() -> Optional[Path]:
+    value = os.environ.get("PHASEBENCH_FIT_CACHE")
+    return Path(value) if value else None
+
+
+def member_key(spec) -> dict:
+    """What a member's fit depends on (:class:`suites.parallel_fit.MemberSpec`), as plain data."""
+    channel = spec.channel
+    model = spec.model
+    return {
+        "format": FORMAT,
+        "family": spec.family,
+        "radius": spec.radius,
+        "options": dict(sorted((spec.options or {}).items())),
+        "train": sha256_array(np.asarray(spec.train)),
+        "channel": {"class": type(channel).__name__, **{k: v for k, v in sorted(vars(channel).items())}},
+        "levels": [float(v) for v in spec.levels],
+        "conditions": None if spec.conditions is None else sha256_array(np.asarray(spec.conditions)),
+        "seed": int(spec.seed),
+        "budget": None if spec.budget is None else float(spec.budget),
+        "model": None if model is None else {"name": model.name, "params": dict(model.values)},
+        "version": package_version(),
+    }
+
+
+def member_path(spec, directory: Path) -> Path:
+    digest = hashlib.sha256(json.dumps(member_key(spec), sort_keys=True, default=json_default).encode()).hexdigest()
+    radius = "global" if spec.radius is None else f"r{spec.radius}"
+    return directory / f"{spec.family}-{radius}-s{spec.seed}-{digest[:24]}.pkl"
+
+
+def load(spec, directory: Optional[Path]) -> Optional[Tuple[Any, dict]]:
+    """The stored ``(family, info)`` of this spec, or None (no cache, or no entry)."""
+    if directory is None:
+        return None
+    path = member_path(spec, directory)
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            entry = pickle.load(fh)
+        if entry.get("format") != FORMAT or entry.get("key") != json.loads(json.dumps(member_key(spec), default=json_default)):
+            raise ValueError("not an entry for this fit")
+    except Exception as err:
+        raise ValueError(f"{path}: unreadable fitted-member cache entry ({err}); remove it or unset PHASEBENCH_FIT_CACHE") from None
+    info = dict(entry["info"])
+    info["fit_cache"] = str(path)
+    return entry["family"], info
+
+
+def store(spec, family, info: dict, directory: Optional[Path]) -> None:
+    if directory is None:
+        return
+    path = member_path(spec, directory)
+    entry = {"format": FORMAT, "key": json.loads(json.dumps(member_key(spec), default=json_default)),
+             "family": family, "info": info}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            pickle.dump(entry, fh)
