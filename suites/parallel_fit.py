@@ -18,7 +18,7 @@ numba's thread pools can deadlock).
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any, List, Optional, Tuple
@@ -82,14 +82,22 @@ def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[
     todo = [i for i in range(len(specs)) if i not in done]
     # a family defined in __main__ (a notebook, say) may not exist in a fresh interpreter: fit it here
     remote = [i for i in todo if trainable[i] and DENOISERS.get(specs[i].family).__module__ != "__main__"]
+    fitted = {}
+
+    def keep(i, result):  # each member is stored as soon as it is fitted: an interrupted run keeps the finished ones
+        fitted[i] = result
+        if trainable[i]:
+            fit_cache.store(specs[i], *result, directory)
+
     if workers < 2 or len(remote) < 2:
-        fitted = {i: _fit(specs[i]) for i in todo}
+        for i in todo:
+            keep(i, _fit(specs[i]))
     else:
         with ProcessPoolExecutor(max_workers=min(workers, len(remote)), mp_context=get_context("spawn")) as pool:
-            futures = {i: pool.submit(_fit, specs[i]) for i in remote}
-            fitted = {i: _fit(specs[i]) for i in todo if i not in futures}  # while the workers train
-            fitted.update((i, f.result()) for i, f in futures.items())
-    for i, (fam, info) in fitted.items():
-        if trainable[i]:
-            fit_cache.store(specs[i], fam, info, directory)
+            futures = {pool.submit(_fit, specs[i]): i for i in remote}
+            for i in todo:
+                if i not in remote:  # while the workers train
+                    keep(i, _fit(specs[i]))
+            for future in as_completed(futures):
+                keep(futures[future], future.result())
     return [done[i] if i in done else fitted[i] for i in range(len(specs))]

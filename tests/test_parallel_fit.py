@@ -122,3 +122,14 @@ def test_no_cache_without_the_variable(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     fit_members(_specs()[:1], workers=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_members_fitted_before_a_failure_stay_cached(tmp_path, monkeypatch):
+    from suites import fit_cache
+
+    monkeypatch.setenv("PHASEBENCH_FIT_CACHE", str(tmp_path))
+    good = _specs()[0]
+    bad = MemberSpec("cnn", 9, good.train, good.channel, good.levels, 0, 0.5, None)  # radius > L
+    with pytest.raises(ValueError, match="radius"):
+        fit_members([good, bad], workers=1)
+    assert fit_cache.member_path(good, tmp_path).exists()
