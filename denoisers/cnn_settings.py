@@ -25,7 +25,9 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: * periodic units, half the width: r = 1, 61% / 11.5% with none, 8.3% / 2.0% with 16 of 32 (products
 #:   (A h)(B h) of two convolutions in their place: 54% / 10.9%);
 #: * 2 configurations per level per step (8 elsewhere): 3-4x more Adam steps in the same time; r = 2,
-#:   106% / 16% with 8, 41% / 6.7% with 2, 52% / 8.4% with 1; r = 3, 317% / 34% with 8, 87% / 13% with 2;
+#:   106% / 16% with 8, 41% / 6.7% with 2, 52% / 8.4% with 1; r = 3, 317% / 34% with 8, 87% / 13% with 2.  The
+#:   fit is limited by optimisation steps, not gradient noise: r = 4 at equal compute (later defaults, p = 0.04 /
+#:   0.08 / 0.11), 8000 steps at 2 configurations 2.1% / 3.1% / 1.9%, 500 steps at 32 7.8% / 9.5% / 4.5%;
 #: * a tenth of the budget for the least-squares readout refit (half elsewhere): its cost grows as the skip's
 #:   (2r+1)^4 normal matrix, and Adam needs the steps; r = 4 / 5 / 6 at p = 0.04: 117% / 289% / 497% with half,
 #:   58% / 71% / 79% with a tenth
