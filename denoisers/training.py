@@ -208,13 +208,12 @@ class NoisyBatches:
             return torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype, device=device).view(1, -1, 1, 1)
 
         self.mu, self.sd = col(standardiser.mu), col(standardiser.sd)
-        self.shifts, self.scales, self.weights = [], [], []
-        for lv in self.levels:
-            mean_y, sd_y = standardiser.noisy_moments(lv)
-            self.shifts.append(col(mean_y))
-            self.scales.append(col(1.0 / sd_y))
-            self.weights.append(col(1.0 / standardiser.scalar_mse(lv)))
-        self._level_table = self._shift_table = self._scale_table = None  # stacked per group on first use
+        moments = [standardiser.noisy_moments(lv) for lv in self.levels]
+        # per group, stacked (groups, C, 1, 1): the noisy observation's mean and inverse standard deviation
+        self.shifts = torch.cat([col(mean_y) for mean_y, _ in moments])
+        self.scales = torch.cat([col(1.0 / sd_y) for _, sd_y in moments])
+        self.level_table = torch.as_tensor(np.asarray(self.levels, dtype=np.float64), dtype=dtype, device=device)
+        self.weights = [col(1.0 / standardiser.scalar_mse(lv)) for lv in self.levels]
 
     def _indices(self, k: int, batch: int) -> np.ndarray:
         if self.subsets is None:
@@ -223,18 +222,13 @@ class NoisyBatches:
         return self.subsets[k][self.rng.integers(0, len(self.subsets[k]), size=batch)]
 
     def draw(self, k: int, batch: int):
-        import torch
-
-        idx = torch.as_tensor(self._indices(k, batch), device=self.clean.device)
-        target = self.clean[idx]
-        u = target * self.sd + self.mu
-        y = corrupt_torch(u, self.std.channel, self.levels[k], self.gen)
-        return (y - self.shifts[k]) * self.scales[k], target
+        """``(y_std, target)`` for ``batch`` configurations of group ``k``."""
+        return self.draw_groups([k], batch)
 
     def draw_groups(self, groups, batch: int):
         """``draw`` for every group of ``groups`` in turn, concatenated, in a few tensor operations.
 
-        The same numbers as the groups' ``draw`` calls one after the other (the configuration indices and
+        The same numbers as the groups' draws one after the other (the configuration indices and
         the noise come from the generators in the same order; on CPU the bit flips of the whole batch are one
         serial stream of uniforms, and Gaussian noise is drawn per group), so a fit does not depend on which
         is used; this one launches a fixed number of kernels per step instead of some per group, and on a GPU
@@ -254,16 +248,12 @@ class NoisyBatches:
         rows = torch.as_tensor(np.repeat(groups, batch), device=device)
         channel = self.std.channel
         if isinstance(channel, BitFlipChannel):
-            if self._level_table is None:
-                self._level_table = torch.as_tensor(np.asarray(self.levels, dtype=np.float64), dtype=u.dtype, device=device)
-            flips = torch.rand(u.shape, generator=self.gen, device=device, dtype=u.dtype) < self._level_table[rows].view(-1, 1, 1, 1)
+            flips = torch.rand(u.shape, generator=self.gen, device=device, dtype=u.dtype) < self.level_table[rows].view(-1, 1, 1, 1)
             y = torch.where(flips, -u, u)
         else:  # Gaussian noise per group: torch's CPU normal sampler transforms its uniforms in blocks of 16
             y = torch.cat([corrupt_torch(u[i * batch:(i + 1) * batch], channel, self.levels[k], self.gen)
                            for i, k in enumerate(groups)])
-        if self._shift_table is None:
-            self._shift_table, self._scale_table = torch.cat(self.shifts), torch.cat(self.scales)
-        return (y - self._shift_table[rows]) * self._scale_table[rows], target
+        return (y - self.shifts[rows]) * self.scales[rows], target
 
 
 @dataclass

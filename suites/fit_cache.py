@@ -52,8 +52,13 @@ def member_key(spec) -> dict:
     }
 
 
-def member_path(spec, directory: Path) -> Path:
-    digest = hashlib.sha256(json.dumps(member_key(spec), sort_keys=True, default=json_default).encode()).hexdigest()
+def _canonical_key(spec) -> str:
+    return json.dumps(member_key(spec), sort_keys=True, default=json_default)
+
+
+def member_path(spec, directory: Path, key: Optional[str] = None) -> Path:
+    """The entry's file: family, radius and seed for the reader, and the hash of the canonical key."""
+    digest = hashlib.sha256((key or _canonical_key(spec)).encode()).hexdigest()
     radius = "global" if spec.radius is None else f"r{spec.radius}"
     return directory / f"{spec.family}-{radius}-s{spec.seed}-{digest[:24]}.pkl"
 
@@ -62,13 +67,14 @@ def load(spec, directory: Optional[Path]) -> Optional[Tuple[Any, dict]]:
     """The stored ``(family, info)`` of this spec, or None (no cache, or no entry)."""
     if directory is None:
         return None
-    path = member_path(spec, directory)
+    key = _canonical_key(spec)
+    path = member_path(spec, directory, key)
     if not path.exists():
         return None
     try:
         with open(path, "rb") as fh:
             entry = pickle.load(fh)
-        if entry.get("format") != FORMAT or entry.get("key") != json.loads(json.dumps(member_key(spec), default=json_default)):
+        if entry.get("format") != FORMAT or entry.get("key") != key:
             raise ValueError("not an entry for this fit")
     except Exception as err:
         raise ValueError(f"{path}: unreadable fitted-member cache entry ({err}); remove it or unset PHASEBENCH_FIT_CACHE") from None
@@ -80,9 +86,7 @@ def load(spec, directory: Optional[Path]) -> Optional[Tuple[Any, dict]]:
 def store(spec, family, info: dict, directory: Optional[Path]) -> None:
     if directory is None:
         return
-    path = member_path(spec, directory)
-    entry = {"format": FORMAT, "key": json.loads(json.dumps(member_key(spec), default=json_default)),
-             "family": family, "info": info}
-    with atomic_path(path) as tmp:
+    key = _canonical_key(spec)
+    with atomic_path(member_path(spec, directory, key)) as tmp:
         with open(tmp, "wb") as fh:
-            pickle.dump(entry, fh)
+            pickle.dump({"format": FORMAT, "key": key, "family": family, "info": info}, fh)

@@ -98,11 +98,12 @@ def test_fitted_members_are_cached_and_reused(tmp_path, monkeypatch):
     assert all("fit_cache" in info for _, info in second)
     for a, b in zip(_outputs(first, specs), _outputs(second, specs)):
         assert np.array_equal(a, b)
-    for change in ({"seed": 4}, {"budget": 0.6}, {"levels": [0.05, 0.11]}, {"options": {**specs[0].options, "width": 9}},
-                   {"train": specs[0].train[:-1]}):
+    changes = ({"seed": 4}, {"budget": 0.6}, {"levels": [0.05, 0.11]}, {"options": {**specs[0].options, "width": 9}},
+               {"train": specs[0].train[:-1]})
+    for change in changes:
         (_, info), = fit_members([dataclasses.replace(specs[0], **change)], workers=1)
         assert "fit_cache" not in info, change
-    assert len(list(tmp_path.iterdir())) == 3 + 5
+    assert len(list(tmp_path.iterdir())) == len(specs) + len(changes)
 
 
 def test_an_unreadable_cache_entry_is_refused_with_its_path(tmp_path, monkeypatch):

@@ -59,11 +59,13 @@ def test_default_subset_for_large_conditioned_lattices(output):
 @pytest.mark.parametrize("channel_name", ["bitflip", "gaussian"])
 @pytest.mark.parametrize("subsets", [False, True])
 def test_draw_groups_is_the_groups_draws_one_after_the_other(channel_name, subsets):
-    """The vectorised draw of a step's groups gives the per-group draws' numbers bit for bit (CPU), so a fit does
-    not depend on which is used; L = 3 and 3 configurations make group sizes that are not multiples of 16."""
+    """The vectorised draw of a step's groups gives, bit for bit (CPU), the numbers of drawing the groups one after
+    the other from the same generators (configuration indices, then the channel's noise at the group's level, then
+    the group's standardisation), so a fit does not depend on how the groups are batched; L = 3 and 3
+    configurations make group sizes that are not multiples of 16."""
     import torch
 
-    from denoisers.training import NoisyBatches, Standardiser
+    from denoisers.training import NoisyBatches, Standardiser, corrupt_torch, make_generators
     from lattice_models.channels import BitFlipChannel
 
     rng = np.random.default_rng(1)
@@ -73,8 +75,19 @@ def test_draw_groups_is_the_groups_draws_one_after_the_other(channel_name, subse
     std = Standardiser.from_data(clean, channel, "spin")
     u = torch.as_tensor((clean - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1))
     parts = [np.arange(0, 5), np.arange(5, 10), np.arange(2, 8), np.arange(10)] if subsets else None
-    one, many = (NoisyBatches(u, std, levels, 7, "cpu", subsets=parts) for _ in range(2))
+    batches = NoisyBatches(u, std, levels, 7, "cpu", subsets=parts)
+    idx_rng, gen = make_generators(7, "cpu")
+
+    def one_group(k, b):
+        pool = np.arange(len(u)) if parts is None else parts[k]
+        target = u[torch.as_tensor(pool[idx_rng.integers(0, len(pool), size=b)])]
+        y = corrupt_torch(target * batches.sd + batches.mu, channel, levels[k], gen)
+        mean_y, sd_y = std.noisy_moments(levels[k])
+        shift, scale = (torch.as_tensor(v, dtype=u.dtype).view(1, -1, 1, 1) for v in (mean_y, 1.0 / sd_y))
+        return (y - shift) * scale, target
+
     for groups in ([0, 1, 2, 3], [3, 1], [2]):
-        y, target = zip(*(one.draw(k, 3) for k in groups))
-        y_all, target_all = many.draw_groups(np.array(groups), 3)
-        assert torch.equal(torch.cat(y), y_all) and torch.equal(torch.cat(target), target_all)
+        y, target = zip(*(one_group(k, 3) for k in groups))
+        y_all, target_all = batches.draw_groups(np.array(groups), 3)
+        assert torch.equal(torch.cat(target), target_all)
+        assert torch.equal(torch.cat(y), y_all)
