@@ -81,17 +81,16 @@ from .cnn_settings import OUTPUTS, resolve_settings
 from .spin_output import BayesLocalField, bayes_output_applies, likelihood_gain
 from .readout_refit import n_regressors, n_unknowns, refit_readout
 from .reference_cost import adam_steps, refit_configs, step_seconds
+from .adam_training import TrainConfig, train_x0_predictor
 from .training import (
     NoisyBatches,
     Standardiser,
-    TrainConfig,
     groups_per_call,
     infer_data_kind,
     sites_per_step_groups,
     level_feature,
     step_size,
     set_torch_threads,
-    train_x0_predictor,
 )
 
 
@@ -231,6 +230,7 @@ class CNNDenoiser(DenoiserFamily):
             subsets = [np.flatnonzero(conds == c) for _ in levels for c in values]
             features = [(level_feature(channel, lv), float(c)) for lv in levels for c in values]
         feats = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+        feature_table = torch.as_tensor(feats, dtype=dtype, device=device)  # indexed by group on the device
         net.feature_shift.copy_(torch.as_tensor(feats.mean(axis=0), dtype=dtype))
         scale = feats.std(axis=0)
         net.feature_scale.copy_(torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=dtype))
@@ -262,11 +262,11 @@ class CNNDenoiser(DenoiserFamily):
             def predict_groups(y, b, ks):
                 y_encoded = local.encoded(y, b, ks)
                 field = local.field(y_encoded, b, ks)
-                H = net.forward_groups(torch.cat([y, torch.tanh(field)], 1), [features[k] for k in ks], b)
+                H = net.forward_groups(torch.cat([y, torch.tanh(field)], 1), feature_table[ks], b)
                 return local.standardised_output(field, H * torch.sign(y_encoded) if frame else H)
         else:
             def predict_groups(y, b, ks):
-                return net.forward_groups(y, [features[k] for k in ks], b)
+                return net.forward_groups(y, feature_table[ks], b)
         net.train()
         info = train_x0_predictor(net, predict_groups, batches, cfg)
         net.eval()

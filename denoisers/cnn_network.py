@@ -134,11 +134,15 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             self.register_buffer("feature_scale", torch.ones(feature_dim))
 
         def embedding(self, feature):
-            """Embedding(s) of one feature, shape (1, embed_dim), or of a list of features, (G, embed_dim)."""
+            """Embedding(s) of one feature, shape (1, embed_dim), or of a list of features or a tensor of
+            them (G, feature_dim) on the network's device, (G, embed_dim)."""
             shift = self.feature_shift
-            values = np.asarray(feature, dtype=np.float64)
-            values = values.reshape(len(feature), -1) if isinstance(feature, list) else values.reshape(1, -1)
-            f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device)
+            if torch.is_tensor(feature):  # already a table on the device: no host-to-device copy (capturable)
+                f = feature.view(len(feature), -1)
+            else:
+                values = np.asarray(feature, dtype=np.float64)
+                values = values.reshape(len(feature), -1) if isinstance(feature, list) else values.reshape(1, -1)
+                f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device)
             return self.embed((f - shift) / self.feature_scale)
 
         def window_linear(self, y, e, generator, c_in: int):
@@ -186,8 +190,9 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             return self.head(h) + self.window_linear(y, e[None], self.skip, self.channels)
 
         def forward_groups(self, y, features, b: int):
-            """``forward`` for a batch of G groups of b consecutive samples, group g at ``features[g]``."""
-            e = self.embedding(list(features)).repeat_interleave(b, dim=0)  # (G b, E)
+            """``forward`` for a batch of G groups of b consecutive samples, group g at ``features[g]`` (a sequence,
+            or a tensor (G, feature_dim) on the device)."""
+            e = self.embedding(features if torch.is_tensor(features) else list(features)).repeat_interleave(b, dim=0)
             return self.head(self._trunk(y, e)) + self.window_linear(y, e, self.skip, self.channels)
 
         def flops_per_site(self) -> float:

@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -256,24 +255,6 @@ class NoisyBatches:
         return (y - self.shifts[rows]) * self.scales[rows], target
 
 
-@dataclass
-class TrainConfig:
-    steps: int  # Adam steps (from a budget: denoisers.reference_cost.adam_steps)
-    lr: float = 3e-3
-    lr_final: float = 1e-5  # exponential decay from lr to lr_final over the run
-    warmup: int = 20
-    batch: int = 8  # configurations per group per step
-    adaptive_weights: bool = False  # reweight groups by 1 / (running mean of their own loss)
-    groups_per_step: Optional[int] = None  # draw this many groups per step at random (None: every group)
-
-
-def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    frac = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
-    return cfg.lr * (cfg.lr_final / cfg.lr) ** frac
-
-
 #: sites per forward pass in training: larger batches of small lattices run faster together, while
 #: one batch of many large lattices falls out of cache (measured: GFF L=32 r=0, 5 levels x 8
 #: configurations, 35 ms/step in chunks of one level vs 60 ms/step in one pass, 1 thread)
@@ -320,60 +301,3 @@ def sites_per_step_groups(n_groups: int, min_groups: int, batch: int, sites: int
     """
     per_call = max(1, CHUNK_SITES // max(1, batch * sites))
     return int(min(n_groups, max(min_groups, per_call)))
-
-
-def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg: TrainConfig) -> Dict[str, float]:
-    """``cfg.steps`` Adam steps on the level-weighted MSE of ``predict_groups(y_std, b, groups) -> u'_hat``.
-
-    Each step takes the groups of :func:`step_groups` (every group (level, or (level,
-    condition)), or ``cfg.groups_per_step`` drawn at random) and draws ``cfg.batch``
-    configurations per group with fresh noise, in group order; the groups ``groups`` (an index
-    array) go through the network in one call (``y_std`` holds their b samples consecutively),
-    :func:`groups_per_call` groups per call, with the gradients accumulated.  The loss is the
-    mean over the step's groups of the ``weights``-weighted per-group MSE, each group's term
-    further scaled, with ``cfg.adaptive_weights``, by the inverse of its running mean loss
-    (EMA of rate 0.02 per step in which the group is drawn, from the previous steps; 1 before
-    it) normalised to mean 1 over all groups, so that every group is fitted to a similar
-    relative error.  Deterministic on CPU with one torch thread.  Returns the step count, time
-    and final loss.
-    """
-    import torch
-
-    n_groups = len(batches.levels)
-    b = cfg.batch
-    sites = int(np.prod(batches.clean.shape[2:]))
-    chunk = groups_per_call(step_size(n_groups, cfg.groups_per_step), b, sites, chunk_sites(batches.clean.device.type))
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    total = int(cfg.steps)
-    start = time.perf_counter()
-    step = 0
-    last = float("nan")
-    ema = torch.full((n_groups,), float("nan"), dtype=torch.float64)  # running mean of each group's weighted loss
-    while step < total:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, total, cfg)
-        opt.zero_grad(set_to_none=True)
-        chosen = step_groups(n_groups, cfg.groups_per_step, batches.rng)
-        inv = torch.where(torch.isnan(ema), torch.ones_like(ema), 1.0 / ema)
-        rel = inv / inv.mean()
-        per_group, terms = [], []  # kept on the device until the step's end: one synchronisation per step
-        for lo in range(0, len(chosen), chunk):
-            ks = chosen[lo : lo + chunk]
-            y, target = batches.draw_groups(ks, b)
-            w = torch.cat([batches.weights[k] for k in ks]).repeat_interleave(b, dim=0)  # (groups b, C, 1, 1)
-            sq = w * (predict_groups(y, b, ks) - target) ** 2
-            per_group.append(sq.detach().view(len(ks), -1).mean(1))
-            scale = rel[ks].to(sq).repeat_interleave(b).view(-1, 1, 1, 1) if cfg.adaptive_weights else 1.0
-            term = (scale * sq).sum() / (len(chosen) * sq[0].numel() * b)
-            term.backward()
-            terms.append(term.detach())
-        loss = sum(float(t) for t in terms)
-        if cfg.adaptive_weights:
-            idx = torch.as_tensor(chosen)
-            new = torch.cat(per_group).double().cpu().clamp_min(1e-30)
-            old = ema[idx]
-            ema[idx] = torch.where(torch.isnan(old), new, 0.98 * old + 0.02 * new)
-        opt.step()
-        last = loss
-        step += 1
-    return {"steps": step, "train_seconds": time.perf_counter() - start, "final_loss": last}

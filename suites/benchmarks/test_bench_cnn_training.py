@@ -6,10 +6,14 @@ case fits ``CNNDenoiser(r, steps=n, batch=b, device=d)`` and reads the Adam phas
 ``fit_info_["train_seconds"]`` (median of the timed rounds, after a warm-up round).  ``extra_info``: seconds
 per step, configurations per second, and, for a GPU case, the ratio of its step time to the CPU's at
 batch 2 measured in the same run (the CPU at 32 configurations costs about 16 times its step at 2).  The
-CUDA cases are skipped without a GPU.
+``cuda-graph`` cases capture the step as a CUDA graph (``PHASEBENCH_CUDA_GRAPHS=1``,
+:mod:`denoisers.adam_training`; their time includes the warm-up steps and the capture, amortised over the
+steps); the CUDA cases are skipped without a GPU.
 
 Run: ``pytest suites/benchmarks/test_bench_cnn_training.py --benchmark-only -s``.
 """
+
+import os
 
 import numpy as np
 import pytest
@@ -29,6 +33,7 @@ def _train_seconds(device: str, radius: int, batch: int, steps: int, rounds: int
     for i in range(rounds + 1):
         fam = make_family("cnn", radius, steps=steps, batch=batch, device=device)
         fam.fit(TRAIN, BitFlipChannel(), LEVELS, seed=i, model=MODEL)
+        assert fam.fit_info_["cuda_graph"] == (os.environ.get("PHASEBENCH_CUDA_GRAPHS") == "1" and device == "cuda")
         times.append(fam.fit_info_["train_seconds"] / steps)
     return float(np.median(times[1:]))
 
@@ -41,17 +46,19 @@ def cpu_step_seconds(radius: int) -> float:
 
 @pytest.mark.parametrize("batch", [2, 32])
 @pytest.mark.parametrize("radius", [1, 6])
-@pytest.mark.parametrize("device", ["cuda", "cpu"])
-def test_cnn_adam_step_toric(benchmark, device, radius, batch):
+@pytest.mark.parametrize("device", ["cuda-graph", "cuda", "cpu"])
+def test_cnn_adam_step_toric(benchmark, monkeypatch, device, radius, batch):
     torch = pytest.importorskip("torch")
-    if device == "cuda" and not torch.cuda.is_available():
+    if device.startswith("cuda") and not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     if device == "cpu" and batch != 2:
         pytest.skip("the CPU baseline is the division's batch")
-    steps = 50 if device == "cuda" else 5
-    per_step = benchmark.pedantic(_train_seconds, args=(device, radius, batch, steps), rounds=1, iterations=1)
+    monkeypatch.setenv("PHASEBENCH_CUDA_GRAPHS", "1" if device == "cuda-graph" else "0")
+    steps = {"cuda-graph": 300, "cuda": 50, "cpu": 5}[device]
+    per_step = benchmark.pedantic(_train_seconds, args=(device.split("-")[0], radius, batch, steps), rounds=1,
+                                  iterations=1)
     cpu = cpu_step_seconds(radius)
-    name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+    name = torch.cuda.get_device_name(0) + (" (CUDA graph)" if device == "cuda-graph" else "") if device != "cpu" else "cpu"
     benchmark.extra_info.update(device=name, radius=radius, batch=batch, steps=steps, seconds_per_step=per_step,
                                 configs_per_second=batch * len(LEVELS) / per_step, cpu_batch2_seconds_per_step=cpu,
                                 step_time_ratio_to_cpu_batch2=per_step / cpu)
