@@ -41,6 +41,17 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: (final loss 0.97 against 0.37-0.46 at r = 2..5; 300 steps: also at 5e-3, and with gradient-norm clipping at 1
 #: or 0.1, tried and not kept); without them it trains, and at 600 steps r = 3 / 6: 33.4% / 8.0% and 85.5% / 23.1%, against 65.9% /
 #: 12.5% and 80.9% / 22.4% with them at 3e-3 -> 1e-4, at three quarters of the cost per step
+#:
+#: Tried against these defaults and not kept (quick grid, 2000 Adam steps, excess at p = 0.08; the defaults give
+#: 7.3% / 6.8% at r = 4 and 13.5% / 14.9% at r = 6 with two seeds): residual trunk layers 11.0% (r = 4); the same
+#: 3x3 weights in every trunk layer after the first 9.7% (r = 4) and 15.6% (r = 6); two 5x5 layers in place of
+#: four 3x3 16.9%; a 1x1 layer after every 3x3 6.7% at 1.17x the cost; depth 4 6.8%; Muon updates for the
+#: convolutions 7.2% (12-13% at a third or three times the step); bf16 autocast 7.0% at <= 1.2x the speed;
+#: final learning rate 1e-3 6.3%, with an average of the weights over the second half 5.6% / 7.1% (r = 4) and
+#: 13.0% / 12.8% (r = 6); one r = 6 trunk with an exit per radius 7.3-7.6% (exit 4) and 12.3-12.6% (exit 6) at
+#: about twice the cost of the r = 6 member; the r = 4 member as a frozen r = 3 member plus a new network 15%.
+#: 4x the steps (8000) gives 4.3%, and 4x the configurations per step (batch 8) 5.6%: optimisation steps are the
+#: lever (a GPU's, where a bigger batch costs little: :mod:`denoisers.adam_training`)
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
 
