@@ -59,6 +59,25 @@ def test_translation_equivariance_on_the_torus():
     np.testing.assert_allclose(fam.denoise(shifted, 1.3), np.roll(fam.denoise(y, 1.3), shift=(3, -4), axis=(2, 3)), atol=1e-12)
 
 
+def test_group_features_as_a_device_table_or_a_list_give_the_same_output():
+    """``forward_groups`` takes the groups' features as a list (host values) or as a tensor table on the device (what
+    training passes, with no host-to-device copy in the step); both are the same embedding, bit for bit."""
+    import torch
+
+    rng = np.random.default_rng(2)
+    fam = tiny_fit(2, rng.standard_normal((8, 2, 10, 10)))
+    net = fam.net_
+    features = [0.3, -1.2, 2.5]
+    y = torch.as_tensor(np.tile(rng.standard_normal((2, 2, 10, 10)), (3, 1, 1, 1)), dtype=torch.float64)  # same per group
+    table = torch.as_tensor(np.asarray(features)[:, None], dtype=torch.float64)
+    with torch.no_grad():
+        from_list, from_table = net.forward_groups(y, features, 2), net.forward_groups(y, table, 2)
+        first = net.forward_groups(y[:2], table[torch.tensor([0])], 2)
+    assert torch.equal(from_list, from_table)
+    assert torch.allclose(first, from_list[:2], rtol=1e-12, atol=1e-12)  # each group's own features (other batch size)
+    assert not torch.allclose(from_list[:2], from_list[2:4])  # same inputs, other features: other outputs
+
+
 def test_same_seed_same_network_other_seed_different(monkeypatch):
     """Bitwise for a fixed thread count (across thread counts: float32 rounding only)."""
     monkeypatch.setenv("PHASEBENCH_TORCH_THREADS", "1")
