@@ -64,7 +64,7 @@ class _Step:
     """One Adam step: forward and backward per call, the adaptive weights' update, ``opt.step()``.
 
     ``calls`` yields ``(y, target, ks)`` per network call (``ks``: the call's groups, a device index tensor);
-    ``chosen``: the step's groups (device index tensor).  Returns the step's loss terms (device tensors).
+    ``chosen``: all the step's groups (device index tensor).  Returns the step's loss terms (device tensors).
     """
 
     def __init__(self, predict_groups: Callable, batches: NoisyBatches, cfg: TrainConfig, opt):
@@ -76,7 +76,7 @@ class _Step:
         # running mean of each group's weighted loss, on the device (NaN until the group is first drawn)
         self.ema = torch.full((len(batches.levels),), float("nan"), dtype=torch.float64, device=device)
 
-    def __call__(self, calls, chosen, n_chosen: int):
+    def __call__(self, calls, chosen):
         import torch
 
         b = self.cfg.batch
@@ -89,7 +89,7 @@ class _Step:
             sq = w * (self.predict_groups(y, b, ks) - target) ** 2
             per_group.append(sq.detach().view(len(ks), -1).mean(1))
             scale = rel[ks].to(sq).repeat_interleave(b).view(-1, 1, 1, 1) if self.cfg.adaptive_weights else 1.0
-            term = (scale * sq).sum() / (n_chosen * sq[0].numel() * b)
+            term = (scale * sq).sum() / (len(chosen) * sq[0].numel() * b)
             term.backward()
             terms.append(term.detach())
         if self.cfg.adaptive_weights:
@@ -154,7 +154,7 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
         index = torch.as_tensor(chosen, device=device)
         calls = ((*batches.draw_groups(chosen[lo : lo + chunk], b), index[lo : lo + chunk])
                  for lo in range(0, len(chosen), chunk))  # drawn call by call: one call's batch in memory at a time
-        return step_fn(calls, index, len(chosen))
+        return step_fn(calls, index)
 
     terms, step = [], 0
     if capture is not None:
@@ -218,7 +218,7 @@ def _train_captured(eager_step, step_fn, batches: NoisyBatches, cfg: TrainConfig
     set_lr(warm)
     step_fn.opt.zero_grad(set_to_none=True)  # the captured backward then writes the gradients, not adds to them
     y, target = batches.draw_groups(everyone, b)  # the input buffers, holding step ``warm``'s batch
-    terms, replay = capture(lambda: step_fn([(y, target, index)], index, n_groups))
+    terms, replay = capture(lambda: step_fn([(y, target, index)], index))
     replay()  # step ``warm``
     for step in range(warm + 1, total):
         set_lr(step)

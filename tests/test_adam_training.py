@@ -68,8 +68,9 @@ def test_cuda_graph_switch(monkeypatch):
 
 def test_cuda_graph_fit_follows_the_eager_fit_on_a_gpu(monkeypatch):
     """On a GPU (skipped without one): the captured step replays what the eager step computes.  Not bit for bit
-    (Adam with ``capturable=True`` and a tensor learning rate orders its arithmetic differently), so the weights
-    after 40 steps must agree to float32 rounding grown over the steps, and the losses to 1e-4."""
+    (Adam with ``capturable=True`` and a tensor learning rate orders its arithmetic differently, and cuDNN's
+    backward need not repeat itself), so the graph fit must lie as close to an eager fit as two eager fits lie to
+    each other, within 10 times that spread (or 1e-5 relative where two eager fits agree exactly)."""
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
@@ -81,9 +82,14 @@ def test_cuda_graph_fit_follows_the_eager_fit_on_a_gpu(monkeypatch):
         return make_family("cnn", 2, width=16, steps=40, device="cuda").fit(x, BitFlipChannel(), [0.05, 0.1, 0.15],
                                                                             seed=4, model=model)
 
-    eager, graph = fit("0"), fit("1")
+    def distance(f, g):
+        a, b = _weights(f), _weights(g)
+        return max(float((a[k] - b[k]).abs().max() / (a[k].abs().max() + 1e-12)) for k in a)
+
+    eager, again, graph = fit("0"), fit("0"), fit("1")
     assert graph.fit_info_["cuda_graph"] and not eager.fit_info_["cuda_graph"]
-    a, b = _weights(eager), _weights(graph)
-    worst = max(float((a[k] - b[k]).abs().max() / (a[k].abs().max() + 1e-12)) for k in a)
-    assert worst < 1e-3, worst
-    assert abs(graph.fit_info_["final_loss"] - eager.fit_info_["final_loss"]) < 1e-4 * abs(eager.fit_info_["final_loss"])
+    spread = distance(eager, again)
+    assert distance(eager, graph) <= max(10 * spread, 1e-5), (distance(eager, graph), spread)
+    loss_spread = abs(again.fit_info_["final_loss"] - eager.fit_info_["final_loss"])
+    assert abs(graph.fit_info_["final_loss"] - eager.fit_info_["final_loss"]) <= max(
+        10 * loss_spread, 1e-5 * abs(eager.fit_info_["final_loss"]))
