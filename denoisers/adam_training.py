@@ -114,7 +114,12 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
     (EMA of rate :data:`EMA_RATE` per step in which the group is drawn, from the previous steps; 1 before
     it) normalised to mean 1 over all groups, so that every group is fitted to a similar
     relative error.  Deterministic on CPU with one torch thread.  Returns the step count, time,
-    final loss and whether the step ran captured.
+    final loss, initial loss and whether the step ran captured.
+
+    The initial loss is the first step's: the untrained network's, which for the suite's networks (zero-initialised
+    head, skip and FiLM) is the trivial predictor's (the single-site posterior with the Bayes output, the mean
+    otherwise).  A final loss near or above it means the fit collapsed to the trivial predictor: long runs at a
+    learning rate of 1e-2 did so for the toric radius-5 and -6 members (:mod:`denoisers.cnn_settings`).
 
     ``capture(body) -> (outputs, replay)`` records a step for replay (default: :func:`cuda_graph_capture` where
     the step can be captured and ``PHASEBENCH_CUDA_GRAPHS=1``; tests pass :func:`eager_capture`, which makes the
@@ -147,6 +152,8 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
             else:
                 group["lr"] = lr_at(step, total, cfg)
 
+    initial = []  # the first step's loss: the untrained network's (the trivial predictor's), read once
+
     def eager_step(step):
         set_lr(step)
         opt.zero_grad(set_to_none=True)
@@ -154,7 +161,10 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
         index = torch.as_tensor(chosen, device=device)
         calls = ((*batches.draw_groups(chosen[lo : lo + chunk], b), index[lo : lo + chunk])
                  for lo in range(0, len(chosen), chunk))  # drawn call by call: one call's batch in memory at a time
-        return step_fn(calls, index)
+        terms = step_fn(calls, index)
+        if step == 0:
+            initial.append(sum(float(t) for t in terms))
+        return terms
 
     terms, step = [], 0
     if capture is not None:
@@ -164,7 +174,7 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
         step += 1
     last = sum(float(t) for t in terms) if terms else float("nan")  # the host's one read of the loss
     return {"steps": step, "train_seconds": time.perf_counter() - start, "final_loss": last,
-            "captured_step": capture is not None, "cuda_graph": graph}
+            "initial_loss": initial[0] if initial else float("nan"), "captured_step": capture is not None, "cuda_graph": graph}
 
 
 def cuda_graph_capture(body: Callable):

@@ -52,6 +52,14 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: about twice the cost of the r = 6 member; the r = 4 member as a frozen r = 3 member plus a new network 15%.
 #: 4x the steps (8000) gives 4.3%, and 4x the configurations per step (batch 8) 5.6%: optimisation steps are the
 #: lever (a GPU's, where a bigger batch costs little: :mod:`denoisers.adam_training`)
+#:
+#: On the full grid (18 levels, 2000 configurations) the lever is weaker and long runs are unstable: 24000 Adam
+#: steps for every radius (``--family-option cnn.steps=24000``; 2.1-6.3x the budget's 7524..3802 at r = 3..6)
+#: lowered the excess at p = 0.09 from 8.6e-4 to 6.6e-4 at r = 3 and from 17.6e-4 to 13.9e-4 at r = 4, but the
+#: r = 5 and 6 members collapsed to the single-site posterior (final loss 1.10 and 1.15, against 0.38 and 0.35
+#: with the budget's steps; excess 0.052): the exponential schedule keeps the rate above 3e-3 for over 6000
+#: steps.  More steps need a stabler schedule (or a guard that restores the best weights) before they help;
+#: ``initial_loss`` in the fit record shows such a collapse (final loss near or above it)
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
 

@@ -93,3 +93,25 @@ def test_cuda_graph_fit_follows_the_eager_fit_on_a_gpu(monkeypatch):
     loss_spread = abs(again.fit_info_["final_loss"] - eager.fit_info_["final_loss"])
     assert abs(graph.fit_info_["final_loss"] - eager.fit_info_["final_loss"]) <= max(
         10 * loss_spread, 1e-5 * abs(eager.fit_info_["final_loss"]))
+
+
+def test_the_fit_records_the_untrained_networks_loss_to_show_a_collapse():
+    """``initial_loss`` is the first step's loss, that of the untrained network (the single-site posterior with the
+    Bayes output): a one-step fit's final loss is that same number; a fit that learns ends well below it; one driven
+    at an absurd learning rate ends near or above it, which is how a collapsed member shows in the results."""
+    model = make_model("toric_loops", x=1.0)
+    x, channel, levels = load_or_generate(model, 12, 6, 5).samples, BitFlipChannel(), [0.05, 0.1, 0.15]
+
+    def fit(**options):
+        return make_family("cnn", 2, **{**TINY, **options}).fit(x, channel, levels, seed=4, model=model).fit_info_
+
+    one = fit(steps=1)
+    assert one["initial_loss"] == one["final_loss"]
+    # the trivial predictor's loss is the single-site MMSE over itself, 1 per level on average; one batch of
+    # 2 configurations x 72 edges per level is noisy (1.25 here)
+    assert 0.6 < one["initial_loss"] < 1.6
+    learned = fit(steps=150)
+    assert learned["initial_loss"] == one["initial_loss"]  # the same first batch, the same untrained network
+    assert learned["final_loss"] < 0.8 * learned["initial_loss"]
+    wild = fit(steps=150, lr=30.0, lr_final=30.0)
+    assert wild["final_loss"] > 0.9 * wild["initial_loss"]
