@@ -8,6 +8,7 @@ model has it, and the locality audit of every finite-radius member.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
@@ -57,6 +58,26 @@ class Grid:
     def excess(self) -> np.ndarray:
         """Paired per-configuration excess over the reference, (n_radii, n_levels, n_test)."""
         return self.errors - self.ref_errors[None]
+
+
+#: a trained member whose final loss is at least this fraction of its untrained network's (``initial_loss``, the
+#: trivial predictor's) collapsed instead of learning (the toric radius-5 and -6 ``cnn`` members at 24000 steps:
+#: 1.10 and 1.15 against about 1; a member that learns ends at 0.35-0.6)
+COLLAPSE_FRACTION = 0.9
+
+
+def collapsed_members(members: Dict[str, Any]) -> List[str]:
+    """Keys of the fitted ``members`` (records with a ``fit`` entry) whose final training loss is at least
+    :data:`COLLAPSE_FRACTION` of their initial loss; members without both losses (exact oracles, older
+    results files) are never listed."""
+    out = []
+    for key, info in members.items():
+        fit = info.get("fit") if isinstance(info, dict) else None
+        first, last = (fit or {}).get("initial_loss"), (fit or {}).get("final_loss")
+        if isinstance(first, float) and isinstance(last, float) and math.isfinite(first) and first > 0 \
+                and math.isfinite(last) and last >= COLLAPSE_FRACTION * first:
+            out.append(key)
+    return out
 
 
 def batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -70,3 +70,27 @@ def test_the_global_decoder_runs_with_the_exact_family_only():
              for fams in (("linear",), ("exact",))}
     assert kinds[("linear",)] == ["local"]
     assert kinds[("exact",)] == ["local", "global-decoder"]
+
+
+def test_collapsed_fits_are_named_in_the_summary_and_the_status_column(tiny):
+    """A member whose final training loss is >= COLLAPSE_FRACTION x its untrained network's is listed (the toric
+    r = 5 / 6 cnn members at 24000 steps ended at 1.10 / 1.15 of about 1); members without losses never are."""
+    import copy
+
+    from suites.evaluation import COLLAPSE_FRACTION, collapsed_members
+
+    members = {"1": {"fit": {"initial_loss": 1.02, "final_loss": 0.60}},
+               "5": {"fit": {"initial_loss": 1.02, "final_loss": 1.10}},
+               "6": {"fit": {"initial_loss": 1.0, "final_loss": COLLAPSE_FRACTION * 1.0}},
+               "7": {"fit": {"initial_loss": 1.0, "final_loss": float("nan")}},
+               "global": {"name": "exact"}}
+    assert collapsed_members(members) == ["5", "6"]
+    task, _, summary = tiny
+    assert summary["linear/L8"]["collapsed_fits"] == [] and summary["exact/L8"]["collapsed_fits"] == []
+    header, rows = task.leaderboard_rows(summary)
+    assert next(r for r in rows if r[0] == "linear")[header.index("status")] == "ok"
+    broken = copy.deepcopy(summary)
+    broken["linear/L8"]["collapsed_fits"] = ["2"]
+    header, rows = task.leaderboard_rows(broken)
+    status = next(r for r in rows if r[0] == "linear")[header.index("status")]
+    assert status.startswith("ok; fits at r = 2 collapsed")

@@ -38,7 +38,7 @@ import numpy as np
 
 from lattice_models.datasets import load_or_generate
 
-from ..evaluation import derive_seed, fit_member, member_specs, task_split
+from ..evaluation import COLLAPSE_FRACTION, collapsed_members, derive_seed, fit_member, member_specs, task_split
 from ..parallel_fit import fit_members
 from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, mean_with_ci
 from .base import TASKS, Task, TaskConfig
@@ -203,7 +203,8 @@ class ToricBitflipTask(Task):
             key = f"{rec['family']}/L{rec['L']}"
             entry: Dict[str, Any] = {"family": rec["family"], "L": rec["L"], "radii": radii, "levels": rec["levels"],
                                      "members": rec["members"], "locality": {str(k): v for k, v in rec["locality"].items()},
-                                     "refused": any(not v["passed"] for v in rec["locality"].values())}
+                                     "refused": any(not v["passed"] for v in rec["locality"].values()),
+                                     "collapsed_fits": collapsed_members(rec["members"])}
             boot = bootstrap_indices(rec["mse"].shape[-1], seed=derive_seed(rec["L"], 11), n_boot=N_BOOT)
             entry["mse"] = [[mean_with_ci(rec["mse"][i, j], boot).to_dict() for j in range(len(levels))] for i in range(len(radii))]
             entry["cross_entropy"] = rec["ce"].mean(axis=-1).tolist()
@@ -258,7 +259,7 @@ class ToricBitflipTask(Task):
     def leaderboard_rows(self, summary):
         label = self.level_label
         header = ["family", "L", "status", f"{label}_c estimate [95% CI]", f"|{label}_c^ - target|" if self.scored else "target",
-                  f"peak of xi_eff vs largest r (extrapolated to r = inf in the estimate)",
+                  "peak of xi_eff vs largest r (extrapolated to r = inf in the estimate)",
                   "excess over exact r-local, worst p per r (relative)", "seconds (fit)"]
         rows = []
         for key, s in summary.items():
@@ -274,7 +275,11 @@ class ToricBitflipTask(Task):
                               for d in s["pc_vs_rmax"])
             fit_s = sum(m.get("fit_seconds", 0.0) for m in s["members"].values())
             note = "" if e.get("extrapolated") else f" ({e.get('method', 'no estimate')})"  # results files of older versions lack the flag
-            rows.append([s["family"], str(s["L"]), "REFUSED (locality audit)" if s["refused"] else "ok",
+            status = "REFUSED (locality audit)" if s["refused"] else "ok"
+            if s.get("collapsed_fits"):  # results files of older versions lack the entry
+                status += (f"; fits at r = {', '.join(s['collapsed_fits'])} collapsed (final training loss >= "
+                           f"{COLLAPSE_FRACTION:g} x the untrained network's)")
+            rows.append([s["family"], str(s["L"]), status,
                          f"{e['value']:.4g} [{e['lo']:.4g}, {e['hi']:.4g}]{note}",
                          f"{s['pc_error']:.4f}" if self.scored else "unscored", drift, _excess_text(s, summary, label),
                          f"{fit_s:.1f}"])
