@@ -43,6 +43,7 @@ class TrainConfig:
     batch: int = 8  # configurations per group per step
     adaptive_weights: bool = False  # reweight groups by 1 / (running mean of their own loss)
     groups_per_step: Optional[int] = None  # draw this many groups per step at random (None: every group)
+    grad_clip: Optional[float] = None  # rescale the gradient to this norm where it is larger (None: never)
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -96,6 +97,8 @@ class _Step:
             new = torch.cat(per_group).double().clamp_min(1e-30)
             old = ema[chosen]
             ema[chosen] = torch.where(torch.isnan(old), new, (1.0 - EMA_RATE) * old + EMA_RATE * new)
+        if self.cfg.grad_clip is not None:  # no host read: capturable
+            torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]], self.cfg.grad_clip)
         self.opt.step()
         return terms
 

@@ -134,6 +134,7 @@ class CNNDenoiser(DenoiserFamily):
         groups_per_step: Optional[int] = None,
         checks: Optional[bool] = None,
         error_frame: Optional[bool] = None,
+        grad_clip: Optional[float] = None,
     ):
         if radius is None:
             raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
@@ -170,6 +171,7 @@ class CNNDenoiser(DenoiserFamily):
         if error_frame not in (None, True, False):
             raise ValueError(f"error_frame must be true or false, got {error_frame!r}")
         self.error_frame = error_frame
+        self.grad_clip = None if grad_clip is None else _positive_float(grad_clip, "grad_clip")
         self.net_, self.error_frame_ = None, False
         self.fit_info_: dict = {}
 
@@ -254,7 +256,8 @@ class CNNDenoiser(DenoiserFamily):
             local = BayesLocalField(std, groups, dtype, device)
             batches.weights = local.weights
         cfg = TrainConfig(steps=steps, lr=settings["lr"], lr_final=settings["lr_final"], batch=batch,
-                          adaptive_weights=settings["adaptive_weights"], groups_per_step=per_step)
+                          adaptive_weights=settings["adaptive_weights"], groups_per_step=per_step,
+                          grad_clip=settings["grad_clip"])
         if bayes:
 
             frame = settings["error_frame"]
@@ -293,7 +296,7 @@ class CNNDenoiser(DenoiserFamily):
                           "budget_reference_seconds": budget, "reference_step_seconds": step_s, "levels": list(levels),
                           "output": "bayes" if bayes else "linear",
                           **{k: settings[k] for k in ("lr", "lr_final", "adaptive_weights", "window_features", "periodic",
-                                                      "polish_fraction", "error_frame")},
+                                                      "polish_fraction", "error_frame", "grad_clip")},
                           "parity_checks": len(self.net_args_["check_stencils"]),
                           "batch": batch, "groups": len(groups), "groups_per_step": per_step}
 
@@ -380,6 +383,7 @@ class CNNDenoiser(DenoiserFamily):
             "groups_per_step": self.groups_per_step,
             "checks": self.checks,
             "error_frame": self.error_frame,
+            "grad_clip": self.grad_clip,
             "dtype": self.dtype,
             "output": self.output,
             "fit": dict(self.fit_info_),

@@ -17,7 +17,7 @@ OUTPUTS = ("auto", "linear", "bayes")
 #: largest lambda (worst cell 9.3%, 64/84 cells within 2%) that 1e-5 removes (4.2%, 79/84); at
 #: L = 10 the two agree (hard cells: worst 1.7% vs 1.9%)
 LINEAR_DEFAULTS = {"lr": 3e-3, "lr_final": 1e-5, "adaptive_weights": False, "window_features": 0, "periodic_share": 0.0,
-                   "batch": 8, "polish_fraction": 0.5, "checks": True, "error_frame": None}
+                   "batch": 8, "polish_fraction": 0.5, "checks": True, "error_frame": None, "grad_clip": None}
 BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features": 4}
 #: defaults under the bit-flip channel, measured on toric-bitflip (quick grid, L = 16, budget 120 s): the excess
 #: over the exact r-local optimum, E|f - q_r|^2 / E mse(q_r), at p = 0.04 / 0.11
@@ -58,14 +58,17 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: lowered the excess at p = 0.09 from 8.6e-4 to 6.6e-4 at r = 3 and from 17.6e-4 to 13.9e-4 at r = 4, but the
 #: r = 5 and 6 members collapsed to the single-site posterior (final loss 1.10 and 1.15, against 0.38 and 0.35
 #: with the budget's steps; excess 0.052): the exponential schedule keeps the rate above 3e-3 for over 6000
-#: steps.  More steps need a stabler schedule (or a guard that restores the best weights) before they help;
-#: ``initial_loss`` in the fit record shows such a collapse (final loss near or above it)
+#: steps.  The r = 5 member's loss trace (same seed) shows how: at steps 500-1000 (rate 9e-3) one gradient of norm
+#: 115, then loss 1.12 and a zero gradient for good (a saturated output).  With ``grad_clip=1`` the same fit ran
+#: through (loss 0.38-0.42 at steps 1000-6500, gradient norms up to 15 clipped).  Off by default (clipping would
+#: change every default fit, which spikes too); ``initial_loss`` in the fit record shows a collapse (final loss
+#: near or above it; the toric leaderboard names such members)
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
 
 #: the options that a user may set explicitly, overriding the defaults above
 OPTIONS = ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks",
-           "error_frame")
+           "error_frame", "grad_clip")
 
 
 def resolve_settings(family, channel, bayes: bool, model=None) -> dict:

@@ -115,3 +115,21 @@ def test_the_fit_records_the_untrained_networks_loss_to_show_a_collapse():
     assert learned["final_loss"] < 0.8 * learned["initial_loss"]
     wild = fit(steps=150, lr=30.0, lr_final=30.0)
     assert wild["final_loss"] > 0.9 * wild["initial_loss"]
+
+
+def test_gradient_clipping_rescales_only_larger_gradients():
+    """``grad_clip``: a bound far above every gradient norm leaves the fit bit for bit as without it (the
+    gradient is multiplied by exactly 1); a tiny bound changes it; the bound is recorded; it must be positive."""
+    model = make_model("toric_loops", x=1.0)
+    x, channel, levels = load_or_generate(model, 12, 6, 5).samples, BitFlipChannel(), [0.05, 0.1, 0.15]
+
+    def fit(**options):
+        return make_family("cnn", 2, **{**TINY, **options}).fit(x, channel, levels, seed=4, model=model)
+
+    free, loose, tight = fit(), fit(grad_clip=1e9), fit(grad_clip=1e-4)
+    a, b, c = _weights(free), _weights(loose), _weights(tight)
+    assert all(a[k].equal(b[k]) for k in a)
+    assert not all(a[k].equal(c[k]) for k in a)
+    assert loose.fit_info_["grad_clip"] == 1e9 and free.fit_info_["grad_clip"] is None
+    with pytest.raises(ValueError, match="grad_clip"):
+        make_family("cnn", 2, grad_clip=0.0)
