@@ -63,7 +63,9 @@ weighted by ``1 / (single-site MMSE)`` times an adaptive factor ``1 / (running m
 group's own loss)``, normalised to mean 1, so each (level, condition) cell is fitted to a
 similar *relative* excess (measured on ising-temperature against the exact posterior at L = 6 and 10).
 Groups of a step go through the network together (:meth:`forward_groups`), in chunks of about
-:data:`denoisers.training.CHUNK_SITES` sites.
+:data:`denoisers.training.CHUNK_SITES` sites.  ``grad_clip`` (off by default) rescales each step's gradient
+to at most that norm: long runs at the bit-flip rate 1e-2 can take one huge gradient and collapse
+(:mod:`denoisers.cnn_settings`); the fit record's ``initial_loss`` (the untrained network's) shows such a collapse.
 """
 
 from __future__ import annotations
