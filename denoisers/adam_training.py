@@ -73,6 +73,7 @@ class _Step:
 
         device = batches.clean.device
         self.predict_groups, self.cfg, self.opt = predict_groups, cfg, opt
+        self.params = [p for group in opt.param_groups for p in group["params"]]  # what grad_clip rescales
         self.weights = torch.cat(batches.weights)  # (groups, C, 1, 1)
         # running mean of each group's weighted loss, on the device (NaN until the group is first drawn)
         self.ema = torch.full((len(batches.levels),), float("nan"), dtype=torch.float64, device=device)
@@ -98,7 +99,7 @@ class _Step:
             old = ema[chosen]
             ema[chosen] = torch.where(torch.isnan(old), new, (1.0 - EMA_RATE) * old + EMA_RATE * new)
         if self.cfg.grad_clip is not None:  # no host read: capturable
-            torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]], self.cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
         self.opt.step()
         return terms
 

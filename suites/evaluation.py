@@ -70,14 +70,11 @@ def collapsed_members(members: Dict[str, Any]) -> List[str]:
     """Keys of the fitted ``members`` (records with a ``fit`` entry) whose final training loss is at least
     :data:`COLLAPSE_FRACTION` of their initial loss; members without both losses (exact oracles, older
     results files) are never listed."""
-    out = []
-    for key, info in members.items():
-        fit = info.get("fit") if isinstance(info, dict) else None
-        first, last = (fit or {}).get("initial_loss"), (fit or {}).get("final_loss")
-        if isinstance(first, float) and isinstance(last, float) and math.isfinite(first) and first > 0 \
-                and math.isfinite(last) and last >= COLLAPSE_FRACTION * first:
-            out.append(key)
-    return out
+    def collapsed(fit: Dict[str, Any]) -> bool:
+        first, last = fit.get("initial_loss", math.nan), fit.get("final_loss", math.nan)
+        return math.isfinite(first) and first > 0 and math.isfinite(last) and last >= COLLAPSE_FRACTION * first
+
+    return [key for key, info in members.items() if collapsed(info.get("fit") or {})]
 
 
 def batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -85,12 +85,15 @@ def test_collapsed_fits_are_named_in_the_summary_and_the_status_column(tiny):
                "7": {"fit": {"initial_loss": 1.0, "final_loss": float("nan")}},
                "global": {"name": "exact"}}
     assert collapsed_members(members) == ["5", "6"]
-    task, _, summary = tiny
+    task, records, summary = tiny
     assert summary["linear/L8"]["collapsed_fits"] == [] and summary["exact/L8"]["collapsed_fits"] == []
     header, rows = task.leaderboard_rows(summary)
     assert next(r for r in rows if r[0] == "linear")[header.index("status")] == "ok"
-    broken = copy.deepcopy(summary)
-    broken["linear/L8"]["collapsed_fits"] = ["2"]
+    records = copy.deepcopy(records)  # the linear member at r = 2 as if its fit had ended at its initial loss
+    linear = next(r for r in records if r["kind"] == "local" and r["family"] == "linear")
+    linear["members"]["2"]["fit"] = {**linear["members"]["2"].get("fit", {}), "initial_loss": 1.0, "final_loss": 1.0}
+    broken = task.summarize(records)
+    assert broken["linear/L8"]["collapsed_fits"] == ["2"]
     header, rows = task.leaderboard_rows(broken)
     status = next(r for r in rows if r[0] == "linear")[header.index("status")]
     assert status.startswith("ok; fits at r = 2 collapsed")
