@@ -51,6 +51,9 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: 13.0% / 12.8% (r = 6); one r = 6 trunk with an exit per radius 7.3-7.6% (exit 4) and 12.3-12.6% (exit 6) at
 #: about twice the cost of the r = 6 member; the r = 4 member as a frozen r = 3 member plus a new network 15%;
 #: the cross-entropy of the Bayes output's logit (softplus(-2 u z)) in place of the MSE 7.1% / 7.3% (seeds 0 / 1).
+#: At r = 6 (seeds 0 / 1; defaults 13.5% / 14.9%): gradient-norm clipping at 1 14.5% / 13.6%; Adam beta2 = 0.99
+#: 14.6% / 14.1%; width 64 at the default rate collapsed (174%) / 34.4%, and at 3e-3 with clipping at 1
+#: 11.1% / 14.5% for 2.4x the cost per step (capacity is not the limit).
 #: 4x the steps (8000) gives 4.3%, and 4x the configurations per step (batch 8) 5.6%: optimisation steps are the
 #: lever (a GPU's, where a bigger batch costs little: :mod:`denoisers.adam_training`)
 #:

@@ -59,6 +59,22 @@ def mean_with_ci(values: np.ndarray, boot_idx: np.ndarray) -> Estimate:
     return Estimate(float(values.mean()), float(lo), float(hi), se)
 
 
+def ratio_with_ci(numerator: np.ndarray, denominator: np.ndarray, boot_idx: np.ndarray) -> Estimate:
+    """``mean(numerator) / mean(denominator)`` of paired per-configuration values, with a percentile bootstrap CI
+    that resamples the same configurations in both (so their correlation is accounted for); ``stderr`` is the
+    replicates' standard deviation.  NaN where a mean of the denominator is not positive."""
+    num, den = (np.asarray(a, dtype=np.float64) for a in (numerator, denominator))
+
+    def ratio(n, d):
+        return np.divide(n, d, out=np.full(np.shape(n), np.nan), where=np.asarray(d) > 0)
+
+    value = float(ratio(num.mean(), den.mean()))
+    boots = ratio(num[boot_idx].mean(axis=1), den[boot_idx].mean(axis=1))
+    lo, hi = replicate_interval(boots, min_found=0.9)
+    finite = boots[np.isfinite(boots)]
+    return Estimate(value, lo, hi, float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"))
+
+
 def resolved_prefix(estimates: Sequence[Estimate]) -> List[int]:
     """Indices of the contiguous run of resolved estimates from the start."""
     out = []

@@ -97,3 +97,44 @@ def test_collapsed_fits_are_named_in_the_summary_and_the_status_column(tiny):
     header, rows = task.leaderboard_rows(broken)
     status = next(r for r in rows if r[0] == "linear")[header.index("status")]
     assert status.startswith("ok; fits at r = 2 collapsed")
+
+
+def test_gain_captured_is_the_family_increment_over_the_exact_one(tiny):
+    """The share of the exact gain per ring is mean(family increment) / mean(exact increment), and it equals
+    1 - (excess_{r+1} - excess_r) / (exact gain) up to the orthogonal cross term 2 (f_r - q_r)(q_r - q_{r+1}), whose
+    mean is zero: the two computations agree within 4 of its standard errors.  The exact family has no share."""
+    task, records, summary = tiny
+    exact, linear = (next(r for r in records if r["kind"] == "local" and r["family"] == f) for f in ("exact", "linear"))
+    assert "gain_captured" not in summary["exact/L8"]
+    rings = summary["linear/L8"]["gain_captured"]
+    assert [g["r"] for g in rings] == [1]
+    for j in range(len(linear["levels"])):
+        share = rings[0]["share"][j]
+        gain = exact["increments"][0, j]
+        assert share["mean"] == pytest.approx(linear["increments"][0, j].mean() / gain.mean(), rel=1e-12)
+        assert share["lo"] < share["mean"] < share["hi"]
+        cross = linear["increments"][0, j] - (linear["dist_to_exact"][0, j] + gain - linear["dist_to_exact"][1, j])
+        via_excess = 1 - (linear["dist_to_exact"][1, j].mean() - linear["dist_to_exact"][0, j].mean()) / gain.mean()
+        se = cross.std(ddof=1) / math.sqrt(len(cross))
+        assert abs(share["mean"] - via_excess) < 4 * se / gain.mean() + 1e-12
+    header, rows = task.leaderboard_rows(summary)
+    column = header.index("share of the exact gain per ring r -> r+1 at the exact p_c^")
+    assert next(r for r in rows if r[0] == "exact")[column] == "n/a"
+    text = next(r for r in rows if r[0] == "linear")[column]
+    assert text.startswith("p=") and "1->2: " in text
+    assert all(len(r) == len(header) for r in rows)
+
+
+def test_ratio_with_ci_resamples_numerator_and_denominator_together():
+    """A ratio of paired means: perfectly correlated numerator and denominator give a zero-width CI; a
+    non-positive denominator gives NaN."""
+    from suites.scoring import bootstrap_indices, ratio_with_ci
+
+    rng = np.random.default_rng(3)
+    den = rng.exponential(size=200)
+    boot = bootstrap_indices(200, seed=1, n_boot=300)
+    e = ratio_with_ci(0.25 * den, den, boot)
+    assert e.mean == pytest.approx(0.25) and e.lo == pytest.approx(0.25) and e.hi == pytest.approx(0.25)
+    noisy = ratio_with_ci(0.25 * den + rng.normal(scale=0.1, size=200), den, boot)
+    assert noisy.lo < noisy.mean < noisy.hi and noisy.hi - noisy.lo > 0.01
+    assert math.isnan(ratio_with_ci(den, -den, boot).mean)
