@@ -64,8 +64,10 @@ group's own loss)``, normalised to mean 1, so each (level, condition) cell is fi
 similar *relative* excess (measured on ising-temperature against the exact posterior at L = 6 and 10).
 Groups of a step go through the network together (:meth:`forward_groups`), in chunks of about
 :data:`denoisers.training.CHUNK_SITES` sites.  ``grad_clip`` (off by default) rescales each step's gradient
-to at most that norm: long runs at the bit-flip rate 1e-2 can take one huge gradient and collapse
-(:mod:`denoisers.cnn_settings`); the fit record's ``initial_loss`` (the untrained network's) shows such a collapse.
+to at most that norm.  Long runs at the bit-flip rate 1e-2 can blow up and collapse (:mod:`denoisers.cnn_settings`);
+clipping saved the toric r = 5 member of a 24000-step run but only delayed the r = 6 member's collapse (Adam's step
+is about the learning rate whatever the gradient's norm); the fit record's ``initial_loss`` (the untrained
+network's) shows a collapse.
 """
 
 from __future__ import annotations

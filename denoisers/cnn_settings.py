@@ -66,9 +66,15 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: 115, then loss 1.12 and a zero gradient for the remaining 23000 steps (a saturated output; final loss
 #: 1.0961230397224426, the collapsed run's to the last digit).  With ``grad_clip=1`` the same fit trains through
 #: all 24000 steps (final loss 0.390, mean 0.355 over the last 500; 5161 of the 23000 steps after step 1000
-#: clipped, norms up to 47).  Off by default (clipping would
-#: change every default fit, which spikes too); ``initial_loss`` in the fit record shows a collapse (final loss
-#: near or above it; the toric leaderboard names such members)
+#: clipped, norms up to 47), but its excess barely moved (p = 0.08 / 0.09 / 0.10 / 0.11 / 0.12: 21.0 / 21.2 /
+#: 19.2 / 17.5 / 14.8e-4, against 24.1 / 23.5 / 21.5 / 20.0 / 16.7e-4 at the budget's 4556 steps), and the r = 6
+#: member collapsed all the same: its trace (same seed) has gradient norms above 1 from step 300 and growing
+#: (max 1.5 / 2.9 / 5.5 per 100 steps from step 900), then 129 at steps 1500-1600 (rate 7.5e-3) and a zero
+#: gradient from step 1700, ending at the unclipped run's saturated output (final loss 1.1501696705818176 both).
+#: Adam's step is about the learning rate whatever the gradient's norm, so clipping only delays a collapse
+#: driven by a long phase at a high rate.  Off by default (clipping would change every default fit, which
+#: spikes too, and at r = 6 on the quick grid it gave no gain, below); ``initial_loss`` in the fit record shows
+#: a collapse (final loss near or above it; the toric leaderboard names such members)
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
 
