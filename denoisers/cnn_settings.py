@@ -53,7 +53,13 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: the cross-entropy of the Bayes output's logit (softplus(-2 u z)) in place of the MSE 7.1% / 7.3% (seeds 0 / 1).
 #: At r = 6 (seeds 0 / 1; defaults 13.5% / 14.9%): gradient-norm clipping at 1 14.5% / 13.6%; Adam beta2 = 0.99
 #: 14.6% / 14.1%; width 64 at the default rate collapsed (174%) / 34.4%, and at 3e-3 with clipping at 1
-#: 11.1% / 14.5% for 2.4x the cost per step (capacity is not the limit).
+#: 11.1% / 14.5% for 2.4x the cost per step (capacity is not the limit); the trunk without the raw bits (checks
+#: only) 58.5% / 13.8%, and also without the skip 24.1% / 12.9%.  Where the deficit comes from, measured with
+#: a diagnostic that is not a family (it uses the oracle): the exact r-local posterior in place of x as the
+#: training target, same steps and fresh noise, gives at p = 0.04 / 0.08 / 0.1 / 0.11 / 0.13 4.9 / 2.3 / 1.3 /
+#: 1.1 / 0.5% at r = 3 (x: 8.2 / 4.0 / 2.3 / 2.4 / 1.4%) and 11.6 / 4.4 / 3.0 / 1.9 / 1.0% at r = 4 (x: 21.3 / 7.3 /
+#: 5.0 / 3.5 / 2.0%): the Bernoulli noise of the target costs about half of the excess, and the other half
+#: stays with noise-free targets.
 #: 4x the steps (8000) gives 4.3%, and 4x the configurations per step (batch 8) 5.6%: optimisation steps are the
 #: lever (a GPU's, where a bigger batch costs little: :mod:`denoisers.adam_training`)
 #:
