@@ -165,6 +165,27 @@ def toric_mse_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.Pat
     return _save(fig, Path(out_dir) / f"{task}-mse-heatmap.png")
 
 
+def toric_gain_shares(task: str, summary: Dict[str, Any], out_dir: os.PathLike, level_label: str) -> str:
+    """Per learned family, the share of the exact gain that it captures per ring r -> r+1, against the level."""
+    plt = _pyplot()
+    entries = [s for k, s in summary.items() if not k.startswith("_") and s.get("gain_captured")]
+    fig, axes = plt.subplots(1, len(entries), figsize=(4.6 * len(entries), 3.4), squeeze=False)
+    for ax, s in zip(axes[0], entries):
+        for ring in s["gain_captured"]:
+            v = np.array([e["mean"] for e in ring["share"]])
+            err = np.nan_to_num(np.vstack([np.clip(v - np.array([e["lo"] for e in ring["share"]]), 0, None),
+                                           np.clip(np.array([e["hi"] for e in ring["share"]]) - v, 0, None)]))
+            ax.errorbar(s["levels"], v, yerr=err, marker="o", ms=3, capsize=2, label=f"{ring['r']} -> {ring['r'] + 1}")
+        ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        ax.set_ylim(-0.2, 1.2)
+        ax.set_xlabel(level_label)
+        ax.set_ylabel("share of the exact r-local gain")
+        ax.set_title(f"{s['family']} L={s['L']}", fontsize=9)
+        ax.legend(fontsize=7, title="ring", title_fontsize=7)
+    fig.suptitle(f"{task}: (MSE(f_r) - MSE(f_r+1)) / (MSE(q_r) - MSE(q_r+1))", fontsize=10)
+    return _save(fig, Path(out_dir) / f"{task}-gain-share.png")
+
+
 def speciation_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike) -> str:
     """Aligned posterior magnetisation M(lambda) for the exact global posterior and each local member."""
     plt = _pyplot()

@@ -138,3 +138,14 @@ def test_ratio_with_ci_resamples_numerator_and_denominator_together():
     noisy = ratio_with_ci(0.25 * den + rng.normal(scale=0.1, size=200), den, boot)
     assert noisy.lo < noisy.mean < noisy.hi and noisy.hi - noisy.lo > 0.01
     assert math.isnan(ratio_with_ci(den, -den, boot).mean)
+
+
+def test_plots_include_the_gain_share_only_beside_a_learned_family(tiny, tmp_path):
+    """With a learned family the toric plots add the share of the exact gain per ring; with the exact family alone
+    there is nothing to plot there."""
+    task, records, summary = tiny
+    paths = task.plots(records, summary, tmp_path)
+    assert [p.endswith(s) for p, s in zip(paths, ("-xi-eff.png", "-mse-heatmap.png", "-gain-share.png"))] == [True] * 3
+    assert all((tmp_path / p).stat().st_size > 1000 for p in paths)
+    exact_only = {k: v for k, v in summary.items() if not k.startswith("linear")}
+    assert len(task.plots([r for r in records if r.get("family") != "linear"], exact_only, tmp_path / "x")) == 2

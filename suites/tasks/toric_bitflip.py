@@ -299,8 +299,11 @@ class ToricBitflipTask(Task):
     def plots(self, records, summary, out_dir):
         from .. import plots
 
-        return [plots.toric_xi_curves(self.name, summary, out_dir, self.target, self.level_label),
-                plots.toric_mse_heatmaps(self.name, records, out_dir, self.level_label)]
+        paths = [plots.toric_xi_curves(self.name, summary, out_dir, self.target, self.level_label),
+                 plots.toric_mse_heatmaps(self.name, records, out_dir, self.level_label)]
+        if any(s.get("gain_captured") for s in summary.values()):  # learned families beside the exact one
+            paths.append(plots.toric_gain_shares(self.name, summary, out_dir, self.level_label))
+        return paths
 
 
 def _excess_text(s: Dict[str, Any], summary: Dict[str, Any], label: str) -> str:
