@@ -354,4 +354,5 @@ def _gain_text(s: Dict[str, Any], summary: Dict[str, Any], label: str, target: f
     centre = exact if math.isfinite(exact) else target
     j = int(np.argmin(np.abs(np.asarray(s["levels"], dtype=np.float64) - centre)))
     lv = s["levels"][j]
-    return f"{label}={lv:g}: " + ", ".join(f"{g['r']}->{g['r'] + 1}: {g['share'][j]['mean']:.0%}" for g in rings)
+    shares = [(g["r"], g["share"][j]["mean"]) for g in rings]
+    return f"{label}={lv:g}: " + ", ".join(f"{r}->{r + 1}: {0.0 if abs(v) < 0.005 else v:.0%}" for r, v in shares)  # no "-0%"; NaN stays
