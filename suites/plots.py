@@ -18,6 +18,13 @@ def _pyplot():
     return plt
 
 
+def _ci_error_bars(value, lo, hi) -> np.ndarray:
+    """``yerr`` for ``errorbar`` from a value and its CI bounds: distances below and above, never negative, 0 where
+    a bound is NaN (no bar)."""
+    value, lo, hi = (np.asarray(a, dtype=np.float64) for a in (value, lo, hi))
+    return np.nan_to_num(np.vstack([np.clip(value - lo, 0, None), np.clip(hi - value, 0, None)]))
+
+
 def _save(fig, path: Path) -> str:
     from lattice_models.provenance import atomic_path, git_commit, package_version
 
@@ -60,8 +67,7 @@ def decay_length_curves(task: str, grids: List[Any], summary: Dict[str, Any], ou
         xi = np.array([row["xi_eff"]["xi"] for row in s["levels"]])
         lo = np.array([row["xi_eff"]["lo"] for row in s["levels"]])
         hi = np.array([row["xi_eff"]["hi"] for row in s["levels"]])
-        err = np.vstack([np.clip(xi - lo, 0, None), np.clip(hi - xi, 0, None)])
-        ax.errorbar(lv, xi, yerr=np.nan_to_num(err), marker="o", ms=3, capsize=2, label=f"{g.family} L={g.L}")
+        ax.errorbar(lv, xi, yerr=_ci_error_bars(xi, lo, hi), marker="o", ms=3, capsize=2, label=f"{g.family} L={g.L}")
         if g.markov_length is not None and not drawn_exact:
             ax.plot(lv, g.markov_length, "k--", lw=1, label="exact xi_M")
             drawn_exact = True
@@ -84,8 +90,7 @@ def ising_phi_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike, t
             scale = int(L) ** 0.25
             T = np.array(e["temps"])
             phi, lo, hi = (np.array(e[k]) * scale for k in ("phi", "phi_lo", "phi_hi"))
-            ax.errorbar(T, phi, yerr=[np.clip(phi - lo, 0, None), np.clip(hi - phi, 0, None)], marker="o", ms=3,
-                        capsize=2, label=f"L={L}")
+            ax.errorbar(T, phi, yerr=_ci_error_bars(phi, lo, hi), marker="o", ms=3, capsize=2, label=f"L={L}")
         est = s["Tc_estimate"]
         ax.axvline(t_c, color="k", ls="--", lw=1, label="exact T_c")
         if np.isfinite(est["Tc"]):
@@ -133,8 +138,8 @@ def toric_xi_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike, ta
         xi = np.array([p["xi"] for p in s["xi_eff"]])
         lo = np.array([p["lo"] for p in s["xi_eff"]])
         hi = np.array([p["hi"] for p in s["xi_eff"]])
-        err = np.nan_to_num(np.vstack([np.clip(xi - lo, 0, None), np.clip(hi - xi, 0, None)]))
-        line = ax.errorbar(lv, xi, yerr=err, marker="o", ms=3, capsize=2, label=f"{s['family']} (r<={max(s['radii'])})")
+        line = ax.errorbar(lv, xi, yerr=_ci_error_bars(xi, lo, hi), marker="o", ms=3, capsize=2,
+                           label=f"{s['family']} (r<={max(s['radii'])})")
         if np.isfinite(s["pc_estimate"]["value"]):
             ax.axvline(s["pc_estimate"]["value"], color=line[0].get_color(), lw=0.8, ls=":")
     ax.axvline(target, color="k", ls="--", lw=1, label=f"target {target:g}")
@@ -172,10 +177,9 @@ def toric_gain_shares(task: str, summary: Dict[str, Any], out_dir: os.PathLike, 
     fig, axes = plt.subplots(1, len(entries), figsize=(4.6 * len(entries), 3.4), squeeze=False)
     for ax, s in zip(axes[0], entries):
         for ring in s["gain_captured"]:
-            v = np.array([e["mean"] for e in ring["share"]])
-            err = np.nan_to_num(np.vstack([np.clip(v - np.array([e["lo"] for e in ring["share"]]), 0, None),
-                                           np.clip(np.array([e["hi"] for e in ring["share"]]) - v, 0, None)]))
-            ax.errorbar(s["levels"], v, yerr=err, marker="o", ms=3, capsize=2, label=f"{ring['r']} -> {ring['r'] + 1}")
+            v, lo, hi = ([e[k] for e in ring["share"]] for k in ("mean", "lo", "hi"))
+            ax.errorbar(s["levels"], v, yerr=_ci_error_bars(v, lo, hi), marker="o", ms=3, capsize=2,
+                        label=f"{ring['r']} -> {ring['r'] + 1}")
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
         ax.set_ylim(-0.2, 1.2)
         ax.set_xlabel(level_label)

@@ -95,15 +95,30 @@ def test_cuda_graph_fit_follows_the_eager_fit_on_a_gpu(monkeypatch):
         10 * loss_spread, 1e-5 * abs(eager.fit_info_["final_loss"]))
 
 
+TORIC_LEVELS = [0.05, 0.1, 0.15]
+
+
+@functools.lru_cache(maxsize=None)
+def _toric_train():
+    """The toric model and 12 of its configurations at L = 6 (generated on first use, not at import)."""
+    model = make_model("toric_loops", x=1.0)
+    return model, load_or_generate(model, 12, 6, 5).samples
+
+
+def _toric_fit(**options):
+    """A tiny radius-2 cnn fitted on the toric configurations under bit flip, with the given options."""
+    model, x = _toric_train()
+    return make_family("cnn", 2, **{**TINY, **options}).fit(x, BitFlipChannel(), TORIC_LEVELS, seed=4, model=model)
+
+
 def test_the_fit_records_the_untrained_networks_loss_to_show_a_collapse():
     """``initial_loss`` is the first step's loss, that of the untrained network (the single-site posterior with the
     Bayes output): a one-step fit's final loss is that same number; a fit that learns ends well below it; one driven
     at an absurd learning rate ends near or above it, which is how a collapsed member shows in the results."""
-    model = make_model("toric_loops", x=1.0)
-    x, channel, levels = load_or_generate(model, 12, 6, 5).samples, BitFlipChannel(), [0.05, 0.1, 0.15]
+    x, levels = _toric_train()[1], TORIC_LEVELS
 
     def fit(**options):
-        return make_family("cnn", 2, **{**TINY, **options}).fit(x, channel, levels, seed=4, model=model).fit_info_
+        return _toric_fit(**options).fit_info_
 
     one = fit(steps=1)
     assert one["initial_loss"] == one["final_loss"]
@@ -124,13 +139,7 @@ def test_the_fit_records_the_untrained_networks_loss_to_show_a_collapse():
 def test_gradient_clipping_rescales_only_larger_gradients():
     """``grad_clip``: a bound far above every gradient norm leaves the fit bit for bit as without it (the
     gradient is multiplied by exactly 1); a tiny bound changes it; the bound is recorded; it must be positive."""
-    model = make_model("toric_loops", x=1.0)
-    x, channel, levels = load_or_generate(model, 12, 6, 5).samples, BitFlipChannel(), [0.05, 0.1, 0.15]
-
-    def fit(**options):
-        return make_family("cnn", 2, **{**TINY, **options}).fit(x, channel, levels, seed=4, model=model)
-
-    free, loose, tight = fit(), fit(grad_clip=1e9), fit(grad_clip=1e-4)
+    free, loose, tight = _toric_fit(), _toric_fit(grad_clip=1e9), _toric_fit(grad_clip=1e-4)
     a, b, c = _weights(free), _weights(loose), _weights(tight)
     assert all(a[k].equal(b[k]) for k in a)
     assert not all(a[k].equal(c[k]) for k in a)

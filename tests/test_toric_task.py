@@ -125,21 +125,6 @@ def test_gain_captured_is_the_family_increment_over_the_exact_one(tiny):
     assert all(len(r) == len(header) for r in rows)
 
 
-def test_ratio_with_ci_resamples_numerator_and_denominator_together():
-    """A ratio of paired means: perfectly correlated numerator and denominator give a zero-width CI; a
-    non-positive denominator gives NaN."""
-    from suites.scoring import bootstrap_indices, ratio_with_ci
-
-    rng = np.random.default_rng(3)
-    den = rng.exponential(size=200)
-    boot = bootstrap_indices(200, seed=1, n_boot=300)
-    e = ratio_with_ci(0.25 * den, den, boot)
-    assert e.mean == pytest.approx(0.25) and e.lo == pytest.approx(0.25) and e.hi == pytest.approx(0.25)
-    noisy = ratio_with_ci(0.25 * den + rng.normal(scale=0.1, size=200), den, boot)
-    assert noisy.lo < noisy.mean < noisy.hi and noisy.hi - noisy.lo > 0.01
-    assert math.isnan(ratio_with_ci(den, -den, boot).mean)
-
-
 def test_plots_include_the_gain_share_only_beside_a_learned_family(tiny, tmp_path):
     """With a learned family the toric plots add the share of the exact gain per ring; with the exact family alone
     there is nothing to plot there."""
