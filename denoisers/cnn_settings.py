@@ -90,6 +90,18 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: driven by a long phase at a high rate.  Off by default (clipping would change every default fit, which
 #: spikes too, and at r = 6 on the quick grid it gave no gain, below); ``initial_loss`` in the fit record shows
 #: a collapse (final loss near or above it; the toric leaderboard names such members)
+#:
+#: A lower peak rate does what clipping could not: 24000 steps from 3e-3 (to 1e-4) with clipping at 1 train every
+#: radius (final loss r = 1..6 0.596 / 0.441 / 0.389 / 0.355 / 0.378 / 0.391), and the excess falls at every radius,
+#: most where it grew (x 1e-4 at p = 0.08 / 0.09 / 0.10 / 0.11 / 0.12; budget steps at 1e-2 in brackets): r = 3
+#: 6.1 / 6.2 / 5.9 / 6.0 / 5.6 (8.8 / 8.6 / 8.2 / 8.4 / 8.2), r = 4 11.1 / 11.3 / 10.5 / 9.9 / 8.8 (17.1 / 17.6 /
+#: 16.2 / 15.0 / 13.7), r = 5 14.8 / 14.9 / 13.4 / 12.2 / 10.2 (24.1 / 23.5 / 21.5 / 20.0 / 16.7), r = 6 16.1 / 17.6 /
+#: 15.5 / 14.1 / 11.0 (30.4 / 31.5 / 27.6 / 24.6 / 20.3).  The share of the exact gain per ring at p = 0.09 rose from
+#: 98 / 83 / 60 / 57 / 11% to 99 / 88 / 77 / 74 / 70%, and p_c^ from 0.1333 [0.0662, 0.1991] to 0.0944 [0.0367,
+#: 0.1368].  That is the full division's toric-bitflip training (``FULL_CNN_TRAINING`` in
+#: :mod:`suites.tasks.toric_bitflip`); the bit-flip defaults here stay those of the budgeted fits (the quick
+#: division's short runs want the higher rate: at r = 3 and 1500 steps, 3e-3 -> 1e-5 gave 35.7% / 7.8% against
+#: 21.8% / 5.1% from 1e-2, above)
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
 

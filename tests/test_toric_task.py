@@ -134,3 +134,23 @@ def test_plots_include_the_gain_share_only_beside_a_learned_family(tiny, tmp_pat
     assert all((tmp_path / p).stat().st_size > 1000 for p in paths)
     exact_only = {k: v for k, v in summary.items() if not k.startswith("linear")}
     assert len(task.plots([r for r in records if r.get("family") != "linear"], exact_only, tmp_path / "x")) == 2
+
+
+def test_the_full_division_trains_cnn_with_its_own_schedule_over_the_bitflip_defaults():
+    from denoisers import DENOISERS
+    from denoisers.cnn_settings import BITFLIP_DEFAULTS, resolve_settings
+    from lattice_models.channels import BitFlipChannel
+    from suites.runner import apply_overrides
+    from suites.tasks.toric_bitflip import FULL_CNN_TRAINING
+
+    task = ToricBitflipTask()
+    assert "cnn" not in task.config("quick").family_options  # the quick division keeps the budgeted defaults
+    cfg = apply_overrides(task, task.config("full"), {})
+    assert cfg.family_options["cnn"] == FULL_CNN_TRAINING
+    fam = DENOISERS.get("cnn")(radius=6, **cfg.family_options["cnn"])
+    settings = resolve_settings(fam, BitFlipChannel(), bayes=True, model=task.model())
+    assert fam.steps == 24000 and settings["grad_clip"] == 1
+    assert settings["lr"] == 3e-3 != BITFLIP_DEFAULTS["lr"] and settings["lr_final"] == BITFLIP_DEFAULTS["lr_final"]
+    # the user's options still win, name by name
+    cfg = apply_overrides(task, task.config("full"), {"family_options": {"cnn": {"lr": 1e-2}}})
+    assert cfg.family_options["cnn"] == {**FULL_CNN_TRAINING, "lr": 1e-2}
