@@ -149,8 +149,9 @@ def test_the_full_division_trains_cnn_with_its_own_schedule_over_the_bitflip_def
     assert cfg.family_options["cnn"] == FULL_CNN_TRAINING
     fam = DENOISERS.get("cnn")(radius=6, **cfg.family_options["cnn"])
     settings = resolve_settings(fam, BitFlipChannel(), bayes=True, model=task.model())
-    assert fam.steps == 24000 and settings["grad_clip"] == 1
-    assert settings["lr"] == 3e-3 != BITFLIP_DEFAULTS["lr"] and settings["lr_final"] == BITFLIP_DEFAULTS["lr_final"]
+    assert fam.steps == FULL_CNN_TRAINING["steps"] and settings["grad_clip"] == FULL_CNN_TRAINING["grad_clip"]
+    assert settings["lr"] == FULL_CNN_TRAINING["lr"] != BITFLIP_DEFAULTS["lr"]
+    assert settings["lr_final"] == BITFLIP_DEFAULTS["lr_final"]  # what the task does not set stays the default
     # the user's options still win, name by name
     cfg = apply_overrides(task, task.config("full"), {"family_options": {"cnn": {"lr": 1e-2}}})
     assert cfg.family_options["cnn"] == {**FULL_CNN_TRAINING, "lr": 1e-2}

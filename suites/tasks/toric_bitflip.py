@@ -50,12 +50,8 @@ from denoisers.locality import audit_locality
 
 P_C = 0.10922
 N_BOOT = 300
-#: the full division's ``cnn`` training: a fixed 24000 Adam steps for every radius (2.1-6.3x what the 360 s budget
-#: buys at r = 3..6), from a peak rate of 3e-3 (not the bit-flip default 1e-2), gradient norm clipped at 1.  Measured
-#: on the full grid (2-core AMD EPYC, one torch thread per fit): p_c^ 0.0944 [0.0367, 0.1368] (error 0.0148), share
-#: of the exact gain at p = 0.09 for rings 1->2 .. 5->6 99/88/77/74/70%, where the budget's steps at 1e-2 give
-#: 0.1333 [0.0662, 0.1991] (error 0.0241) and 98/83/60/57/11%; 24000 steps at 1e-2 collapse at r = 5 and 6
-#: (:mod:`denoisers.cnn_settings`).  Cost: 30 min of fitting at r = 6, 79 min for the task with exact and cnn.
+#: the full division's ``cnn`` training, over the bit-flip defaults: a fixed 24000 Adam steps for every radius from a
+#: peak rate of 3e-3, gradient norm clipped at 1 (the measurements that chose it: :mod:`denoisers.cnn_settings`)
 FULL_CNN_TRAINING = {"steps": 24000, "lr": 3e-3, "grad_clip": 1}
 
 
