@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lattice_models.channels import NoiseChannel
-from lattice_models.devices import torch_device  # noqa: F401  (re-exported: families and the runner use it)
-from lattice_models.registry import Registry
+from phasebench.lattice_models.channels import NoiseChannel
+from phasebench.lattice_models.devices import torch_device  # noqa: F401  (re-exported: families and the runner use it)
+from phasebench.lattice_models.registry import Registry
 
 DENOISERS: Registry[type] = Registry("denoiser family", "phasebench.denoisers")
 
@@ -78,7 +78,7 @@ class DenoiserFamily:
         """Fit on clean configurations ``(n, C, L, L)`` for the channel at ``levels``.
 
         ``budget`` is the training budget of trainable families in reference seconds: the work
-        that takes that long on the reference machine (:mod:`denoisers.reference_cost`), so that
+        that takes that long on the reference machine (:mod:`phasebench.denoisers.reference_cost`), so that
         a fit does not depend on the machine's speed or load;
         ``model`` is the lattice model (needed by oracle families); ``conditions``
         (conditionable families only) holds one scalar per configuration.  A radius

@@ -1,4 +1,4 @@
-"""The torch module of the ``cnn`` family (:mod:`denoisers.cnn`): a network whose light cone is the radius-r window.
+"""The torch module of the ``cnn`` family (:mod:`phasebench.denoisers.cnn`): a network whose light cone is the radius-r window.
 
 * trunk: ``r`` 3x3 convolutions with circular padding (torus; never zero padding), then
   ``depth`` 1x1 convolutions, width ``width``; for ``r = 0`` the trunk starts with a 1x1 layer

@@ -1,4 +1,4 @@
-"""Default training and architecture settings of the ``cnn`` family (:mod:`denoisers.cnn`), and their resolution.
+"""Default training and architecture settings of the ``cnn`` family (:mod:`phasebench.denoisers.cnn`), and their resolution.
 
 A fit's settings are the output's defaults (linear readout or Bayes output), overlaid by the
 bit-flip defaults under that channel, overlaid by every option the user gave explicitly.  Every
@@ -7,7 +7,7 @@ default below was measured; the comments give the numbers.
 
 from __future__ import annotations
 
-from lattice_models.channels import BitFlipChannel
+from phasebench.lattice_models.channels import BitFlipChannel
 
 OUTPUTS = ("auto", "linear", "bayes")
 #: training defaults per output: the linear readout is refitted by least squares after Adam; the
@@ -70,7 +70,7 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: over the 4 gauge images that flip edge e) r = 4 6.2 / 4.7 / 3.2%, r = 6 11.4 / 6.8 / 5.8%.  The part no
 #: data-based target removes, E (q_inf - q_r)^2, stays in all of them.
 #: 4x the steps (8000) gives 4.3%, and 4x the configurations per step (batch 8) 5.6%: optimisation steps are the
-#: lever (a GPU's, where a bigger batch costs little: :mod:`denoisers.adam_training`)
+#: lever (a GPU's, where a bigger batch costs little: :mod:`phasebench.denoisers.adam_training`)
 #:
 #: On the full grid (18 levels, 2000 configurations) the lever is weaker and long runs are unstable: 24000 Adam
 #: steps for every radius (``--family-option cnn.steps=24000``; 2.1-6.3x the budget's 7524..3802 at r = 3..6)
@@ -99,7 +99,7 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: 15.5 / 14.1 / 11.0 (30.4 / 31.5 / 27.6 / 24.6 / 20.3).  The share of the exact gain per ring at p = 0.09 rose from
 #: 98 / 83 / 60 / 57 / 11% to 99 / 88 / 77 / 74 / 70%, and p_c^ from 0.1333 [0.0662, 0.1991] to 0.0944 [0.0367,
 #: 0.1368].  That is the full division's toric-bitflip training (``FULL_CNN_TRAINING`` in
-#: :mod:`suites.tasks.toric_bitflip`); the bit-flip defaults here stay those of the budgeted fits (the quick
+#: :mod:`phasebench.suites.tasks.toric_bitflip`); the bit-flip defaults here stay those of the budgeted fits (the quick
 #: division's short runs want the higher rate: at r = 3 and 1500 steps, 3e-3 -> 1e-5 gave 35.7% / 7.8% against
 #: 21.8% / 5.1% from 1e-2, above)
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,

@@ -19,7 +19,7 @@ from typing import Dict
 
 import numpy as np
 
-from lattice_models.geometry import apply_window_kernel, window_offsets
+from phasebench.lattice_models.geometry import apply_window_kernel, window_offsets
 
 from .base import DENOISERS, DenoiserFamily
 

@@ -23,7 +23,7 @@ from typing import List
 
 import numpy as np
 
-from lattice_models.geometry import chebyshev_distance
+from phasebench.lattice_models.geometry import chebyshev_distance
 
 from .base import DenoiserFamily
 

@@ -3,7 +3,7 @@
 A global, non-Bayesian baseline.  Each edge gets its log-likelihood ratio ``l_e =
 log P(y_e | x_e = 1) / P(y_e | x_e = 0)``; the hard decision ``d_e = [l_e > 0]`` generally
 violates vertex parity, and the syndrome of ``d`` (its odd vertices, conventions of
-:mod:`lattice_models.toric_loops`) is matched with edge weights ``|l_e|``.  The estimate
+:mod:`phasebench.lattice_models.toric_loops`) is matched with edge weights ``|l_e|``.  The estimate
 ``x_hat = d XOR correction`` is always a valid cycle configuration.
 
 * bit-flip channel: ``d = y`` and every weight is ``log((1-p)/p)`` (one matching graph per
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from lattice_models.exact.toric_window import edge_log_likelihood_ratios
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.exact.toric_window import edge_log_likelihood_ratios
 
 from .base import DENOISERS, DenoiserFamily
 

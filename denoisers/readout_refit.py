@@ -2,7 +2,7 @@
 
 With the trunk and the level embedding fixed, the network output is linear in the readout
 parameters, so they can be solved exactly on fresh noise instead of by SGD
-(:class:`denoisers.cnn.CNNDenoiser`, linear output).
+(:class:`phasebench.denoisers.cnn.CNNDenoiser`, linear output).
 
 Per site the output at level ``l`` is ``K_l . patch + H h + b_h`` with the skip kernel
 ``K_l = W_s [e_l, 1]`` generated from the level embedding ``e_l``.  Two equivalent solves:

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 
 from .training import Standardiser
 

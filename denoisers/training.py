@@ -20,7 +20,7 @@ best per-site scalar linear estimate), so every level contributes on the same sc
 Randomness: a numpy generator (configuration indices) and a torch generator (noise)
 both derived from ``seed`` by ``np.random.SeedSequence``; on CPU a fixed step count
 gives bitwise-identical weights (one torch thread; :func:`set_torch_threads`).  A budget
-is in reference seconds (:mod:`denoisers.reference_cost`): the caller turns it into a step
+is in reference seconds (:mod:`phasebench.denoisers.reference_cost`): the caller turns it into a step
 count from the problem's shape, never from the clock, so the schedule and the result do not
 depend on the machine's speed or load.
 """
@@ -34,7 +34,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChannel
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChannel
 
 DATA_KINDS = ("real", "spin", "binary")
 
@@ -47,7 +47,7 @@ def set_torch_threads() -> int:
     machine: 1 run in 12 for a toric cnn, 1 in 3 for its readout refit), and the difference grows
     through training.  It costs little at the suite's sizes: per Adam step, 2 threads took 0.6x to
     1.3x the time of 1, and members train side by side in worker processes instead
-    (:mod:`suites.parallel_fit`).  Inference uses one thread too: a forward pass on 2 threads
+    (:mod:`phasebench.suites.parallel_fit`).  Inference uses one thread too: a forward pass on 2 threads
     matched 1 thread on the test batches but not on the locality audit's (last bits of its
     diagnostic), and a quick division with 2-thread inference was no faster (471 s vs 425-440 s).
     """

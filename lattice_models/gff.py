@@ -16,7 +16,7 @@ class GaussianFreeField(LatticeModel):
     """``x ~ N(0, (-Delta + m^2)^{-1})`` on the L x L torus, sampled exactly by FFT.
 
     ``m = 0`` is the zero-mean massless field (the constant mode is projected
-    out; see :mod:`lattice_models.exact.gff_theory`).  It has an L-dependent
+    out; see :mod:`phasebench.lattice_models.exact.gff_theory`).  It has an L-dependent
     floor in the excess error; score the massive case with ``m L >> 1``.
     """
 

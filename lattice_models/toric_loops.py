@@ -32,7 +32,7 @@ edge ``x`` in ``(0, 1]``).  At ``x = 1`` this is the uniform distribution on the
 XOR of independent fair-coin plaquette boundaries and two fair homology loops.
 
 For ``x < 1`` (transition at ``x_c = tanh K_c = sqrt(2) - 1``) the sampler is a Markov chain
-(:mod:`lattice_models.kernels.loop_gas`), exact only in the long-run limit.  By Kramers-Wannier
+(:mod:`phasebench.lattice_models.kernels.loop_gas`), exact only in the long-run limit.  By Kramers-Wannier
 duality the occupied edges are the domain walls of dual Ising spins on the plaquettes at
 ``e^{-2K*} = x``: XOR-ing the boundary of plaquette ``(i, j)`` flips dual spin ``(i, j)``, and
 each homology sector is that domain-wall set XOR-ed with the reference loops (row ``h[0, :]``,
@@ -43,18 +43,18 @@ order, plus homology moves that XOR every translate ``h[r, :]`` and ``v[:, c]`` 
 reference loops, accepted with the same heat-bath probability.  Both satisfy detailed
 balance for ``x^n`` and together are ergodic on the cycle space (heat-bath, not Metropolis,
 so that the fixed-order sweep is itself irreducible: see
-:mod:`lattice_models.kernels.loop_gas`), so the homology sector weights are exact in the
+:mod:`phasebench.lattice_models.kernels.loop_gas`), so the homology sector weights are exact in the
 MCMC limit.  Chains start from the empty configuration, are thermalized, a pilot run
 measures the integrated autocorrelation time ``tau_int`` of the occupation (Sokal
-windowing, :mod:`lattice_models.mcmc_stats`), and each chain then emits a sample every
+windowing, :mod:`phasebench.lattice_models.mcmc_stats`), and each chain then emits a sample every
 ``spacing >= 2 tau_int`` sweeps.  Every chain has its own counter-based random stream
-(:mod:`lattice_models.kernels.counter_rng`), so the output is bitwise identical for any
+(:mod:`phasebench.lattice_models.kernels.counter_rng`), so the output is bitwise identical for any
 ``NUMBA_NUM_THREADS``.  Options (``model.sample(..., chains=, thermalization=,
 pilot_sweeps=, spacing=)``) and the measured ``tau_int`` are recorded in the diagnostics.
 Near ``x_c`` and for large L the local moves slow down (critical slowing down); check
 ``diagnostics['pilot_over_tau']`` (>= 50 wanted) and ``thermalization_over_tau``.
 
-The exact r-local Bayes posterior is in :mod:`lattice_models.exact.toric_window`.
+The exact r-local Bayes posterior is in :mod:`phasebench.lattice_models.exact.toric_window`.
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ class ToricLoops(LatticeModel):
     """Closed loops on the edges of the L x L torus with weight ``x^{#edges}`` (section 3).
 
     Conventions (edge channels, vertices, plaquettes, homology) are in the module docstring
-    of :mod:`lattice_models.toric_loops`.
+    of :mod:`phasebench.lattice_models.toric_loops`.
     """
 
     description = "toric-code-like closed loops; exact uniform sampler at x=1, loop-gas heat-bath MCMC for x<1; decoding transition p_c=0.10922"
@@ -282,7 +282,7 @@ class ToricLoops(LatticeModel):
     @staticmethod
     def _global_oracle():
         try:
-            return importlib.import_module("lattice_models.exact.toric_global")
+            return importlib.import_module("phasebench.lattice_models.exact.toric_global")
         except ModuleNotFoundError:
             return None
 

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_models(args) -> int:
-    from lattice_models import MODELS
+    from phasebench.lattice_models import MODELS
 
     infos = [MODELS.get(n).describe() for n in MODELS.names()]
     if args.json:
@@ -44,7 +44,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_denoisers(args) -> int:
-    from denoisers import DENOISERS
+    from phasebench.denoisers import DENOISERS
 
     infos = [DENOISERS.get(n).describe_family() for n in DENOISERS.names()]
     if args.json:
@@ -58,7 +58,7 @@ def cmd_denoisers(args) -> int:
 
 
 def cmd_tasks(args) -> int:
-    from suites.tasks import TASKS, get_task
+    from phasebench.suites.tasks import TASKS, get_task
 
     for name in TASKS.names():
         t = get_task(name)
@@ -82,7 +82,7 @@ def _summary(model, ds) -> None:
 
 
 def cmd_sample(args) -> int:
-    from lattice_models import datasets, make_model, parse_param_assignments
+    from phasebench.lattice_models import datasets, make_model, parse_param_assignments
 
     model = make_model(args.model, **parse_param_assignments(args.param, "parameter"))
     options = parse_param_assignments(args.sampler_option, "sampler option")
@@ -94,7 +94,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from lattice_models import datasets, make_model
+    from phasebench.lattice_models import datasets, make_model
 
     ds = datasets.load(args.file)  # validates format, hash and the model's constraints
     meta = ds.metadata
@@ -123,7 +123,7 @@ def parse_family_options(items: List[str]) -> dict:
 
 
 def cmd_run(args) -> int:
-    from suites.runner import run
+    from phasebench.suites.runner import run
 
     overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
                                    ("budget", args.budget)) if v is not None}
@@ -137,8 +137,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from lattice_models.provenance import write_text_atomic
-    from suites.leaderboard import render_file
+    from phasebench.lattice_models.provenance import write_text_atomic
+    from phasebench.suites.leaderboard import render_file
 
     text = "\n".join(render_file(p) for p in args.files)  # parse everything before writing anything
     if args.out:

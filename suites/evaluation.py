@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from denoisers import make_family
-from denoisers.locality import audit_locality
-from lattice_models.datasets import load_or_generate
+from phasebench.denoisers.locality import audit_locality
+from phasebench.lattice_models.datasets import load_or_generate
 
-from .parallel_fit import MemberSpec, fit_members
+from .parallel_fit import MemberSpec, fit_member, fit_members
 from .scoring import bootstrap_indices, mean_with_ci, per_config_mse
 
 if TYPE_CHECKING:  # tasks depend on this module, not the other way round
@@ -98,17 +97,6 @@ def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], k
                              model.variable_type)
              for j, lv in enumerate(levels)]
     return train, test, noisy
-
-
-def fit_member(family_name: str, radius, train: np.ndarray, channel, levels, seed: int, budget, model,
-               options: Optional[dict] = None, conditions: Optional[np.ndarray] = None):
-    """Fit one member of a family; returns (family, info with fit_seconds)."""
-    fam = make_family(family_name, radius, **(options or {}))
-    t0 = time.perf_counter()
-    fam.fit(train, channel, levels, seed=seed, budget=budget, model=model, conditions=conditions)
-    info = fam.describe()
-    info["fit_seconds"] = time.perf_counter() - t0
-    return fam, info
 
 
 def member_specs(family_name: str, radii, train: np.ndarray, channel, levels, cfg: "TaskConfig", L: int, model,

@@ -1,7 +1,7 @@
 """A cache of fitted members, so that members fitted on one machine (a GPU, say) are scored on another.
 
 Off unless ``PHASEBENCH_FIT_CACHE`` names a directory.  A trainable member's fit is a function of its
-:class:`suites.parallel_fit.MemberSpec`: the family and its options, the radius, the training set (by
+:class:`phasebench.suites.parallel_fit.MemberSpec`: the family and its options, the radius, the training set (by
 content hash), the channel, the levels, the conditions, the seed and the budget.  The key is the hash of
 all of these and of the package version; a hit returns the stored member, whose ``info`` says where it
 came from (``fit_cache``) and keeps the original fit's record (device, steps, seconds).
@@ -22,7 +22,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from lattice_models.provenance import atomic_path, json_default, package_version, sha256_array
+from phasebench.lattice_models.provenance import atomic_path, json_default, package_version, sha256_array
 
 FORMAT = "phasebench-fitted-member-1"
 
@@ -33,7 +33,7 @@ def cache_directory() -> Optional[Path]:
 
 
 def member_key(spec) -> dict:
-    """What a member's fit depends on (:class:`suites.parallel_fit.MemberSpec`), as plain data."""
+    """What a member's fit depends on (:class:`phasebench.suites.parallel_fit.MemberSpec`), as plain data."""
     channel = spec.channel
     model = spec.model
     return {

@@ -1,12 +1,12 @@
 """Fit independent members of trainable families in worker processes.
 
 Every fit is a pure function of its inputs: a budget in reference seconds fixes the work
-(:mod:`denoisers.reference_cost`), and torch runs on one thread, where training is bitwise
-reproducible (:func:`denoisers.training.set_torch_threads`).  So fitting members side by side,
+(:mod:`phasebench.denoisers.reference_cost`), and torch runs on one thread, where training is bitwise
+reproducible (:func:`phasebench.denoisers.training.set_torch_threads`).  So fitting members side by side,
 one per core, changes the wall time and nothing else; ``tests/test_parallel_fit.py`` checks
 that the members fitted in workers denoise bit for bit like those fitted in the process.
 
-Fitted members are stored in and taken from ``PHASEBENCH_FIT_CACHE`` when it is set (:mod:`suites.fit_cache`).
+Fitted members are stored in and taken from ``PHASEBENCH_FIT_CACHE`` when it is set (:mod:`phasebench.suites.fit_cache`).
 Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use, or 1 when the
 families train on a GPU; 1 fits in-process).  Several processes may share one GPU, each with its own
 CUDA context: six toric ``cnn`` members at once on an H200 had 1.7-2x the throughput of one at a time
@@ -20,6 +20,7 @@ numba's thread pools can deadlock).
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -30,7 +31,7 @@ import numpy as np
 
 @dataclass
 class MemberSpec:
-    """Everything one member's fit needs (arguments of :func:`suites.evaluation.fit_member`)."""
+    """Everything one member's fit needs (arguments of :func:`fit_member`)."""
 
     family: str
     radius: Optional[int]
@@ -54,7 +55,7 @@ def n_workers() -> int:
         if n < 1:
             raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}")
         return n
-    from denoisers.base import torch_device
+    from phasebench.denoisers.base import torch_device
 
     if torch_device() != "cpu":  # one process drives the GPU; more would each hold a CUDA context
         return 1
@@ -64,16 +65,27 @@ def n_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _fit(spec: MemberSpec):
-    from .evaluation import fit_member
+def fit_member(family_name: str, radius, train: np.ndarray, channel, levels, seed: int, budget, model,
+               options: Optional[dict] = None, conditions: Optional[np.ndarray] = None):
+    """Fit one member of a family; returns (family, info with fit_seconds)."""
+    from phasebench.denoisers import make_family
 
+    fam = make_family(family_name, radius, **(options or {}))
+    t0 = time.perf_counter()
+    fam.fit(train, channel, levels, seed=seed, budget=budget, model=model, conditions=conditions)
+    info = fam.describe()
+    info["fit_seconds"] = time.perf_counter() - t0
+    return fam, info
+
+
+def _fit(spec: MemberSpec):
     return fit_member(spec.family, spec.radius, spec.train, spec.channel, spec.levels, spec.seed, spec.budget,
                       spec.model, spec.options, spec.conditions)
 
 
 def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[Tuple[Any, dict]]:
     """``[(family, info)]`` for each spec, in order; trainable members in up to ``workers`` processes."""
-    from denoisers import DENOISERS
+    from phasebench.denoisers import DENOISERS
 
     from . import fit_cache
 

@@ -26,7 +26,7 @@ def _ci_error_bars(value, lo, hi) -> np.ndarray:
 
 
 def _save(fig, path: Path) -> str:
-    from lattice_models.provenance import atomic_path, git_commit, package_version
+    from phasebench.lattice_models.provenance import atomic_path, git_commit, package_version
 
     meta = {"Software": f"phasebench {package_version()} (commit {git_commit() or 'n/a'})"}
     with atomic_path(path, suffix=".png") as tmp:

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from denoisers import DENOISERS, validate_radius
-from lattice_models.base import validate_count
-from lattice_models.geometry import check_window
-from lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic, write_text_atomic
+from phasebench.denoisers import DENOISERS, validate_radius
+from phasebench.lattice_models.base import validate_count
+from phasebench.lattice_models.geometry import check_window
+from phasebench.lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic, write_text_atomic
 
 from .evaluation import evaluate
 from .parallel_fit import n_workers

@@ -5,12 +5,12 @@ import functools
 import numpy as np
 import pytest
 
-import denoisers.cnn as cnn_module
-from denoisers import make_family
-from denoisers.adam_training import cuda_graphs_requested, eager_capture, train_x0_predictor
-from lattice_models.base import make_model
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from lattice_models.datasets import load_or_generate
+import phasebench.denoisers.cnn as cnn_module
+from phasebench.denoisers import make_family
+from phasebench.denoisers.adam_training import cuda_graphs_requested, eager_capture, train_x0_predictor
+from phasebench.lattice_models.base import make_model
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.datasets import load_or_generate
 
 TINY = dict(width=8, depth=1, embed_dim=8, steps=9)
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from lattice_models import BitFlipChannel, GaussianChannel, make_channel
-from lattice_models import channels as ch
+from phasebench.lattice_models import BitFlipChannel, GaussianChannel, make_channel
+from phasebench.lattice_models import channels as ch
 
 
 @pytest.mark.parametrize("schedule", ["linear", "ou", "vp-cosine"])

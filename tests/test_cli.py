@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from suites.cli import main
+from phasebench.suites.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,9 +74,9 @@ BAD = [
 
 
 def test_family_options_from_the_command_line_merge_over_the_task_s():
-    from suites.cli import parse_family_options
-    from suites.runner import apply_overrides
-    from suites.tasks import get_task
+    from phasebench.suites.cli import parse_family_options
+    from phasebench.suites.runner import apply_overrides
+    from phasebench.suites.tasks import get_task
 
     opts = parse_family_options(["cnn.batch=32", "cnn.lr=1e-3", "cnn.output=linear"])
     assert opts == {"cnn": {"batch": 32, "lr": 1e-3, "output": "linear"}}
@@ -101,13 +101,13 @@ def test_bad_input_one_line_exit_2_no_output(capsys, tmp_path, args, needle):
 
 
 def test_bitflip_p_out_of_range_is_rejected():
-    from lattice_models import BitFlipChannel
-    from suites.runner import apply_overrides
-    from suites.tasks import TaskConfig
+    from phasebench.lattice_models import BitFlipChannel
+    from phasebench.suites.runner import apply_overrides
+    from phasebench.suites.tasks import TaskConfig
 
     class FakeTask:
         def model(self):
-            from lattice_models import make_model
+            from phasebench.lattice_models import make_model
 
             return make_model("gff")
 
@@ -121,8 +121,8 @@ def test_bitflip_p_out_of_range_is_rejected():
 
 
 def test_console_script_exit_status_without_traceback(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "suites.cli", "sample", "gff", "-p", "m=-2", "--L", "8", "--n", "2",
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, "-m", "phasebench.suites.cli", "sample", "gff", "-p", "m=-2", "--L", "8", "--n", "2",
                            "--out", str(tmp_path / "x.npz")], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
@@ -132,8 +132,8 @@ def test_console_script_exit_status_without_traceback(tmp_path):
 def test_inspect_validates_datasets(capsys, tmp_path):
     import numpy as np
 
-    from lattice_models import datasets, make_model
-    from lattice_models.provenance import sha256_array
+    from phasebench.lattice_models import datasets, make_model
+    from phasebench.lattice_models.provenance import sha256_array
 
     good = tmp_path / "loops.npz"
     assert main(["sample", "toric_loops", "--L", "4", "--n", "5", "--out", str(good)]) == 0

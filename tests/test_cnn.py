@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from denoisers import DENOISERS, make_family
-from denoisers.cnn import CNNDenoiser
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from lattice_models.exact import gff_theory
-from lattice_models.gff import GaussianFreeField
+from phasebench.denoisers import DENOISERS, make_family
+from phasebench.denoisers.cnn import CNNDenoiser
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.exact import gff_theory
+from phasebench.lattice_models.gff import GaussianFreeField
 
 TINY = dict(width=8, depth=1, embed_dim=8, steps=4, polish_configs=4, batch=2, dtype="float64", window_features=4)
 
@@ -249,8 +249,8 @@ def test_conditioned_fit_covers_a_parameter_grid():
     of the gap of the same network fitted without the condition (measured: ~0.1-0.3 and
     ~0.01 of those at this budget).
     """
-    from lattice_models import GaussianChannel, make_model
-    from lattice_models.exact import gff_theory as g
+    from phasebench.lattice_models import GaussianChannel, make_model
+    from phasebench.lattice_models.exact import gff_theory as g
 
     L, lam, ch = 12, 2.0, GaussianChannel()
     masses = (0.5, 1.5)

@@ -9,12 +9,12 @@ window oracle, which a trained r = 1 member must approach.
 import numpy as np
 import pytest
 
-from denoisers.cnn import CNNDenoiser
-from denoisers.cnn_network import build_network, check_kernel_range
-from denoisers.spin_output import MAX_GAIN, likelihood_gain, single_site_mmse
-from lattice_models import make_model
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from lattice_models.toric_loops import VERTEX_CHECK, vertex_parity
+from phasebench.denoisers.cnn import CNNDenoiser
+from phasebench.denoisers.cnn_network import build_network, check_kernel_range
+from phasebench.denoisers.spin_output import MAX_GAIN, likelihood_gain, single_site_mmse
+from phasebench.lattice_models import make_model
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.toric_loops import VERTEX_CHECK, vertex_parity
 
 TINY = dict(width=8, depth=1, embed_dim=8, steps=4, batch=2, dtype="float64")
 
@@ -88,7 +88,7 @@ def test_untrained_bitflip_output_is_the_single_site_posterior():
 @pytest.mark.parametrize("radius", [1, 2, 3])
 def test_light_cone_with_checks_is_the_radius_window(radius):
     """Flip every edge bit in turn: the output at one edge pair changes only for bits within Chebyshev distance r."""
-    from lattice_models.geometry import chebyshev_distance
+    from phasebench.lattice_models.geometry import chebyshev_distance
 
     model, fam = toric_fit(radius, steps=6, window_features=0)
     L = 9
@@ -117,7 +117,7 @@ def test_r1_member_approaches_the_exact_window_oracle():
     """Trained for a short budget at r = 1, the excess over the exact r-local posterior E|f - q|^2 is a small fraction
     of the exact MSE: measured 0.27% (1212 Adam steps), against 0.94% for the same fit with ``error_frame=False`` and
     3.1% with ``checks=False`` as well (1201 steps)."""
-    from lattice_models.exact.toric_window import local_posterior_marginals
+    from phasebench.lattice_models.exact.toric_window import local_posterior_marginals
 
     model, ch, p = make_model("toric_loops"), BitFlipChannel(), 0.08
     clean = model.sample(200, 12, seed=6)

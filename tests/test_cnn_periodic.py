@@ -2,9 +2,9 @@
 
 import math
 
-from denoisers.cnn import CNNDenoiser
-from lattice_models import BitFlipChannel, make_model
-from lattice_models.exact.toric_window import local_posterior_marginals
+from phasebench.denoisers.cnn import CNNDenoiser
+from phasebench.lattice_models import BitFlipChannel, make_model
+from phasebench.lattice_models.exact.toric_window import local_posterior_marginals
 
 P, L, R, STEPS = 0.06, 8, 1, 2000
 

@@ -10,13 +10,13 @@ exact transfer-matrix posterior of the 2D Ising model on the 6 x 6 torus.
 import numpy as np
 import pytest
 
-from denoisers import make_family
-from denoisers.cnn import CNNDenoiser
-from denoisers.cnn_bayes import BayesCNNDenoiser
-from denoisers.spin_output import single_site_mmse
-from denoisers.locality import audit_locality
-from lattice_models import make_model
-from lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.denoisers import make_family
+from phasebench.denoisers.cnn import CNNDenoiser
+from phasebench.denoisers.cnn_bayes import BayesCNNDenoiser
+from phasebench.denoisers.spin_output import single_site_mmse
+from phasebench.denoisers.locality import audit_locality
+from phasebench.lattice_models import make_model
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 
 
 @pytest.mark.parametrize("lam", [0.01, 0.3, 3.0])

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from lattice_models import datasets, make_model
-from lattice_models.provenance import sha256_array
+from phasebench.lattice_models import datasets, make_model
+from phasebench.lattice_models.provenance import sha256_array
 
 
 def test_roundtrip_with_metadata(tmp_path):

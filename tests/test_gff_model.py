@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lattice_models import make_model
-from lattice_models.exact import gff_theory as g
+from phasebench.lattice_models import make_model
+from phasebench.lattice_models.exact import gff_theory as g
 
 
 def test_mass_is_validated_with_range_in_message():
@@ -51,7 +51,7 @@ def test_observables_agree_with_exact():
 
 
 def test_transitions_are_empty_and_markov_length_finite():
-    from lattice_models import GaussianChannel
+    from phasebench.lattice_models import GaussianChannel
 
     m = make_model("gff", m=0.5)
     assert m.transitions() == []

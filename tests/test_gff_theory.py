@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lattice_models.exact import gff_theory as g
-from lattice_models.geometry import window_offsets
+from phasebench.lattice_models.exact import gff_theory as g
+from phasebench.lattice_models.geometry import window_offsets
 
 
 def dense_laplacian(L):

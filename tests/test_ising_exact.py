@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from lattice_models.exact import ising_exact as ex
+from phasebench.lattice_models.exact import ising_exact as ex
 
 TEMPERATURES = [0.5, 1.0, 2.0, ex.T_CRITICAL, 2.5, 3.0, 10.0]
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from lattice_models.datasets import dataset_key, generate
-from lattice_models.ising import Ising
-from lattice_models.kernels import ising_metropolis
-from lattice_models.kernels.counter_rng import chain_keys
-from lattice_models.kernels.ising_metropolis_torch import run_metropolis_chains_torch
+from phasebench.lattice_models.datasets import dataset_key, generate
+from phasebench.lattice_models.ising import Ising
+from phasebench.lattice_models.kernels import ising_metropolis
+from phasebench.lattice_models.kernels.counter_rng import chain_keys
+from phasebench.lattice_models.kernels.ising_metropolis_torch import run_metropolis_chains_torch
 
 torch = pytest.importorskip("torch")
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from lattice_models.exact.ising_posterior import (
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.exact.ising_posterior import (
     ising_posterior_field,
     ising_posterior_mean,
     ising_posterior_mean_brute_force,

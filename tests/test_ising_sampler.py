@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lattice_models import MODELS, make_model
-from lattice_models.datasets import generate
-from lattice_models.exact import ising_exact as ex
-from lattice_models.ising import ThermalizationError
-from lattice_models.provenance import json_default
+from phasebench.lattice_models import MODELS, make_model
+from phasebench.lattice_models.datasets import generate
+from phasebench.lattice_models.exact import ising_exact as ex
+from phasebench.lattice_models.ising import ThermalizationError
+from phasebench.lattice_models.provenance import json_default
 
 TC = ex.T_CRITICAL
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,8 +119,8 @@ def test_two_start_check_refuses_unthermalized_metropolis():
 
 _REPRO = """
 import sys
-from lattice_models import make_model
-from lattice_models.provenance import sha256_array
+from phasebench.lattice_models import make_model
+from phasebench.lattice_models.provenance import sha256_array
 for alg in ("metropolis", "wolff", "swendsen-wang"):
     s = make_model("ising", T=2.3).sample(12, 16, 21, algorithm=alg, n_chains=4)
     print(alg, sha256_array(s))
@@ -130,7 +130,7 @@ for alg in ("metropolis", "wolff", "swendsen-wang"):
 def test_bitwise_reproducible_across_thread_counts():
     out = []
     for threads in ("1", "2"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
         res = subprocess.run([sys.executable, "-c", _REPRO], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
         assert res.returncode == 0, res.stderr
         out.append(res.stdout)
@@ -172,7 +172,7 @@ def test_bad_sampler_options():
 def test_ordered_phase_samples_are_sign_symmetric():
     """Below T_c each sample gets an exact fair global flip: the mean magnetisation is 0 within 4 sigma,
     while |m| stays at its ordered value."""
-    from lattice_models import make_model
+    from phasebench.lattice_models import make_model
 
     x = make_model("ising", T=1.9).sample(400, 10, seed=5)
     m = x.reshape(len(x), -1).mean(axis=1)

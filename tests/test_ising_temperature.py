@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from lattice_models.channels import GaussianChannel
-from lattice_models.ising import Ising
-from suites.scoring import per_config_mse
-from suites.tasks.base import TaskConfig
-from suites.tasks.ising_temperature import IsingTemperatureTask, global_gap_to_exact
+from phasebench.lattice_models.channels import GaussianChannel
+from phasebench.lattice_models.ising import Ising
+from phasebench.suites.scoring import per_config_mse
+from phasebench.suites.tasks.base import TaskConfig
+from phasebench.suites.tasks.ising_temperature import IsingTemperatureTask, global_gap_to_exact
 
 
 def _posterior_setup(n=4000, L=4, T=2.3, level=0.5, seed=3):
@@ -85,8 +85,8 @@ def test_tiny_grid_end_to_end_records_the_gap_for_the_linear_family():
 def test_common_noise_puts_every_level_on_one_noising_path(channel_name):
     """task_split(common_noise=True): one z for every lambda (y = a x + s z), or one uniform per bit (a flip at p
     is a flip at every larger p); without it the levels draw independently."""
-    from lattice_models import make_channel
-    from suites.evaluation import task_split
+    from phasebench.lattice_models import make_channel
+    from phasebench.suites.evaluation import task_split
 
     model, ch = Ising(T=2.3), make_channel(channel_name)
     levels = (0.1, 0.3, 1.0) if channel_name == "gaussian" else (0.05, 0.1, 0.3)
@@ -111,7 +111,7 @@ def test_linear_family_excess_equals_the_distance_between_its_members():
     excess mse(f_r) - mse(f_g) has the same mean as |f_r - f_g|^2: the two estimates agree within their combined
     standard error on independent test data, and the distance is the less noisy one (it drops the zero-mean
     cross term 2 (f_r - f_g)(f_g - x))."""
-    from suites.evaluation import fit_member
+    from phasebench.suites.parallel_fit import fit_member
 
     model, ch, level, L = Ising(T=2.3), GaussianChannel(), 0.1, 6
     train = model.sample(2000, L, seed=11)
@@ -130,7 +130,7 @@ def test_linear_family_excess_equals_the_distance_between_its_members():
 
 
 def test_phi_uses_the_distance_only_for_nested_projections():
-    from suites.tasks.ising_temperature import phi_excess
+    from phasebench.suites.tasks.ising_temperature import phi_excess
 
     rec = {"local": np.full((1, 1, 3), 2.0), "global": np.full((1, 1, 3), 1.5), "local_to_global": np.full((1, 1, 3), 0.4)}
     assert (phi_excess({**rec, "nested_projections": True}) == 0.4).all()

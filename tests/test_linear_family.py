@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from denoisers import make_family
-from lattice_models import BitFlipChannel, GaussianChannel, make_model
-from lattice_models.exact import gff_theory as g
+from phasebench.denoisers import make_family
+from phasebench.lattice_models import BitFlipChannel, GaussianChannel, make_model
+from phasebench.lattice_models.exact import gff_theory as g
 
 L, M2 = 16, 0.25
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from denoisers import DENOISERS, DenoiserFamily, make_family
-from denoisers.locality import audit_locality
-from lattice_models import GaussianChannel, make_model
+from phasebench.denoisers import DENOISERS, DenoiserFamily, make_family
+from phasebench.denoisers.locality import audit_locality
+from phasebench.lattice_models import GaussianChannel, make_model
 
 L = 12
 
@@ -93,7 +93,7 @@ def test_global_family_has_nothing_to_audit(data):
 
 def test_discrete_inputs_are_flipped(data):
     spins = np.where(np.random.default_rng(0).random((32, 1, L, L)) < 0.5, -1, 1).astype(np.int8)
-    from lattice_models import BitFlipChannel
+    from phasebench.lattice_models import BitFlipChannel
 
     fam = make_family("linear", 2).fit(spins, BitFlipChannel(), [0.1])
     y = BitFlipChannel().corrupt(spins[:1], 0.1, seed=0)

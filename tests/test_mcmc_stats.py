@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lattice_models.mcmc_stats import integrated_autocorrelation_time, mean_and_error
+from phasebench.lattice_models.mcmc_stats import integrated_autocorrelation_time, mean_and_error
 
 
 def ar1(rho, n_chains, n_steps, seed):

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from denoisers import DENOISERS, make_family
-from denoisers.mwpm import torus_check_matrix
-from lattice_models import BitFlipChannel, GaussianChannel, NoiseChannel, make_model
-from lattice_models.exact import toric_bruteforce as bf
-from lattice_models.toric_loops import vertex_parity
+from phasebench.denoisers import DENOISERS, make_family
+from phasebench.denoisers.mwpm import torus_check_matrix
+from phasebench.lattice_models import BitFlipChannel, GaussianChannel, NoiseChannel, make_model
+from phasebench.lattice_models.exact import toric_bruteforce as bf
+from phasebench.lattice_models.toric_loops import vertex_parity
 
 MODEL = make_model("toric_loops")
 BITFLIP = BitFlipChannel()

@@ -5,8 +5,8 @@ import pickle
 import numpy as np
 import pytest
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from suites.parallel_fit import MemberSpec, fit_members, n_workers
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.suites.parallel_fit import MemberSpec, fit_members, n_workers
 
 
 def _specs():
@@ -107,7 +107,7 @@ def test_fitted_members_are_cached_and_reused(tmp_path, monkeypatch):
 
 
 def test_an_unreadable_cache_entry_is_refused_with_its_path(tmp_path, monkeypatch):
-    from suites import fit_cache
+    from phasebench.suites import fit_cache
 
     monkeypatch.setenv("PHASEBENCH_FIT_CACHE", str(tmp_path))
     spec = _specs()[0]
@@ -126,7 +126,7 @@ def test_no_cache_without_the_variable(tmp_path, monkeypatch):
 
 
 def test_members_fitted_before_a_failure_stay_cached(tmp_path, monkeypatch):
-    from suites import fit_cache
+    from phasebench.suites import fit_cache
 
     monkeypatch.setenv("PHASEBENCH_FIT_CACHE", str(tmp_path))
     good = _specs()[0]

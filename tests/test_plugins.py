@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PLUGIN = textwrap.dedent('''
     import numpy as np
-    from lattice_models import LatticeModel, Param
-    from denoisers import DenoiserFamily
+    from phasebench.lattice_models import LatticeModel, Param
+    from phasebench.denoisers import DenoiserFamily
 
     class Checkerboard(LatticeModel):
         description = "tiny plugin model: a random global sign times a checkerboard"
@@ -46,11 +46,11 @@ def make_plugin(tmp_path):
         "[phasebench.lattice_models]\ncheckerboard = tinyplugin:Checkerboard\n\n"
         "[phasebench.denoisers]\nidentity = tinyplugin:Identity\n"
     )
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    return {**os.environ, "PYTHONPATH": str(tmp_path)}
 
 
 def cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "suites.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "phasebench.suites.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_plugin_is_listed_and_usable(tmp_path):
@@ -65,7 +65,7 @@ def test_plugin_is_listed_and_usable(tmp_path):
     bad = cli(env, "sample", "checkerboard", "-p", "bias=2", "--L", "4", "--n", "10", "--out", str(out) + "x")
     assert bad.returncode == 2 and "bias" in bad.stderr
     use = subprocess.run([sys.executable, "-c", (
-        "import numpy as np; from lattice_models import datasets, GaussianChannel; from denoisers import make_family;"
+        "import numpy as np; from phasebench.lattice_models import datasets, GaussianChannel; from phasebench.denoisers import make_family;"
         f"ds = datasets.load({str(out)!r}); f = make_family('identity', 0).fit(ds.samples, GaussianChannel(), [1.0]);"
         "print(f.denoise(ds.samples, 1.0).shape)")], capture_output=True, text=True, env=env)
     assert use.returncode == 0 and "(10, 1, 4, 4)" in use.stdout, use.stderr

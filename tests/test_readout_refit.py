@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from denoisers.readout_refit import solve_generator, solve_per_level
+from phasebench.denoisers.readout_refit import solve_generator, solve_per_level
 
 
 def _problem(n_levels, P=5, W=3, E1=4, C=2, seed=0):

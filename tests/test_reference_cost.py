@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from denoisers import make_family
-from denoisers.reference_cost import adam_steps, refit_configs, refit_seconds, step_seconds
-from lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.denoisers import make_family
+from phasebench.denoisers.reference_cost import adam_steps, refit_configs, refit_seconds, step_seconds
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 
 
 def test_cost_models_are_positive_monotone_and_invert():

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from suites.cli import main
-from suites.leaderboard import render_file
-from suites.runner import run
+from phasebench.suites.cli import main
+from phasebench.suites.leaderboard import render_file
+from phasebench.suites.runner import run
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_leaderboard_renders_pytest_benchmark_json(tmp_path):
 
 
 def test_refused_family_is_marked(tmp_path):
-    from denoisers import DENOISERS, DenoiserFamily
+    from phasebench.denoisers import DENOISERS, DenoiserFamily
 
     class Leaky(DenoiserFamily):
         def _fit(self, *a):

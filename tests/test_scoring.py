@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from suites import scoring as sc
+from phasebench.suites import scoring as sc
 
 
 def test_fit_recovers_exact_exponential():

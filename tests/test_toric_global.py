@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from lattice_models.exact.toric_global import (
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.exact.toric_global import (
     all_cycles,
     cycle_space_basis,
     decode_homology,

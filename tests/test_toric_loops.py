@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from lattice_models import BitFlipChannel, GaussianChannel, MODELS, make_model
-from lattice_models.exact import toric_bruteforce as bf
-from lattice_models.toric_loops import homology_parities, plaquette_boundary, vertex_parity
+from phasebench.lattice_models import BitFlipChannel, GaussianChannel, MODELS, make_model
+from phasebench.lattice_models.exact import toric_bruteforce as bf
+from phasebench.lattice_models.toric_loops import homology_parities, plaquette_boundary, vertex_parity
 
 
 def config_keys(x):
@@ -136,7 +136,7 @@ def test_exact_posterior_support():
     assert not m.supports_exact_posterior(bit, 2, 5)
     assert not make_model("toric_loops", x=0.5).supports_exact_posterior(bit, 1, 8)
     try:
-        import lattice_models.exact.toric_global  # noqa: F401
+        import phasebench.lattice_models.exact.toric_global  # noqa: F401
         has_global = True
     except ModuleNotFoundError:
         has_global = False

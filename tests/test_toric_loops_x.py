@@ -1,8 +1,8 @@
 """toric_loops at loop weight x < 1: the loop-gas heat-bath sampler against exact enumeration.
 
 Oracles: the cycle space of the L x L torus enumerated by
-:func:`lattice_models.exact.toric_global.all_cycles` and weighted by ``x^{#edges}``
-(L = 2, 3, 4), and the dual Ising model by :func:`lattice_models.exact.ising_exact.brute_force`.
+:func:`phasebench.lattice_models.exact.toric_global.all_cycles` and weighted by ``x^{#edges}``
+(L = 2, 3, 4), and the dual Ising model by :func:`phasebench.lattice_models.exact.ising_exact.brute_force`.
 """
 
 import json
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from lattice_models import make_model
-from lattice_models.exact.ising_exact import brute_force
-from lattice_models.exact.toric_global import all_cycles
-from lattice_models.mcmc_stats import mean_and_error
-from lattice_models.toric_loops import X_CRITICAL, homology_parities, vertex_parity
+from phasebench.lattice_models import make_model
+from phasebench.lattice_models.exact.ising_exact import brute_force
+from phasebench.lattice_models.exact.toric_global import all_cycles
+from phasebench.lattice_models.mcmc_stats import mean_and_error
+from phasebench.lattice_models.toric_loops import X_CRITICAL, homology_parities, vertex_parity
 
 
 def config_keys(x):
@@ -136,8 +136,8 @@ def test_dual_ising_correspondence_L4():
 
 _REPRO_SCRIPT = """
 import json, sys
-from lattice_models import make_model
-from lattice_models.provenance import sha256_array
+from phasebench.lattice_models import make_model
+from phasebench.lattice_models.provenance import sha256_array
 x, d = make_model("toric_loops", x=0.45).sample_with_diagnostics(90, 5, seed=3, chains=9, thermalization=30, pilot_sweeps=60)
 print(json.dumps([sha256_array(x), d["tau_int_sweeps"], d["spacing_sweeps"]]))
 """
@@ -147,7 +147,7 @@ def test_bitwise_reproducible_across_thread_counts():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     results = []
     for threads in ("1", "2"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads, PYTHONPATH=root)
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
         out = subprocess.run([sys.executable, "-c", _REPRO_SCRIPT], env=env, cwd=root,
                              capture_output=True, text=True, timeout=120, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from suites.scoring import bootstrap_indices
-from suites.tasks.threshold_from_xi import (
+from phasebench.suites.scoring import bootstrap_indices
+from phasebench.suites.tasks.threshold_from_xi import (
     NU_NISHIMORI,
     RHO_OFFSET,
     extrapolate,

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from suites.tasks.base import TaskConfig
-from suites.tasks.toric_bitflip import ToricBitflipTask
+from phasebench.suites.tasks.base import TaskConfig
+from phasebench.suites.tasks.toric_bitflip import ToricBitflipTask
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_collapsed_fits_are_named_in_the_summary_and_the_status_column(tiny):
     r = 5 / 6 cnn members at 24000 steps ended at 1.10 / 1.15 of about 1); members without losses never are."""
     import copy
 
-    from suites.evaluation import COLLAPSE_FRACTION, collapsed_members
+    from phasebench.suites.evaluation import COLLAPSE_FRACTION, collapsed_members
 
     members = {"1": {"fit": {"initial_loss": 1.02, "final_loss": 0.60}},
                "5": {"fit": {"initial_loss": 1.02, "final_loss": 1.10}},
@@ -137,11 +137,11 @@ def test_plots_include_the_gain_share_only_beside_a_learned_family(tiny, tmp_pat
 
 
 def test_the_full_division_trains_cnn_with_its_own_schedule_over_the_bitflip_defaults():
-    from denoisers import DENOISERS
-    from denoisers.cnn_settings import BITFLIP_DEFAULTS, resolve_settings
-    from lattice_models.channels import BitFlipChannel
-    from suites.runner import apply_overrides
-    from suites.tasks.toric_bitflip import FULL_CNN_TRAINING
+    from phasebench.denoisers import DENOISERS
+    from phasebench.denoisers.cnn_settings import BITFLIP_DEFAULTS, resolve_settings
+    from phasebench.lattice_models.channels import BitFlipChannel
+    from phasebench.suites.runner import apply_overrides
+    from phasebench.suites.tasks.toric_bitflip import FULL_CNN_TRAINING
 
     task = ToricBitflipTask()
     assert "cnn" not in task.config("quick").family_options  # the quick division keeps the budgeted defaults

@@ -6,9 +6,9 @@ import numba
 import numpy as np
 import pytest
 
-from lattice_models import BitFlipChannel, GaussianChannel, make_model
-from lattice_models.exact import toric_bruteforce as bf
-from lattice_models.exact.toric_window import edge_likelihoods, local_posterior_marginals, window_posterior
+from phasebench.lattice_models import BitFlipChannel, GaussianChannel, make_model
+from phasebench.lattice_models.exact import toric_bruteforce as bf
+from phasebench.lattice_models.exact.toric_window import edge_likelihoods, local_posterior_marginals, window_posterior
 
 BITFLIP = BitFlipChannel()
 GAUSS = GaussianChannel(encode_binary_as_spin=True)

@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from lattice_models.exact.torus_ising import (
+from phasebench.lattice_models.exact.torus_ising import (
     MAX_L,
     max_coupling,
     torus_ising_brute_force,
@@ -147,7 +147,7 @@ def test_thread_count_invariance():
 
 
 def test_serial_and_threaded_kernels_agree_bitwise():
-    from lattice_models.kernels.torus_transfer_matrix import (
+    from phasebench.lattice_models.kernels.torus_transfer_matrix import (
         torus_ising_per_first_row,
         torus_ising_per_first_row_serial,
     )
@@ -193,17 +193,14 @@ def test_threaded_kernel_is_not_served_the_serial_kernels_cache_entry(tmp_path):
 
     script = (
         "import numpy as np, numba\n"
-        "from lattice_models.kernels import torus_transfer_matrix as tm\n"
+        "from phasebench.lattice_models.kernels import torus_transfer_matrix as tm\n"
         "z = np.zeros((4, 4)); tm.per_first_row(z, z, z, False)\n"  # serial (L <= SERIAL_MAX_L)
         "import sys\n"
         "if sys.argv[1] == 'both':\n"
         "    z = np.zeros((8, 8)); tm.per_first_row(z, z, z, False)\n"  # threaded
         "    print(numba.threading_layer())\n"  # raises if no parallel region ever ran
     )
-    import lattice_models
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(lattice_models.__file__)))
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": root}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     for arg in ("serial", "both"):
         out = subprocess.run([sys.executable, "-c", script, arg], env=env, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr[-2000:]

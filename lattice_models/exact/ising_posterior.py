@@ -22,8 +22,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChannel, make_channel
-from lattice_models.exact.torus_ising import MAX_BRUTE_FORCE_L, MAX_L, all_spin_states, torus_ising_marginals
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChannel, make_channel
+from phasebench.lattice_models.exact.torus_ising import MAX_BRUTE_FORCE_L, MAX_L, all_spin_states, torus_ising_marginals
 
 ChannelLike = Union[str, NoiseChannel]
 

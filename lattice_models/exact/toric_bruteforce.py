@@ -1,7 +1,7 @@
 """Brute force for the loop model on tiny tori: GF(2) linear algebra and enumeration.
 
-Used as the independent oracle for :mod:`lattice_models.exact.toric_window` (tests only).
-Edges are flattened as ``c * L * L + i * L + j`` (conventions of :mod:`lattice_models.toric_loops`).
+Used as the independent oracle for :mod:`phasebench.lattice_models.exact.toric_window` (tests only).
+Edges are flattened as ``c * L * L + i * L + j`` (conventions of :mod:`phasebench.lattice_models.toric_loops`).
 """
 
 from __future__ import annotations

@@ -39,14 +39,14 @@ from typing import Any
 
 import numpy as np
 
-from lattice_models.channels import GaussianChannel
-from lattice_models.exact.ising_posterior import (
+from phasebench.lattice_models.channels import GaussianChannel
+from phasebench.lattice_models.exact.ising_posterior import (
     ChannelLike,
     channel_log_likelihood,
     check_observations,
     resolve_channel,
 )
-from lattice_models.exact.torus_ising import MAX_L, torus_ising_marginals
+from phasebench.lattice_models.exact.torus_ising import MAX_L, torus_ising_marginals
 
 MAX_BRUTE_FORCE_L = 4
 SECTORS = ((0, 0), (0, 1), (1, 0), (1, 1))

@@ -1,6 +1,6 @@
 """Exact r-local Bayes oracle of the uniform loop model (x = 1) on the torus.
 
-Conventions are those of :mod:`lattice_models.toric_loops`.  The radius-r window ``W`` of
+Conventions are those of :mod:`phasebench.lattice_models.toric_loops`.  The radius-r window ``W`` of
 edge ``(c, i, j)`` is the set of edges ``(c', i', j')`` of *both* channels with
 ``max(|i - i'|, |j - j'|) <= r`` cyclically: the index-space window that a convolution on
 the ``2 x L x L`` tensor sees.  It depends on ``(i, j)`` only, so ``h[i, j]`` and ``v[i, j]``
@@ -39,7 +39,7 @@ both, and the dimensions, by GF(2) rank and enumeration.)
 Hence the r-local posterior of the centre edge given only ``y_W``,
 ``P(x_e = 1 | y_W) ∝ sum_{x_W in P} [x_e = 1] prod_{f in W} P(y_f | x_f)``,
 is a contraction over ``W`` alone, independent of L once ``2r + 1 < L``.  It is computed by
-a row transfer matrix with ``2^(2r+1)`` states (:mod:`lattice_models.kernels.toric_window`);
+a row transfer matrix with ``2^(2r+1)`` states (:mod:`phasebench.lattice_models.kernels.toric_window`);
 cost ``O(r^2 2^(2r))`` per window, two centre marginals per window.
 """
 

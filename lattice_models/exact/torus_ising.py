@@ -62,7 +62,7 @@ def torus_ising_marginals(Jh, Jv, h: Optional[np.ndarray] = None) -> TorusIsingM
     Raises ValueError for L outside [2, 12] or couplings beyond :func:`max_coupling`.
     Output is bitwise independent of NUMBA_NUM_THREADS.
     """
-    from lattice_models.kernels.torus_transfer_matrix import combine_first_rows, per_first_row
+    from phasebench.lattice_models.kernels.torus_transfer_matrix import combine_first_rows, per_first_row
 
     Jh, Jv, h, L = _validate(Jh, Jv, h, MAX_L, "transfer matrix")
     jmax = max(np.abs(Jh).max(), np.abs(Jv).max())

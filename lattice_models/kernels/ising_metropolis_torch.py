@@ -86,7 +86,7 @@ def neighbour_sum(other, colour: int, parity):
 
 def run_metropolis_chains_torch(sub, keys, counters, table, n_sweeps, record_every, samples_out, e_trace, m_trace,
                                 device=None) -> None:
-    """:func:`.ising_metropolis.run_metropolis_chains` on ``device`` (default: :func:`lattice_models.devices.torch_device`).
+    """:func:`.ising_metropolis.run_metropolis_chains` on ``device`` (default: :func:`phasebench.lattice_models.devices.torch_device`).
 
     Arguments and in-place effects are those of the Numba kernel: ``sub`` (n, 2, L, half) int8 is
     advanced by ``n_sweeps`` sweeps, ``counters`` by ``n_sweeps L^2``, the traces and records

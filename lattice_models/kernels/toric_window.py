@@ -3,7 +3,7 @@
 Window coordinates (n = 2r + 1): ``h[a, b]`` joins window vertices ``(a, b)-(a, b+1)``,
 ``v[a, b]`` joins ``(a, b)-(a+1, b)``, ``0 <= a, b < n``.  The interior vertices are
 ``1 <= a, b <= n-1``; the prior on the window is uniform over configurations with even
-parity at every interior vertex (theorem in :mod:`lattice_models.exact.toric_window`).
+parity at every interior vertex (theorem in :mod:`phasebench.lattice_models.exact.toric_window`).
 
 Each edge carries weights ``w(x) ∝ P(y_e | x)``, built from ``q = P(x_e = 1)`` under a flat
 prior on that edge alone and scaled so that ``max(w(0), w(1)) = 1`` (no underflow within a

@@ -25,9 +25,9 @@ import os
 import numpy as np
 import pytest
 
-from denoisers import make_family
-from lattice_models import GaussianChannel, make_model
-from lattice_models.exact import gff_theory
+from phasebench.denoisers import make_family
+from phasebench.lattice_models import GaussianChannel, make_model
+from phasebench.lattice_models.exact import gff_theory
 
 L = 32
 MASS_SQ = 0.25

@@ -7,7 +7,7 @@ case fits ``CNNDenoiser(r, steps=n, batch=b, device=d)`` and reads the Adam phas
 per step, configurations per second, and, for a GPU case, the ratio of its step time to the CPU's at
 batch 2 measured in the same run (the CPU at 32 configurations costs about 16 times its step at 2).  The
 ``cuda-graph`` cases capture the step as a CUDA graph (``PHASEBENCH_CUDA_GRAPHS=1``,
-:mod:`denoisers.adam_training`; their time includes the warm-up steps and the capture, amortised over the
+:mod:`phasebench.denoisers.adam_training`; their time includes the warm-up steps and the capture, amortised over the
 steps); the CUDA cases are skipped without a GPU.
 
 Run: ``pytest suites/benchmarks/test_bench_cnn_training.py --benchmark-only -s``.
@@ -18,8 +18,8 @@ import os
 import numpy as np
 import pytest
 
-from denoisers import make_family
-from lattice_models import BitFlipChannel, make_model
+from phasebench.denoisers import make_family
+from phasebench.lattice_models import BitFlipChannel, make_model
 
 LEVELS = [0.02, 0.04, 0.06, 0.07, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.125, 0.13, 0.14, 0.16, 0.18, 0.2]
 MODEL = make_model("toric_loops")

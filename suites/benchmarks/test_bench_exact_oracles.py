@@ -7,9 +7,9 @@ Run: python -m pytest suites/benchmarks/test_bench_exact_oracles.py --benchmark-
 import numpy as np
 import pytest
 
-from lattice_models.channels import BitFlipChannel, GaussianChannel
-from lattice_models.exact.ising_posterior import ising_posterior_mean
-from lattice_models.exact.toric_global import toric_posterior
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.lattice_models.exact.ising_posterior import ising_posterior_mean
+from phasebench.lattice_models.exact.toric_global import toric_posterior
 
 K_C = 0.44068679350977151
 

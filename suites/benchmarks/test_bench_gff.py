@@ -9,9 +9,9 @@ belong to the machine named in the JSON.
 import numpy as np
 import pytest
 
-from denoisers import DENOISERS, make_family
-from lattice_models import BitFlipChannel, GaussianChannel, make_model
-from lattice_models.exact import gff_theory
+from phasebench.denoisers import DENOISERS, make_family
+from phasebench.lattice_models import BitFlipChannel, GaussianChannel, make_model
+from phasebench.lattice_models.exact import gff_theory
 
 L = 64
 N = 64

@@ -24,11 +24,11 @@ import numba as nb
 import numpy as np
 import pytest
 
-from lattice_models.exact.ising_exact import T_CRITICAL
-from lattice_models.ising import initial_states, run_chains, thermalize
-from lattice_models.kernels import ising_metropolis
-from lattice_models.kernels.counter_rng import chain_keys
-from lattice_models.mcmc_stats import integrated_autocorrelation_time
+from phasebench.lattice_models.exact.ising_exact import T_CRITICAL
+from phasebench.lattice_models.ising import initial_states, run_chains, thermalize
+from phasebench.lattice_models.kernels import ising_metropolis
+from phasebench.lattice_models.kernels.counter_rng import chain_keys
+from phasebench.lattice_models.mcmc_stats import integrated_autocorrelation_time
 
 
 @nb.njit(cache=True)
@@ -145,7 +145,7 @@ def test_metropolis_torch_throughput_L256(benchmark, device):
     torch = pytest.importorskip("torch")
     if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    from lattice_models.kernels.ising_metropolis_torch import run_metropolis_chains_torch
+    from phasebench.lattice_models.kernels.ising_metropolis_torch import run_metropolis_chains_torch
 
     L, K = 256, 1.0 / 2.0
     n_chains = 64 if device == "cuda" else 2 * nb.get_num_threads()

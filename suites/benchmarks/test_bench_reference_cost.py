@@ -12,8 +12,8 @@ Run: ``pytest suites/benchmarks/test_bench_reference_cost.py --benchmark-only``.
 import numpy as np
 import pytest
 
-from denoisers import make_family
-from lattice_models.channels import BitFlipChannel, GaussianChannel
+from phasebench.denoisers import make_family
+from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 
 BUDGET = 4.0
 CASES = {

@@ -6,9 +6,9 @@ Run with ``pytest suites/benchmarks/test_bench_toric.py``; derived rates are in 
 import numpy as np
 import pytest
 
-from denoisers import make_family
-from lattice_models import BitFlipChannel, GaussianChannel, make_model
-from lattice_models.kernels.toric_window import window_centre_marginals
+from phasebench.denoisers import make_family
+from phasebench.lattice_models import BitFlipChannel, GaussianChannel, make_model
+from phasebench.lattice_models.kernels.toric_window import window_centre_marginals
 
 MODEL = make_model("toric_loops")
 
@@ -51,7 +51,7 @@ def test_bench_mwpm_decode(benchmark, L, channel, level):
 
 def test_bench_local_oracle_field(benchmark):
     """All 2 L^2 edges of one L = 32 configuration at r = 4 (numba threads as configured)."""
-    from lattice_models.exact.toric_window import local_posterior_marginals
+    from phasebench.lattice_models.exact.toric_window import local_posterior_marginals
 
     channel = BitFlipChannel()
     y = channel.corrupt(MODEL.sample(1, 32, seed=0), 0.1, seed=1)

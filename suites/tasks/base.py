@@ -3,7 +3,7 @@
 A task names a model and its parameters, a channel, lattice sizes, a grid of
 noise levels, radii, train/test sizes and seeds (per division), and the
 families it scores by default.  The shared evaluation loop lives in
-:mod:`suites.evaluation`; a task adds its objective in :meth:`Task.summarize`.
+:mod:`phasebench.suites.evaluation`; a task adds its objective in :meth:`Task.summarize`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
-from lattice_models import make_channel, make_model
-from lattice_models.registry import Registry
+from phasebench.lattice_models import make_channel, make_model
+from phasebench.lattice_models.registry import Registry
 
 DIVISIONS = ("quick", "full")
 

@@ -15,12 +15,12 @@ Two choices make the maximum over lambda a smooth, grid-independent statistic:
 
 * *common noise*: every lambda of a test configuration uses the same Gaussian draw z,
   ``y = a(lambda) x + s(lambda) z`` (one noising path per configuration,
-  :func:`suites.evaluation.task_split`), so a configuration's excess is a smooth function of
+  :func:`phasebench.suites.evaluation.task_split`), so a configuration's excess is a smooth function of
   lambda.  With an independent draw per lambda, the maximum picked up the noise of each level:
   on the quick division the ``linear`` family's T_c was 2.215 on the quick lambda grid and
   2.240 on a 6x finer one (more levels, larger noise maximum), and its peak values differed
   by up to 16% between the two grids; with common noise both grids give 2.2895;
-* *parabolic refinement* (:func:`suites.scoring.parabolic_max`): the largest mean excess and
+* *parabolic refinement* (:func:`phasebench.suites.scoring.parabolic_max`): the largest mean excess and
   its two neighbours in log lambda define a parabola whose vertex is the peak, so the value
   does not depend on where the peak falls between grid points (the peak moves with L: about
   lambda = 0.1 at L = 6 and 0.03 at L = 10).  Measured with common noise on the quick grid
@@ -46,14 +46,14 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from lattice_models.datasets import load_or_generate
+from phasebench.lattice_models.datasets import load_or_generate
 
-from ..evaluation import batched, config_magnetisation, derive_seed, fit_member, member_specs, task_split
-from ..parallel_fit import fit_members
+from ..evaluation import batched, config_magnetisation, derive_seed, member_specs, task_split
+from ..parallel_fit import fit_member, fit_members
 from ..scoring import bootstrap_means, crossing_by_local_fit, parabolic_max, per_config_mse
 from .base import TASKS, Task, TaskConfig
-from denoisers import DENOISERS
-from denoisers.locality import audit_locality
+from phasebench.denoisers import DENOISERS
+from phasebench.denoisers.locality import audit_locality
 
 T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
 N_BOOT = 400
@@ -99,7 +99,7 @@ def crossings(temps, curves: Dict[int, np.ndarray]) -> Dict[str, Any]:
 
     Each crossing is the root of a weighted straight line fitted to the difference of the two
     curves within ``|T - T*| <= CROSSING_WINDOW / L_mean`` of their first crossing T*
-    (:func:`suites.scoring.crossing_by_local_fit`): a window of fixed width in the scaling
+    (:func:`phasebench.suites.scoring.crossing_by_local_fit`): a window of fixed width in the scaling
     variable ``(T - T_c) L^{1/nu}``, where the difference is close to linear.  Validated on the
     data's own ``<m^2> L^{1/4}`` in the full division (20000 configurations per T): pairs
     6/10, 10/14, 14/18 at 2.2709, 2.2666, 2.2717 (first crossing of the interpolation: 2.2729,

@@ -38,20 +38,20 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from lattice_models.datasets import load_or_generate
+from phasebench.lattice_models.datasets import load_or_generate
 
-from ..evaluation import COLLAPSE_FRACTION, collapsed_members, derive_seed, fit_member, member_specs, task_split
-from ..parallel_fit import fit_members
+from ..evaluation import COLLAPSE_FRACTION, collapsed_members, derive_seed, member_specs, task_split
+from ..parallel_fit import fit_member, fit_members
 from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, mean_with_ci, ratio_with_ci
 from .base import TASKS, Task, TaskConfig
 from .threshold_from_xi import threshold_from_increments
-from denoisers import DENOISERS
-from denoisers.locality import audit_locality
+from phasebench.denoisers import DENOISERS
+from phasebench.denoisers.locality import audit_locality
 
 P_C = 0.10922
 N_BOOT = 300
 #: the full division's ``cnn`` training, over the bit-flip defaults: a fixed 24000 Adam steps for every radius from a
-#: peak rate of 3e-3, gradient norm clipped at 1 (the measurements that chose it: :mod:`denoisers.cnn_settings`)
+#: peak rate of 3e-3, gradient norm clipped at 1 (the measurements that chose it: :mod:`phasebench.denoisers.cnn_settings`)
 FULL_CNN_TRAINING = {"steps": 24000, "lr": 3e-3, "grad_clip": 1}
 
 
@@ -170,7 +170,7 @@ class ToricBitflipTask(Task):
     @staticmethod
     def _predict(fam, y, level, mask):
         if fam.name == "exact" and fam.radius is not None:  # evaluate the window oracle on the sampled edges only
-            from lattice_models.exact.toric_window import local_posterior_marginals
+            from phasebench.lattice_models.exact.toric_window import local_posterior_marginals
 
             prob, _ = local_posterior_marginals(y, fam.channel_, level, fam.radius, edges=mask)
             return np.where(mask, prob, 0.0)
@@ -182,7 +182,7 @@ class ToricBitflipTask(Task):
         Estimated as the mean of ``1 - max_class P(class | y)``, the decoder's exact failure
         probability given y: unbiased, with less variance than the failure indicator."""
         try:
-            from lattice_models.exact import toric_global
+            from phasebench.lattice_models.exact import toric_global
         except ImportError:
             return []
         model, channel = self.model(), self.channel()
