@@ -46,7 +46,7 @@ def make_plugin(tmp_path):
         "[phasebench.lattice_models]\ncheckerboard = tinyplugin:Checkerboard\n\n"
         "[phasebench.denoisers]\nidentity = tinyplugin:Identity\n"
     )
-    return {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
 
 
 def cli(env, *args):
