@@ -57,6 +57,10 @@ class NoiseChannel:
     def validate_level(self, level: Any) -> float:
         raise NotImplementedError
 
+    def amplitudes(self, level: float) -> Tuple[float, float]:
+        """``(a, s)`` of an :attr:`additive_gaussian` channel ``y = a x + s z`` at the level."""
+        raise NotImplementedError(f"the {self.name} channel is not additive Gaussian noise")
+
     def supports(self, variable_type: str) -> bool:
         """Whether the channel acts on data of this kind ('real', 'spin' or 'binary')."""
         return variable_type in self.variable_types
