@@ -27,8 +27,8 @@ class BayesLocalField:
     """The Bayes output for +-1 data under the Gaussian or bit-flip channel (physics reference, section 2).
 
     The posterior of a +-1 site is ``E[u_i | y] = tanh(g y_i + H_i)`` (g: the channel's
-    ``spin_field_gain``): the first term is the site's own likelihood field, known in closed form; the network predicts the rest,
-    the field ``H_i`` of the prior given the other observations (the cavity field).  For
+    ``spin_field_gain``): the first term is the site's own likelihood field, known in closed form; the network
+    predicts the rest, the field ``H_i`` of the prior given the other observations (the cavity field).  For
     training it maps the network output to standardised units per group, and weights every
     group by ``sd_u^2 / channel.single_site_mmse(level)`` so each level contributes a relative error.
     """

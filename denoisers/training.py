@@ -27,7 +27,6 @@ depend on the machine's speed or load.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
