@@ -2,7 +2,7 @@
 
 Architecture (:mod:`phasebench.denoisers.cnn_network`; one network per radius covers the whole level grid
 it is fitted on): ``r`` circular 3x3 layers and ``depth`` 1x1 layers with FiLM conditioning on the
-level (log lambda, or atanh(1 - 2p) for bit flip; :func:`phasebench.denoisers.training.level_feature`), a
+level (log lambda, or atanh(1 - 2p) for bit flip; :meth:`phasebench.lattice_models.channels.NoiseChannel.level_feature`), a
 level-generated linear radius-r skip, optional window features and optional periodic (cos)
 units.  Its light cone is exactly the radius-r window; there is no normalisation or pooling over
 space.  Input and output scaling are per level and per channel from the training moments
@@ -83,7 +83,7 @@ from phasebench.lattice_models.base import validate_int
 from .base import DENOISERS, DenoiserFamily, torch_device
 from .cnn_network import build_network
 from .cnn_settings import OUTPUTS, resolve_settings
-from .spin_output import BayesLocalField, bayes_output_applies, likelihood_gain
+from .spin_output import BayesLocalField, bayes_output_applies
 from .readout_refit import n_regressors, n_unknowns, refit_readout
 from .reference_cost import adam_steps, refit_configs, step_seconds
 from .adam_training import TrainConfig, train_x0_predictor
@@ -93,7 +93,6 @@ from .training import (
     groups_per_call,
     infer_data_kind,
     sites_per_step_groups,
-    level_feature,
     step_size,
     set_torch_threads,
 )
@@ -230,12 +229,12 @@ class CNNDenoiser(DenoiserFamily):
         conds = self.conditions_
         if conds is None:
             groups, subsets = list(levels), None
-            features = [level_feature(channel, lv) for lv in levels]
+            features = [channel.level_feature(lv) for lv in levels]
         else:
             values = np.unique(conds)
             groups = [lv for lv in levels for _ in values]
             subsets = [np.flatnonzero(conds == c) for _ in levels for c in values]
-            features = [(level_feature(channel, lv), float(c)) for lv in levels for c in values]
+            features = [(channel.level_feature(lv), float(c)) for lv in levels for c in values]
         feats = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
         feature_table = torch.as_tensor(feats, dtype=dtype, device=device)  # indexed by group on the device
         net.feature_shift.copy_(torch.as_tensor(feats.mean(axis=0), dtype=dtype))
@@ -338,13 +337,13 @@ class CNNDenoiser(DenoiserFamily):
         y_encoded = std.noisy_to_encoded(y)
         shape = (1, -1, 1, 1)
         y_std = (y_encoded - mean_y.reshape(shape)) / sd_y.reshape(shape)
-        feature = level_feature(self.channel_, level)
+        feature = self.channel_.level_feature(level)
         if condition:
             feature = (feature, condition["condition"])
         out = np.empty(y.shape, dtype=np.float64)
         chunk = max(1, 2**18 // (y.shape[-1] ** 2))
         if self.bayes_:  # the network sees the likelihood field's posterior tanh(a y / s^2) too
-            local = likelihood_gain(self.channel_, level) * y_encoded
+            local = self.channel_.spin_field_gain(level) * y_encoded
             y_std = np.concatenate([y_std, np.tanh(local)], axis=1)
         with torch.no_grad():
             for lo in range(0, len(y), chunk):
