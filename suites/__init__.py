@@ -1,1 +1,1 @@
-"""Tasks, scoring, runner, CLI, leaderboard and the pytest-benchmark modules."""
+"""Tasks, estimators, runner, CLI, leaderboard and the pytest-benchmark modules."""

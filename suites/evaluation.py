@@ -19,14 +19,11 @@ from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models.datasets import load_or_generate
 
 from .parallel_fit import MemberSpec, fit_member, fit_members
-from .scoring import bootstrap_indices, mean_with_ci, per_config_mse
+from .estimators import derive_seed, mean_with_ci, per_config_mse
 
 if TYPE_CHECKING:  # tasks depend on this module, not the other way round
+    from .estimators import BootstrapConfig
     from .tasks.base import Task, TaskConfig
-
-
-def derive_seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint32)[0])
 
 
 @dataclass
@@ -193,8 +190,8 @@ def evaluate(
     return grid
 
 
-def grid_cells(grid: "Grid") -> List[Dict[str, Any]]:
-    boot = bootstrap_indices(grid.errors.shape[-1], seed=999)
+def grid_cells(grid: "Grid", bootstrap: "BootstrapConfig") -> List[Dict[str, Any]]:
+    boot = bootstrap.indices(grid.errors.shape[-1], "cells", grid.L)
     cells = []
     excess = grid.excess
     for i, r in enumerate(grid.radii):

@@ -16,6 +16,7 @@ from phasebench.lattice_models.base import validate_count
 from phasebench.lattice_models.geometry import check_window
 from phasebench.lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic, write_text_atomic
 
+from .estimators import BootstrapConfig
 from .evaluation import evaluate
 from .parallel_fit import n_workers
 from .leaderboard import RESULTS_FORMAT, render_results
@@ -114,17 +115,18 @@ def run(
             bar.set_postfix_str(msg)
 
         t_task = time.perf_counter()
+        bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
         grids = task.evaluate_all(fams, cfg, tick)
         tick("scoring")
         bar.update(len(fams))
-        summary = task.summarize(grids)
+        summary = task.summarize(grids, bootstrap)
         plots = task.plots(grids, summary, plot_dir) if grids else []
         tick("done")
         results["tasks"][task.name] = {
             "description": task.description, "scored": task.scored, "model": task.model_name,
             "model_params": task.model_params, "channel": task.channel().to_dict(),
             "config": {k: v for k, v in vars(cfg).items()}, "families": fams,
-            "summary": summary, "cells": task.cells(grids),
+            "bootstrap": bootstrap.to_dict(), "summary": summary, "cells": task.cells(grids, bootstrap),
             "plots": [str(Path(p).relative_to(out)) for p in plots],
             "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
         }

@@ -7,7 +7,7 @@ import pytest
 
 from phasebench.lattice_models.channels import GaussianChannel
 from phasebench.lattice_models.ising import Ising
-from phasebench.suites.scoring import per_config_mse
+from phasebench.suites.estimators import BootstrapConfig, bootstrap_indices, per_config_mse
 from phasebench.suites.tasks.base import TaskConfig
 from phasebench.suites.tasks.ising_temperature import IsingTemperatureTask, global_gap_to_exact
 
@@ -40,7 +40,7 @@ def test_orthogonality_gap_matches_the_paired_mse_difference_and_is_less_noisy()
     se_orth = dist.std(ddof=1) / math.sqrt(len(dist))
     assert abs(raw.mean() - dist.mean()) < 4 * math.hypot(se_raw, se_orth)
     assert se_orth < 0.5 * se_raw
-    g = global_gap_to_exact(_record(dist, mse_q, mse_f), seed=1)
+    g = global_gap_to_exact(_record(dist, mse_q, mse_f), bootstrap_indices(len(dist), seed=1))
     assert g["value"] == pytest.approx(dist.mean() / mse_q.mean())
     assert g["lo"] < g["value"] < g["hi"]
     assert g["cells"] == 1 and g["cells_within_2pct"] == 0
@@ -49,7 +49,7 @@ def test_orthogonality_gap_matches_the_paired_mse_difference_and_is_less_noisy()
 def test_orthogonality_gap_is_zero_for_the_exact_posterior():
     x, q = _posterior_setup(n=200)
     mse_q = per_config_mse(q, x)
-    g = global_gap_to_exact(_record(per_config_mse(q, q), mse_q, mse_q), seed=1)
+    g = global_gap_to_exact(_record(per_config_mse(q, q), mse_q, mse_q), bootstrap_indices(len(mse_q), seed=1))
     assert g["value"] == 0.0 and g["hi"] == 0.0 and g["cells_within_2pct"] == 1
 
 
@@ -63,7 +63,7 @@ def test_tiny_grid_end_to_end_records_the_gap_for_the_linear_family():
     records = task.evaluate_all(["linear"], cfg, lambda msg: None)
     rec = records[0]
     assert rec["global_dist_to_exact"].shape == (2, 2, 30)  # exact_n_by_L overrides exact_n at that size
-    summary = task.summarize(records)
+    summary = task.summarize(records, BootstrapConfig(seed=cfg.seed))
     g = summary["linear"]["per_L"]["6"]["global_vs_exact_worst_rel_gap"]
     direct = rec["global_dist_to_exact"].mean(-1) / rec["exact"].mean(-1)
     assert g["value"] == pytest.approx(direct.max()) and 0 < g["value"] < 10

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from phasebench.suites.estimators import BootstrapConfig
 from phasebench.suites.tasks.base import TaskConfig
 from phasebench.suites.tasks.toric_bitflip import ToricBitflipTask
 
@@ -16,7 +17,7 @@ def tiny():
                      families=("exact", "linear"),
                      extra={"centres_per_config": 6, "learned_radii": (1, 2), "global_L": (), "global_n": 10})
     records = task.evaluate_all(["exact", "linear"], cfg, lambda msg: None)
-    return task, records, task.summarize(records)
+    return task, records, task.summarize(records, BootstrapConfig(seed=cfg.seed))
 
 
 def test_excess_over_exact_local_is_the_orthogonal_distance(tiny):
@@ -37,7 +38,7 @@ def test_excess_over_exact_local_is_the_orthogonal_distance(tiny):
     header, rows = task.leaderboard_rows(summary)
     row = next(r for r in rows if r[0] == "linear")
     assert len(row) == len(header) and "r=1:" in row[header.index("excess over exact r-local, worst p per r (relative)")]
-    cells = [c for c in task.cells(records) if c["family"] == "linear"]
+    cells = [c for c in task.cells(records, BootstrapConfig()) if c["family"] == "linear"]
     assert all(c["excess_over_exact_local"] > 0 for c in cells)
 
 
@@ -92,7 +93,7 @@ def test_collapsed_fits_are_named_in_the_summary_and_the_status_column(tiny):
     records = copy.deepcopy(records)  # the linear member at r = 2 as if its fit had ended at its initial loss
     linear = next(r for r in records if r["kind"] == "local" and r["family"] == "linear")
     linear["members"]["2"]["fit"] = {**linear["members"]["2"].get("fit", {}), "initial_loss": 1.0, "final_loss": 1.0}
-    broken = task.summarize(records)
+    broken = task.summarize(records, BootstrapConfig())
     assert broken["linear/L8"]["collapsed_fits"] == ["2"]
     header, rows = task.leaderboard_rows(broken)
     status = next(r for r in rows if r[0] == "linear")[header.index("status")]

@@ -9,10 +9,13 @@ families it scores by default.  The shared evaluation loop lives in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 from phasebench.lattice_models import make_channel, make_model
 from phasebench.lattice_models.registry import Registry
+
+if TYPE_CHECKING:
+    from ..estimators import BootstrapConfig
 
 DIVISIONS = ("quick", "full")
 
@@ -73,14 +76,15 @@ class Task:
                     records.append(evaluate(self, fam, L, cfg, params))
         return records
 
-    def cells(self, records: List[Any]) -> List[Dict[str, Any]]:
-        """One JSON record per evaluated cell."""
+    def cells(self, records: List[Any], bootstrap: "BootstrapConfig") -> List[Dict[str, Any]]:
+        """One JSON record per evaluated cell (CIs from ``bootstrap``)."""
         from ..evaluation import grid_cells
 
-        return [c for g in records for c in grid_cells(g)]
+        return [c for g in records for c in grid_cells(g, bootstrap)]
 
-    def summarize(self, grids: List[Any]) -> Dict[str, Any]:
-        """Task-specific scores from the evaluated grids (one per family and L)."""
+    def summarize(self, grids: List[Any], bootstrap: "BootstrapConfig") -> Dict[str, Any]:
+        """Task-specific scores from the evaluated grids (one per family and L).  Every bootstrap interval
+        draws its resamples from ``bootstrap`` (the run's one configuration, seeded from ``TaskConfig.seed``)."""
         raise NotImplementedError
 
     def plots(self, grids: List[Any], summary: Dict[str, Any], out_dir) -> List[str]:

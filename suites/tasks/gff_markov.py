@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..scoring import analytic_decay_length, bootstrap_indices, decay_length_with_ci, find_interior_peaks, mean_with_ci
+from ..estimators import BootstrapConfig, analytic_decay_length, decay_length_with_ci, find_interior_peaks, mean_with_ci
 from .base import TASKS, Task, TaskConfig
 from .. import plots as plotting
 
@@ -39,10 +39,10 @@ class GFFMarkovTask(Task):
         return TaskConfig(L=(32,), levels=tuple(np.round(np.logspace(-1, 1, 9), 4)), radii=(0, 1, 2, 3, 4, 5, 6),
                           n_train=8000, n_test=4000, seed=0, budget=120.0)
 
-    def summarize(self, grids: List[Any]) -> Dict[str, Any]:
+    def summarize(self, grids: List[Any], bootstrap: BootstrapConfig) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
         for g in grids:
-            boot = bootstrap_indices(g.errors.shape[-1], seed=12345)
+            boot = bootstrap.indices(g.errors.shape[-1], "excess", g.L)
             excess = g.excess
             per_level = []
             for j, lv in enumerate(g.levels):

@@ -19,40 +19,14 @@ both are known.  Nothing is scored.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, List
 
 import numpy as np
 
-from ..evaluation import config_magnetisation, derive_seed, member_specs, member_statistics, task_split
+from ..evaluation import config_magnetisation, member_specs, member_statistics, task_split
 from ..parallel_fit import fit_members
-from ..scoring import bootstrap_indices, bootstrap_means
+from ..estimators import BootstrapConfig, level_at_fraction_with_ci, replicate_interval
 from .base import TASKS, Task, TaskConfig
-
-N_BOOT = 400
-
-
-def half_crossing(log_levels: np.ndarray, curve: np.ndarray, target: float) -> float:
-    """The level where an increasing curve first reaches ``target`` (log-linear interpolation)."""
-    for j in range(len(curve) - 1):
-        if curve[j] < target <= curve[j + 1]:
-            t = (target - curve[j]) / (curve[j + 1] - curve[j])
-            return float(math.exp(log_levels[j] + t * (log_levels[j + 1] - log_levels[j])))
-    return float("nan")
-
-
-def crossing_ci(levels, aligned: np.ndarray, abs_m: np.ndarray, seed: int) -> Dict[str, float]:
-    """lambda where M(lambda) = <|m|>/2, with a paired bootstrap over configurations.
-
-    ``aligned``: (n_levels, n) per-configuration aligned magnetisation; ``abs_m``: (n,).
-    """
-    log_lv = np.log(np.asarray(levels, dtype=np.float64))
-    idx = bootstrap_indices(aligned.shape[-1], seed, N_BOOT)
-    est = half_crossing(log_lv, aligned.mean(axis=-1), 0.5 * abs_m.mean())
-    boots = np.array([half_crossing(log_lv, aligned[:, b].mean(axis=-1), 0.5 * abs_m[b].mean()) for b in idx])
-    boots = boots[np.isfinite(boots)]
-    lo, hi = np.quantile(boots, [0.025, 0.975]) if len(boots) > 0.9 * N_BOOT else (float("nan"), float("nan"))
-    return {"value": est, "lo": float(lo), "hi": float(hi)}
 
 
 def covariance_top_eigenvalue(x: np.ndarray) -> float:
@@ -107,34 +81,35 @@ class IsingSpeciationTask(Task):
             records.append(rec)
         return records
 
-    def summarize(self, records):
+    def summarize(self, records, bootstrap: BootstrapConfig):
         out: Dict[str, Any] = {}
         for rec in records:
             L, levels = rec["L"], rec["levels"]
             m2 = rec["train_m"] ** 2
             lam_max = covariance_top_eigenvalue(rec["train"])
-            idx = bootstrap_indices(len(rec["train"]), derive_seed(L, 21), 200)
-            boots = [covariance_top_eigenvalue(rec["train"][b]) for b in idx]
-            lo, hi = np.quantile(boots, [0.025, 0.975])
+            idx = bootstrap.indices(len(rec["train"]), "lambda_S", L)
+            lo, hi = replicate_interval(np.array([covariance_top_eigenvalue(rec["train"][b]) for b in idx]), min_found=0.9)
             entry = {
                 "family": "all", "refused": False, "L": L, "levels": levels,
                 "abs_m": float(rec["abs_m"].mean()), "m2": float(m2.mean()),
                 "lambda_S": {"value": 1.0 / lam_max, "lo": 1.0 / hi, "hi": 1.0 / lo, "Lambda_max": lam_max,
                              "N_m2": L * L * float(m2.mean())},
-                "lambda_global": crossing_ci(levels, rec["global"]["aligned_m"], rec["abs_m"], derive_seed(L, 22)),
+                "lambda_global": level_at_fraction_with_ci(levels, rec["global"]["aligned_m"], rec["abs_m"], 0.5,
+                                                           bootstrap.indices(len(rec["abs_m"]), "lambda_global", L)),
                 "M_global": rec["global"]["aligned_m"].mean(axis=-1).tolist(),
                 "local": {},
             }
             for fam, members in rec["families"].items():
                 entry["local"][fam] = {
-                    str(r): {"lambda_r": crossing_ci(levels, st["aligned_m"], rec["abs_m"], derive_seed(L, r, 23)),
+                    str(r): {"lambda_r": level_at_fraction_with_ci(levels, st["aligned_m"], rec["abs_m"], 0.5,
+                                                                   bootstrap.indices(len(rec["abs_m"]), "lambda_r", L, r)),
                              "window_prediction": 1.0 / ((2 * r + 1) ** 2 * float(m2.mean())),
                              "M": st["aligned_m"].mean(axis=-1).tolist(), "n_params": st["info"].get("n_params")}
                     for r, st in members.items()}
             out[f"L{L}"] = entry
         return out
 
-    def cells(self, records):
+    def cells(self, records, bootstrap: BootstrapConfig):
         cells = []
         for rec in records:
             for j, lv in enumerate(rec["levels"]):

@@ -20,7 +20,7 @@ Two choices make the maximum over lambda a smooth, grid-independent statistic:
   on the quick division the ``linear`` family's T_c was 2.215 on the quick lambda grid and
   2.240 on a 6x finer one (more levels, larger noise maximum), and its peak values differed
   by up to 16% between the two grids; with common noise both grids give 2.2895;
-* *parabolic refinement* (:func:`phasebench.suites.scoring.parabolic_max`): the largest mean excess and
+* *parabolic refinement* (:func:`phasebench.suites.estimators.parabolic_max`): the largest mean excess and
   its two neighbours in log lambda define a parabola whose vertex is the peak, so the value
   does not depend on where the peak falls between grid points (the peak moves with L: about
   lambda = 0.1 at L = 6 and 0.03 at L = 10).  Measured with common noise on the quick grid
@@ -30,9 +30,11 @@ Two choices make the maximum over lambda a smooth, grid-independent statistic:
 Below T_c a local member cannot know the global sign, so Phi ~ c <m^2>, and
 ``Phi L^{2 beta/nu} = Phi L^{1/4}`` is a scaling function of ``(T - T_c) L^{1/nu}``: T_c is
 placed at the crossing of ``Phi L^{1/4}`` between successive sizes (a weighted line fitted to
-their difference near the crossing, :func:`crossings`), with bootstrap CIs over test
-configurations.  With three or more sizes the crossings are extrapolated linearly in
-``1/L_mean^2``.
+their difference near the crossing, :func:`phasebench.suites.estimators.finite_size_crossing` with
+exponent ``2 beta / nu = 1/4`` and ``nu = 1``), with bootstrap CIs over test configurations.  With
+three or more sizes the crossings are extrapolated linearly in ``1/L_mean^2``.  On the quick division
+the fit window narrows the denoiser families' CIs from about [2.08, 2.31] (first crossing of the
+interpolation) to [2.21-2.24, 2.32-2.33].
 
 The estimator is checked on the data's own ``<m^2> L^{1/4}``, measured on an
 independent, larger sample per temperature (it must place T_c within 1%).  Conditionable families fit one member per radius over the whole
@@ -50,13 +52,14 @@ from phasebench.lattice_models.datasets import load_or_generate
 
 from ..evaluation import batched, config_magnetisation, derive_seed, member_specs, task_split
 from ..parallel_fit import fit_member, fit_members
-from ..scoring import bootstrap_means, crossing_by_local_fit, parabolic_max, per_config_mse
+from ..estimators import BootstrapConfig, finite_size_crossing, parabolic_max, per_config_mse
 from .base import TASKS, Task, TaskConfig
 from phasebench.denoisers import DENOISERS
 from phasebench.denoisers.locality import audit_locality
 
 T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
-N_BOOT = 400
+#: the scaling dimension of Phi ~ <m^2>, 2 beta / nu, and the correlation-length exponent nu of the 2D Ising model
+PHI_EXPONENT, NU = 0.25, 1
 
 
 def temperature_grid(dense: bool) -> tuple:
@@ -90,44 +93,11 @@ def global_radius(L: int) -> int:
     return -(-L // 2)
 
 
-#: half-width of the crossing's fit window in the scaling variable ``(T - T*) L_mean`` (1/nu = 1)
-CROSSING_WINDOW = 0.8
-
-
-def crossings(temps, curves: Dict[int, np.ndarray]) -> Dict[str, Any]:
-    """Crossings of ``curve * L^{1/4}`` between successive sizes, and the T_c estimate.
-
-    Each crossing is the root of a weighted straight line fitted to the difference of the two
-    curves within ``|T - T*| <= CROSSING_WINDOW / L_mean`` of their first crossing T*
-    (:func:`phasebench.suites.scoring.crossing_by_local_fit`): a window of fixed width in the scaling
-    variable ``(T - T_c) L^{1/nu}``, where the difference is close to linear.  Validated on the
-    data's own ``<m^2> L^{1/4}`` in the full division (20000 configurations per T): pairs
-    6/10, 10/14, 14/18 at 2.2709, 2.2666, 2.2717 (first crossing of the interpolation: 2.2729,
-    2.2662, 2.2748), with CIs 1.4 to 2.5 times narrower; wider windows (1.6, 2.4) bias the
-    crossings low by up to 0.01 (curvature of the scaling function).  On the quick division the
-    CIs of the denoiser families narrow from about [2.08, 2.31] to [2.21-2.24, 2.32-2.33].
-    """
-    Ls = sorted(curves)
-    out: Dict[str, Any] = {"pairs": []}
-    for L1, L2 in zip(Ls, Ls[1:]):
-        c = crossing_by_local_fit(temps, curves[L1] * L1**0.25, curves[L2] * L2**0.25, CROSSING_WINDOW / (0.5 * (L1 + L2)))
-        out["pairs"].append({"L": [L1, L2], **c})
-    usable = [p for p in out["pairs"] if math.isfinite(p["value"])]
-    if not usable:
-        out.update(Tc=float("nan"), lo=float("nan"), hi=float("nan"), method="none")
-    elif len(usable) == 1 or len(usable) < len(out["pairs"]):
-        best = usable[-1]
-        out.update(Tc=best["value"], lo=best["lo"], hi=best["hi"], method=f"crossing L={best['L']}")
-    else:  # extrapolate T*(L) = T_c + b / L_mean^2, CI from the pairs' CIs (shifted in parallel)
-        x = np.array([1.0 / (0.5 * sum(p["L"])) ** 2 for p in usable])
-        fit = lambda ys: float(np.polyval(np.polyfit(x, ys, 1), 0.0))  # noqa: E731
-        vals = np.array([p["value"] for p in usable])
-        half = np.array([0.5 * (p["hi"] - p["lo"]) for p in usable])
-        tc = fit(vals)
-        spread = float(np.sqrt(np.mean(half**2))) if np.isfinite(half).all() else float("nan")
-        out.update(Tc=tc, lo=tc - spread, hi=tc + spread, method="extrapolated in 1/L^2")
-    out["rel_error"] = abs(out["Tc"] - T_C) / T_C if math.isfinite(out["Tc"]) else float("nan")
-    return out
+def tc_estimate(temps, curves: Dict[int, np.ndarray]) -> Dict[str, Any]:
+    """T_c from the crossings of ``curve * L^{1/4}`` between successive sizes (``curves``: L -> (n_boot + 1, n_T));
+    the estimate's value is reported as ``Tc``."""
+    est = finite_size_crossing(temps, curves, PHI_EXPONENT, T_C, nu=NU)
+    return {("Tc" if k == "value" else k): v for k, v in est.items()}
 
 
 @TASKS.register("ising-temperature")
@@ -249,7 +219,7 @@ class IsingTemperatureTask(Task):
         return {"mse": mse, "between": between, "to_exact": to_exact, "info": info, "families": families}
 
     # -- scores ---------------------------------------------------------------------------------
-    def summarize(self, records: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def summarize(self, records: List[Dict[str, Any]], bootstrap: BootstrapConfig) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
         families = sorted({r["family"] for r in records})
         data_curves = {}
@@ -259,7 +229,7 @@ class IsingTemperatureTask(Task):
             for rec in recs:
                 L = rec["L"]
                 excess = phi_excess(rec)  # (n_T, n_levels, n_test)
-                boots = np.stack([bootstrap_means(excess[k], N_BOOT, derive_seed(L, k, 7)) for k in range(len(rec["temps"]))], axis=1)
+                boots = np.stack([bootstrap.means(excess[k], "phi", L, k) for k in range(len(rec["temps"]))], axis=1)
                 log_lv = np.log(rec["levels"])
                 phi = parabolic_max(log_lv, boots)  # (n_boot + 1, n_T): max over lambda of the mean excess
                 phi_curves[L] = phi
@@ -275,25 +245,26 @@ class IsingTemperatureTask(Task):
                 }
                 if rec["exact"] is not None:
                     ex_exact = rec["local_dist_to_exact"]  # E mse(f_r) - E mse(q) = E|f_r - q|^2 (orthogonality)
-                    bx = np.stack([bootstrap_means(ex_exact[k], N_BOOT, derive_seed(L, k, 8)) for k in range(len(rec["temps"]))], axis=1)
+                    bx = np.stack([bootstrap.means(ex_exact[k], "phi_vs_exact", L, k) for k in range(len(rec["temps"]))], axis=1)
                     phi_exact_curves[L] = parabolic_max(log_lv, bx)
                     entry["phi_vs_exact"] = phi_exact_curves[L][0].tolist()
-                    entry["global_vs_exact_worst_rel_gap"] = global_gap_to_exact(rec, derive_seed(L, 10))
+                    entry["global_vs_exact_worst_rel_gap"] = global_gap_to_exact(
+                        rec, bootstrap.indices(rec["exact"].shape[-1], "global_gap", L))
                 per_L[str(L)] = entry
                 if L not in data_curves:
-                    data_curves[L] = np.stack([bootstrap_means(rec["data_m2"][k], N_BOOT, derive_seed(L, k, 9))
+                    data_curves[L] = np.stack([bootstrap.means(rec["data_m2"][k], "data_m2", L, k)
                                                for k in range(len(rec["temps"]))], axis=1)
             temps = recs[0]["temps"]
-            est = crossings(temps, phi_curves)
+            est = tc_estimate(temps, phi_curves)
             refused = any(not v["passed"] for e in per_L.values() for v in e["locality"].values())
             out[fam] = {"family": fam, "refused": refused, "per_L": per_L, "Tc_estimate": est,
-                        "Tc_vs_exact_reference": crossings(temps, phi_exact_curves) if len(phi_exact_curves) >= 2 else None}
+                        "Tc_vs_exact_reference": tc_estimate(temps, phi_exact_curves) if len(phi_exact_curves) >= 2 else None}
         if data_curves:
-            out["_data_m2_estimator"] = {"family": "data <m^2> L^(1/4)", "Tc_estimate": crossings(records[0]["temps"], data_curves),
+            out["_data_m2_estimator"] = {"family": "data <m^2> L^(1/4)", "Tc_estimate": tc_estimate(records[0]["temps"], data_curves),
                                          "refused": False, "per_L": {}}
         return out
 
-    def cells(self, records):
+    def cells(self, records, bootstrap: BootstrapConfig):
         cells = []
         for rec in records:
             excess = phi_excess(rec)
@@ -356,7 +327,7 @@ def phi_method(rec: Dict[str, Any]) -> str:
     return PHI_METHODS[bool(rec["nested_projections"])]
 
 
-def global_gap_to_exact(rec: Dict[str, Any], seed: int) -> Dict[str, Any]:
+def global_gap_to_exact(rec: Dict[str, Any], boot_idx: np.ndarray) -> Dict[str, Any]:
     """The global member's relative MSE gap to the exact posterior, worst (T, lambda) cell, with a 95% CI.
 
     For the exact posterior mean ``q``, ``E mse(f) - E mse(q) = E |f - q|^2`` for test data
@@ -364,13 +335,13 @@ def global_gap_to_exact(rec: Dict[str, Any], seed: int) -> Dict[str, Any]:
     estimated as ``mean |f - q|^2 / mean mse(q)`` over the first n_ex test configurations:
     unbiased up to the ratio, non-negative, and far less noisy than the difference of the two
     MSEs, whose cross term ``2 (f - q)(q - x)`` has zero mean but a large variance.  The CI is
-    a joint bootstrap over those configurations; the raw paired difference is reported too.
+    a joint bootstrap over those configurations (``boot_idx``: resampled indices, (n_boot, n_ex)); the raw
+    paired difference is reported too.
     """
     dist, exact = rec["global_dist_to_exact"], rec["exact"]  # (n_T, n_levels, n_ex)
     n_ex = exact.shape[-1]
-    idx = np.random.default_rng(seed).integers(0, n_ex, size=(N_BOOT, n_ex))
     gap = dist.mean(-1) / exact.mean(-1)
-    boot = np.take(dist, idx, axis=-1).mean(-1) / np.take(exact, idx, axis=-1).mean(-1)  # (n_T, n_levels, n_boot)
+    boot = np.take(dist, boot_idx, axis=-1).mean(-1) / np.take(exact, boot_idx, axis=-1).mean(-1)  # (n_T, n_levels, n_boot)
     worst = np.unravel_index(np.argmax(gap), gap.shape)
     raw = (rec["global"][..., :n_ex].mean(-1) - exact.mean(-1)) / exact.mean(-1)
     return {"value": float(gap[worst]), "lo": float(np.quantile(boot[worst], 0.025)),

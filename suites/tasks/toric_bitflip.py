@@ -11,7 +11,7 @@ the noisy distribution diverges (physics reference, section 3).  Per family:
   through the paired increments ``MSE(r) - MSE(r+1)`` of the largest radii (they decay
   with the same xi and need no estimate of MSE_inf);
 * ``p_c^``: the peak of ``xi_eff(p)`` at each scale (largest radius ``r_max``), and its
-  finite-r extrapolation with ``nu = 1/0.655`` (:mod:`.threshold_from_xi`), with bootstrap
+  finite-r extrapolation with ``nu = 1/0.655`` (:mod:`phasebench.suites.estimators.xi_eff`), with bootstrap
   CIs over test configurations; the table of peaks against ``r_max`` is reported;
 * for a learned family the increments are Rao-Blackwellised against the exact posterior of the
   largest exact radius R (when the ``exact`` family ran first and R covers the family's radii):
@@ -24,7 +24,8 @@ the noisy distribution diverges (physics reference, section 3).  Per family:
   ``E |f_r - q_r|^2`` on the sampled edges: f_r sees only the window q_r conditions on, so
   ``E mse(f_r) - E mse(q_r) = E |f_r - q_r|^2`` exactly (the posterior mean is orthogonal to
   every function of its window), and this estimate has no Bernoulli noise of x in it;
-* for learned families, the share of the exact gain per ring r -> r + 1 (:func:`gain_captured`): how much
+* for learned families, the share of the exact gain per ring r -> r + 1
+  (:func:`phasebench.suites.estimators.gain_captured`): how much
   of the signal that places the transition their increments carry.
 
 Cross-check (with the ``exact`` family): the logical failure rate of exact optimal (maximum-likelihood
@@ -42,14 +43,14 @@ from phasebench.lattice_models.datasets import load_or_generate
 
 from ..evaluation import COLLAPSE_FRACTION, collapsed_members, derive_seed, member_specs, task_split
 from ..parallel_fit import fit_member, fit_members
-from ..scoring import bootstrap_indices, bootstrap_means, crossing_with_ci, mean_with_ci, ratio_with_ci
+from ..estimators import BootstrapConfig, crossing_with_ci, gain_captured, mean_with_ci, threshold_from_increments
 from .base import TASKS, Task, TaskConfig
-from .threshold_from_xi import threshold_from_increments
 from phasebench.denoisers import DENOISERS
 from phasebench.denoisers.locality import audit_locality
 
 P_C = 0.10922
-N_BOOT = 300
+#: the correlation-length exponent along the Nishimori line (physics reference, section 3), for the extrapolation in r
+NU_NISHIMORI = 1 / 0.655
 #: the full division's ``cnn`` training, over the bit-flip defaults: a fixed 24000 Adam steps for every radius from a
 #: peak rate of 3e-3, gradient norm clipped at 1 (the measurements that chose it: :mod:`phasebench.denoisers.cnn_settings`)
 FULL_CNN_TRAINING = {"steps": 24000, "lr": 3e-3, "grad_clip": 1}
@@ -201,7 +202,7 @@ class ToricBitflipTask(Task):
         return out
 
     # -- scores -----------------------------------------------------------------------------------
-    def summarize(self, records: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def summarize(self, records: List[Dict[str, Any]], bootstrap: BootstrapConfig) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
         exact_records = {r["L"]: r for r in records if r["kind"] == "local" and r["family"] == "exact"}
         for rec in (r for r in records if r["kind"] == "local"):
@@ -211,7 +212,7 @@ class ToricBitflipTask(Task):
                                      "members": rec["members"], "locality": {str(k): v for k, v in rec["locality"].items()},
                                      "refused": any(not v["passed"] for v in rec["locality"].values()),
                                      "collapsed_fits": collapsed_members(rec["members"])}
-            boot = bootstrap_indices(rec["mse"].shape[-1], seed=derive_seed(rec["L"], 11), n_boot=N_BOOT)
+            boot = bootstrap.indices(rec["mse"].shape[-1], "local", rec["L"])  # shared by the families: paired
             entry["mse"] = [[mean_with_ci(rec["mse"][i, j], boot).to_dict() for j in range(len(levels))] for i in range(len(radii))]
             entry["cross_entropy"] = rec["ce"].mean(axis=-1).tolist()
             if rec["exact_mse"] is not None and rec["family"] != "exact":
@@ -220,7 +221,7 @@ class ToricBitflipTask(Task):
                      for j in range(len(levels))] for i, r in enumerate(radii)]
             if rec["family"] != "exact" and rec["L"] in exact_records:
                 entry["gain_captured"] = gain_captured(rec, exact_records[rec["L"]], boot)
-            th = threshold_from_increments(levels, radii[:-1], rec["increments"], boot)
+            th = threshold_from_increments(levels, radii[:-1], rec["increments"], boot, nu=NU_NISHIMORI)
             entry["increments_method"] = rec.get("increments_method", "mse differences")
             entry["xi_eff"] = th["xi_eff"]  # at the largest scale, radii up to max(radii)
             entry["pc_vs_rmax"] = th["by_rmax"]
@@ -230,13 +231,13 @@ class ToricBitflipTask(Task):
             entry["pc_error"] = abs(best - self.target) if math.isfinite(best) else float("nan")
             out[key] = entry
         for rec in (r for r in records if r["kind"] == "global"):
-            boot = bootstrap_indices(rec["mse"].shape[-1], seed=derive_seed(rec["L"], 14), n_boot=N_BOOT)
+            boot = bootstrap.indices(rec["mse"].shape[-1], "global-family", rec["L"])
             out[f"_{rec['family']}/L{rec['L']}"] = {"family": rec["family"], "L": rec["L"], "refused": False, "global": True,
                                                     "levels": rec["levels"], "members": rec["members"],
                                                     "mse": [mean_with_ci(m, boot).to_dict() for m in rec["mse"]]}
         glob = [r for r in records if r["kind"] == "global-decoder"]
         if glob:
-            curves = {r["L"]: bootstrap_means(r["failures"], N_BOOT, derive_seed(r["L"], 13)) for r in glob}
+            curves = {r["L"]: bootstrap.means(r["failures"], "global-decoder", r["L"]) for r in glob}
             Ls = sorted(curves)
             pairs = []
             sign = -1.0 if self.noise_increases_with_level else 1.0
@@ -247,7 +248,7 @@ class ToricBitflipTask(Task):
                                       "failure_rate": {str(L): curves[L][0].tolist() for L in Ls}, "crossings": pairs}
         return out
 
-    def cells(self, records):
+    def cells(self, records, bootstrap: BootstrapConfig):
         cells = []
         for rec in (r for r in records if r["kind"] == "local"):
             for i, r in enumerate(rec["radii"]):
@@ -325,27 +326,6 @@ def _excess_text(s: Dict[str, Any], summary: Dict[str, Any], label: str) -> str:
             worst, lv = max(rel)
             parts.append(f"r={r}: {worst:.1%} ({label}={lv:g})")
     return ", ".join(parts) or "n/a"
-
-
-def gain_captured(rec: Dict[str, Any], exact: Dict[str, Any], boot: np.ndarray) -> List[Dict[str, Any]]:
-    """Per ring r -> r + 1 that the family and the exact oracle both have, per level: the share of the exact
-    r-local oracle's gain that the family realises, ``(MSE(f_r) - MSE(f_{r+1})) / (MSE(q_r) - MSE(q_{r+1}))``,
-    with a paired bootstrap CI over the test configurations.
-
-    By the orthogonality in the module doc this is ``1 - (excess_{r+1} - excess_r) / (MSE(q_r) - MSE(q_{r+1}))``:
-    1 for a family whose excess does not grow with r, 0 for one that gains nothing from the ring.  The
-    family's increments decay like the oracle's, which is what places the peak of ``xi_eff``, only where it
-    captures most of every ring's gain; an excess growing with r makes the family's increments, and its
-    ``p_c^``, a mix of the transition and of its training deficit.
-    """
-    exact_ring = {r: k for k, r in enumerate(exact["radii"][:-1]) if exact["radii"][k + 1] == r + 1}
-    out = []
-    for i, r in enumerate(rec["radii"][:-1]):
-        if rec["radii"][i + 1] == r + 1 and r in exact_ring:
-            k = exact_ring[r]
-            out.append({"r": int(r), "share": [ratio_with_ci(rec["increments"][i, j], exact["increments"][k, j], boot).to_dict()
-                                               for j in range(len(rec["levels"]))]})
-    return out
 
 
 def _gain_text(s: Dict[str, Any], summary: Dict[str, Any], label: str, target: float) -> str:

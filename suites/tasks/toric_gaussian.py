@@ -42,8 +42,8 @@ class ToricGaussianTask(ToricBitflipTask):
                           # against 2.2% / 29.8% / 654% with the Gaussian defaults)
                           family_options={"cnn": {"batch": 2, "lr": 1e-2, "lr_final": 1e-4}})
 
-    def summarize(self, records):
-        out = super().summarize(records)
+    def summarize(self, records, bootstrap):
+        out = super().summarize(records, bootstrap)
         for s in out.values():
             if "pc_estimate" in s:
                 e = s["pc_estimate"]

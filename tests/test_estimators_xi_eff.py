@@ -1,11 +1,12 @@
-"""The transition estimator of the toric tasks (peak of xi_eff, extrapolated in r) on synthetic increments."""
+"""xi_eff on synthetic data: the decay-length fits over radii, and the transition estimator of the toric tasks
+(peak of xi_eff along the level, extrapolated in r) on synthetic increments."""
 
 import numpy as np
 import pytest
 
-from phasebench.suites.scoring import bootstrap_indices
-from phasebench.suites.tasks.threshold_from_xi import (
-    NU_NISHIMORI,
+from phasebench.suites.estimators import xi_eff as sc
+from phasebench.suites.estimators.bootstrap import bootstrap_indices
+from phasebench.suites.estimators.xi_eff import (
     RHO_OFFSET,
     extrapolate,
     local_rates,
@@ -15,7 +16,37 @@ from phasebench.suites.tasks.threshold_from_xi import (
     threshold_from_increments,
 )
 
+def test_fit_recovers_exact_exponential():
+    r = np.arange(5)
+    assert abs(sc.fit_decay_length(r, 3.0 * np.exp(-r / 0.7)) - 0.7) < 1e-12
+    assert np.isnan(sc.fit_decay_length(r, np.exp(r / 2.0)))  # growing: no decay length
+    assert np.isnan(sc.fit_decay_length([0], [1.0]))
+
+
+def test_decay_length_with_ci_uses_only_resolved_radii():
+    rng = np.random.default_rng(1)
+    n = 400
+    true = 0.02 * np.exp(-np.arange(6) / 0.5)
+    noise = 2e-4
+    per_config = true[:, None] + noise * rng.standard_normal((6, n))
+    out = sc.decay_length_with_ci(list(range(6)), per_config, bootstrap_indices(n, seed=0, n_boot=300))
+    # standard error 1e-5: r = 0..3 (excess >= 5e-5) are resolved, r = 5 (9e-7) is not
+    assert out["radii_used"][:4] == [0, 1, 2, 3] and 5 not in out["radii_used"]
+    assert out["lo"] <= 0.5 <= out["hi"]
+    assert abs(out["xi"] - 0.5) < 0.02
+
+
+def test_analytic_decay_length_skips_roundoff():
+    r = list(range(8))
+    d = [np.exp(-x / 0.3) for x in r]
+    d[6], d[7] = 1e-18, -1e-18
+    out = sc.analytic_decay_length(r, d, rel_floor=1e-10)
+    assert out["radii_used"] == [0, 1, 2, 3, 4, 5]
+    assert abs(out["xi"] - 0.3) < 1e-9
+
+
 LEVELS = np.array([0.02, 0.04, 0.06, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.13, 0.14, 0.16, 0.2])
+NU_NISHIMORI = 1 / 0.655  # the correlation-length exponent along the Nishimori line (the toric tasks' nu)
 RADII_INC = [1, 2, 3, 4, 5]  # increments D_r = MSE(r) - MSE(r+1) for r = 1..5 (radii 1..6)
 
 
@@ -43,7 +74,7 @@ def test_extrapolation_recovers_the_transition_from_drifting_peaks():
     drift = lambda rho: pc + b * rho ** (-1 / NU_NISHIMORI)  # noqa: E731
     d = synthetic_increments(drift)
     inc = np.repeat(d[:, :, None], 20, axis=2)  # identical configurations: no noise
-    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50), nu=NU_NISHIMORI)
     peaks = [e["value"] for e in out["by_rmax"]]
     assert [e["r_max"] for e in out["by_rmax"]] == [4, 5, 6]
     assert np.allclose(peaks, [drift(r + RHO_OFFSET) for r in (1, 2, 3)], atol=1e-10)
@@ -61,7 +92,7 @@ def test_ci_covers_the_truth_and_narrows_with_more_configurations():
         inc = d[:, :, None] * rng.exponential(1.0, size=(1, 1, n))  # positive, heavy-ish noise per configuration
         inc = inc * rng.exponential(1.0, size=inc.shape) ** 0.2  # plus independent jitter per cell
         inc = inc / inc.mean(axis=-1, keepdims=True) * d[:, :, None]  # unbiased means (a fixed rescaling)
-        out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(n, 1, 200))
+        out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(n, 1, 200), nu=NU_NISHIMORI)
         e = out["estimate"]
         assert e["lo"] <= pc <= e["hi"]
         widths.append(e["hi"] - e["lo"])
@@ -70,7 +101,7 @@ def test_ci_covers_the_truth_and_narrows_with_more_configurations():
 
 def test_unresolved_increments_give_nan_not_an_error():
     inc = -np.ones((5, len(LEVELS), 30))  # e.g. a learned family whose error does not decrease with r
-    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(30, 0, 20))
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(30, 0, 20), nu=NU_NISHIMORI)
     assert np.isnan(out["estimate"]["value"]) and all(np.isnan(e["value"]) for e in out["by_rmax"])
     assert np.isnan(extrapolate(np.array([2.5, 3.5]), np.array([np.nan, 0.1]), np.ones(2), 1.5))
 
@@ -82,7 +113,7 @@ def test_a_maximum_at_the_grid_edge_is_no_peak_and_is_not_extrapolated():
     assert interior_or_nan(LEVELS, 0.1) == 0.1
     d = synthetic_increments(lambda rho: {2.5: 0.09, 3.5: 0.5, 4.5: 0.1}[rho])  # r_max = 5: minimum of kappa at 0.2
     inc = np.repeat(d[:, :, None], 20, axis=2)
-    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50), nu=NU_NISHIMORI)
     edge = [e["peak_at_grid_edge"] for e in out["by_rmax"]]
     assert edge == [False, True, False]
     assert np.isnan(out["by_rmax"][1]["value"]) and np.isnan(out["by_rmax"][1]["lo"])
@@ -96,7 +127,7 @@ def test_a_maximum_at_the_grid_edge_is_no_peak_and_is_not_extrapolated():
 def test_an_extrapolation_outside_the_level_grid_is_no_estimate():
     d = synthetic_increments(lambda rho: {2.5: 0.03, 3.5: 0.07, 4.5: 0.1}[rho])  # peaks drifting up steeply
     inc = np.repeat(d[:, :, None], 20, axis=2)
-    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50), nu=NU_NISHIMORI)
     assert all(e["resolved"] for e in out["by_rmax"])
     assert out["extrapolated"]["value"] > LEVELS[-1]
     assert np.isnan(out["estimate"]["value"]) and "outside the level grid" in out["estimate"]["method"]
@@ -106,7 +137,7 @@ def test_an_extrapolation_outside_the_level_grid_is_no_estimate():
 def test_one_resolved_scale_gives_its_peak_not_extrapolated():
     d = synthetic_increments(lambda rho: {2.5: 0.09, 3.5: 0.5, 4.5: 0.5}[rho])  # r_max = 5, 6: maxima at the edge
     inc = np.repeat(d[:, :, None], 20, axis=2)
-    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50))
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50), nu=NU_NISHIMORI)
     assert [e["resolved"] for e in out["by_rmax"]] == [True, False, False]
     assert out["estimate"]["value"] == pytest.approx(0.09, abs=1e-10)
     assert "r_max = 4" in out["estimate"]["method"] and not out["estimate"]["extrapolated"]

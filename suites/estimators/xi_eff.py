@@ -1,8 +1,14 @@
-"""Locate a transition from the decay of the r-local error: the peak of xi_eff(level), extrapolated in r.
+"""The effective decay length xi_eff of the r-local error: its fit, its peak along the noise level, and
+the finite-r extrapolation of that peak to the transition.
 
-Input: paired increments ``D_r = MSE(r) - MSE(r+1)`` per level and test configuration.
-For the exact r-local oracle they are ``E[(q_{r+1} - q_r)^2]`` (nested Bayes posteriors),
-positive and free of the Bernoulli noise of x.
+**Decay length from excesses** (:func:`decay_length_with_ci`, ``gff-markov``).  The excess
+``Delta(r) = MSE_r - MSE_ref`` decays as ``Delta(r) ~ exp(-r / xi_eff)`` (the Markov-length convention
+``I(A:C|B) ~ exp(-r / xi)``).  ``xi_eff`` is fitted by weighted least squares of ``log Delta`` on ``r``
+over the *resolved* radii: the contiguous run from the smallest radius whose bootstrap CI excludes 0.
+
+**Transition from increments** (:func:`threshold_from_increments`, the toric tasks).  Input: paired
+increments ``D_r = MSE(r) - MSE(r+1)`` per level and test configuration.  For the exact r-local oracle
+they are ``E[(q_{r+1} - q_r)^2]`` (nested Bayes posteriors), positive and free of the Bernoulli noise of x.
 
 1. **Local decay rate.**  ``kappa(level; r) = (1/2) ln(D_r / D_{r+2})`` and
    ``xi_eff = 1 / kappa``: the fit ``MSE(r) = MSE_inf + A e^{-r/xi}`` through the two
@@ -22,7 +28,8 @@ positive and free of the Bernoulli noise of x.
    finite (more than ``MIN_FOUND`` of the replicates locate an interior peak).
 3. **Extrapolation.**  At a finite scale the peak is shifted from the transition as
    ``level*(rho) = level_c + b rho^{-1/nu}`` (finite-size scaling with ``rho`` in place
-   of L), ``nu = 1/0.655`` along the Nishimori line (physics reference, section 3).  A
+   of L; ``nu`` is the transition's correlation-length exponent, a parameter: 1/0.655 along the
+   Nishimori line of the toric code, physics reference, section 3).  A
    weighted straight-line fit of ``level*`` against ``rho^{-1/nu}`` over the resolved
    scales gives ``level_c`` at ``rho = inf``; an extrapolated value outside the level grid is
    no estimate (NaN; the value stays in ``extrapolated``).  With one resolved scale the
@@ -35,18 +42,86 @@ between levels (common noise) and radii are accounted for.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+import math
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..scoring import replicate_interval
+from .bootstrap import Estimate, mean_with_ci, replicate_interval
 
-NU_NISHIMORI = 1 / 0.655
 PEAK_FRACTION = 0.4
 RHO_OFFSET = 1.5
 MIN_FOUND = 0.9  # a CI needs more than this fraction of finite bootstrap replicates
 
 
+# -- decay length from excesses over the radii --------------------------------------------------------------
+def resolved_prefix(estimates: Sequence[Estimate]) -> List[int]:
+    """Indices of the contiguous run of resolved estimates from the start."""
+    out = []
+    for i, e in enumerate(estimates):
+        if not e.resolved:
+            break
+        out.append(i)
+    return out
+
+
+def fit_decay_length(radii: Sequence[float], deltas: Sequence[float], sigmas: Optional[Sequence[float]] = None) -> float:
+    """``xi`` from a weighted least-squares fit ``log Delta = c - r / xi`` (NaN if not decaying)."""
+    r = np.asarray(radii, dtype=np.float64)
+    d = np.asarray(deltas, dtype=np.float64)
+    if len(r) < 2 or (d <= 0).any() or not np.isfinite(d).all():
+        return float("nan")
+    w = np.ones_like(d) if sigmas is None else d / np.maximum(np.asarray(sigmas, float), 1e-300)
+    A = np.stack([np.ones_like(r), r], axis=1) * w[:, None]
+    coef = np.linalg.lstsq(A, np.log(d) * w, rcond=None)[0]
+    slope = coef[1]
+    return float(-1.0 / slope) if slope < 0 else float("nan")
+
+
+def decay_length_with_ci(radii: Sequence[int], per_config_excess: np.ndarray, boot_idx: np.ndarray) -> Dict:
+    """Fit xi_eff over the resolved radii, with a bootstrap CI over test configurations.
+
+    ``per_config_excess`` has shape (n_radii, n_configs), paired over configurations.
+    """
+    ests = [mean_with_ci(row, boot_idx) for row in per_config_excess]
+    keep = resolved_prefix(ests)
+    n_boot = boot_idx.shape[0]
+    out = {"radii_used": [int(radii[i]) for i in keep], "xi": float("nan"), "lo": float("nan"), "hi": float("nan")}
+    if len(keep) < 2:
+        return out
+    r = np.asarray([radii[i] for i in keep], dtype=np.float64)
+    rows = per_config_excess[keep]
+    sig = [ests[i].stderr for i in keep]
+    out["xi"] = fit_decay_length(r, rows.mean(axis=1), sig)
+    boots = rows[:, boot_idx].mean(axis=2)  # (n_keep, n_boot)
+    xis = np.array([fit_decay_length(r, boots[:, b], sig) for b in range(n_boot)])
+    out["lo"], out["hi"] = replicate_interval(xis, min_found=0.9)
+    return out
+
+
+def analytic_decay_length(radii: Sequence[int], deltas: Sequence[float], rel_floor: float = 1e-10, scale: float = 1.0) -> Dict:
+    """xi from exactly known excesses: radii above the round-off floor; CI from the fit residuals."""
+    keep = [i for i, d in enumerate(deltas) if d > rel_floor * scale]
+    keep = keep[: next((k for k, i in enumerate(keep) if i != k), len(keep))]
+    out = {"radii_used": [int(radii[i]) for i in keep], "xi": float("nan"), "lo": float("nan"), "hi": float("nan")}
+    if len(keep) < 2:
+        return out
+    r = np.asarray([radii[i] for i in keep], float)
+    y = np.log(np.asarray([deltas[i] for i in keep], float))
+    out["xi"] = fit_decay_length(r, np.exp(y))
+    if len(keep) >= 3:
+        coef, cov = np.polyfit(r, y, 1, cov="unscaled")
+        resid = y - np.polyval(coef, r)
+        s2 = float(resid @ resid) / (len(r) - 2)
+        half = 1.96 * math.sqrt(max(s2 * cov[0, 0], 0.0))
+        slopes = sorted([coef[0] - half, coef[0] + half])
+        out["lo"], out["hi"] = (-1.0 / slopes[0], -1.0 / slopes[1]) if slopes[1] < 0 else (out["xi"], float("inf"))
+    else:
+        out["lo"] = out["hi"] = out["xi"]
+    return out
+
+
+# -- xi_eff from increments, its peak along the level and the extrapolation in r ----------------------------
 def local_rate_pairs(radii_inc: Sequence[int]) -> List[tuple]:
     """Index pairs ``(i, k)`` with ``radii_inc[k] = radii_inc[i] + 2`` (increments D_r, D_{r+2})."""
     pos = {int(r): i for i, r in enumerate(radii_inc)}
@@ -122,14 +197,17 @@ def inverse_variance_weights(replicates: np.ndarray) -> np.ndarray:
 
 
 def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int], increments: np.ndarray,
-                              boot_idx: np.ndarray, nu: float = NU_NISHIMORI) -> Dict[str, Any]:
+                              boot_idx: np.ndarray, nu: float) -> Dict[str, Any]:
     """Transition estimate from per-configuration increments ``(n_inc, n_levels, n_test)``.
 
     Returns ``xi_eff`` per level at the largest scale (value and CI), the peak per scale
     (``by_rmax``: r_max, rho, value, lo, hi) and the extrapolated estimate (value, lo, hi);
     ``estimate`` is the extrapolated one when two or more scales resolve a peak, else the
-    peak at the largest scale.
+    peak at the largest scale.  ``nu``: the correlation-length exponent of the transition (step 3 of
+    the module doc).
     """
+    if not (isinstance(nu, (int, float)) and math.isfinite(nu) and nu > 0):
+        raise ValueError(f"nu (the correlation-length exponent) must be a finite number > 0, got {nu!r}")
     levels = np.asarray(levels, dtype=np.float64)
     pairs = local_rate_pairs(radii_inc)
     nan = {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
