@@ -209,6 +209,17 @@ class LatticeModel:
         """E[x | y] (radius None) or the exact best radius-r local estimate."""
         raise NotImplementedError(f"model {self.name!r} has no exact posterior")
 
+    def exact_posterior_mean_at(self, y: np.ndarray, channel: "Any", level: float, radius: Optional[int],
+                                mask: np.ndarray) -> np.ndarray:
+        """:meth:`exact_posterior_mean` where ``mask`` (the shape of y) is True, 0 elsewhere; a model whose
+        r-local oracle costs one window per site overrides it to evaluate the masked sites only."""
+        return np.where(mask, self.exact_posterior_mean(y, channel, level, radius), 0.0)
+
+    def exact_failure_probability(self, y: np.ndarray, channel: "Any", level: float) -> Optional[np.ndarray]:
+        """Per configuration, the failure probability of exact optimal decoding of the model's global
+        (topological) information given y, where the model has such a decoder; None otherwise."""
+        return None
+
     def exact_mmse(self, channel: "Any", level: float, L: int) -> Optional[float]:
         """Exact per-site MMSE of the global posterior mean, where known in closed form."""
         return None

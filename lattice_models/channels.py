@@ -33,6 +33,8 @@ def _rng(seed: Any) -> np.random.Generator:
 class NoiseChannel:
     name = "?"
     level_name = "?"
+    #: True when a larger level means more noise (p), False when it means less (the SNR lambda)
+    noise_increases_with_level = True
 
     def validate_level(self, level: Any) -> float:
         raise NotImplementedError
@@ -64,6 +66,7 @@ class GaussianChannel(NoiseChannel):
     """
 
     level_name = "lambda"
+    noise_increases_with_level = False
 
     def __init__(self, a: float = 1.0, encode_binary_as_spin: bool = False):
         if not (math.isfinite(a) and a > 0):
