@@ -58,6 +58,10 @@ def render_results(results: Dict[str, Any]) -> str:
         if "wall_seconds" in t:
             stages = ", ".join(f"{k.split(':', 1)[-1]} {v:.0f} s" for k, v in t.get("stage_seconds", {}).items())
             out += [f"- wall time {t['wall_seconds']:.0f} s ({stages})", ""]
+        if "bootstrap" in t:  # results files of older versions lack it
+            b = t["bootstrap"]
+            out += [f"- CIs: {b.get('ci_level', 0.95):.0%} percentile bootstrap over test configurations, "
+                    f"{b['n_resamples']} resamples, seeds derived from the task seed {b['seed']}", ""]
         refused = [s for s in t["summary"].values() if s.get("refused")]
         for s in refused:
             reports = list(s.get("locality", {}).values())

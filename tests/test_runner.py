@@ -5,6 +5,7 @@ import json
 import pytest
 
 from phasebench.suites.cli import main
+from phasebench.suites.estimators import N_RESAMPLES
 from phasebench.suites.leaderboard import render_file
 from phasebench.suites.runner import run
 
@@ -33,6 +34,9 @@ def test_run_writes_all_outputs(small_run):
     s = task["summary"]["exact/L16"]
     assert s["datasets"]["train"] and s["datasets"]["test"]
     assert not s["false_positive"]
+    # one bootstrap configuration per task, recorded with its results and stated on the leaderboard
+    assert task["bootstrap"]["n_resamples"] == N_RESAMPLES and task["bootstrap"]["seed"] == task["config"]["seed"] == 0
+    assert f"{N_RESAMPLES} resamples, seeds derived from the task seed 0" in (out / "leaderboard.md").read_text()
 
 
 def test_exact_family_decay_length_matches_markov_length(small_run):
