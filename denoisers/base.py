@@ -57,6 +57,9 @@ class DenoiserFamily:
     #: distance between their outputs, a far less noisy estimate than the difference of two MSEs
     #: (the Wiener filters of ``linear``; the posterior means of ``exact``)
     nested_projections: ClassVar[bool] = False
+    #: the name of the family this one repeats under another name (kept for old scripts and results
+    #: files); tasks leave aliases out of their default family lists
+    alias_of: ClassVar[Optional[str]] = None
 
     def __init__(self, radius: Optional[int] = None):
         self.radius = validate_radius(radius)
@@ -127,6 +130,13 @@ class DenoiserFamily:
         if model is None or "*" in cls.supported_models:
             return True
         return getattr(model, "name", None) in cls.supported_models
+
+    @classmethod
+    def supports_member(cls, model: Any, channel: NoiseChannel, radius: Optional[int], L: int) -> bool:
+        """True if the member of this radius (None: global) can be fitted for the model and channel at size L."""
+        if not cls.supports(model):
+            return False
+        return cls.supports_global if radius is None else cls.local_members
 
     # -- to implement -------------------------------------------------------------------------
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:

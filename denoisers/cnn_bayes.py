@@ -23,6 +23,7 @@ from .cnn import CNNDenoiser
 @DENOISERS.register("cnn-bayes")
 class BayesCNNDenoiser(CNNDenoiser):
     description = "alias of cnn (Bayes output for +-1 data under the Gaussian channel, else the linear readout)"
+    alias_of = "cnn"
 
     def __init__(self, radius: Optional[int] = None, output: str = "auto", **options):
         super().__init__(radius, output=output, **options)

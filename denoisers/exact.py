@@ -18,6 +18,11 @@ class ExactOracle(DenoiserFamily):
     trainable = False
     nested_projections = True  # conditional expectations given nested windows (tower property)
 
+    @classmethod
+    def supports_member(cls, model, channel, radius, L) -> bool:
+        """Where the model has the exact oracle of that radius for the channel at size L."""
+        return model is not None and model.supports_exact_posterior(channel, radius, L)
+
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
         if model is None:
             raise ValueError("the exact family needs the lattice model: fit(..., model=...)")

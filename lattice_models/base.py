@@ -51,14 +51,36 @@ class Param:
 
 @dataclass(frozen=True)
 class Transition:
-    """A known phase transition of a (model, channel) pair."""
+    """A known phase transition of a model, or of a (model, channel) pair, and how to place it.
 
-    axis: str  # a model parameter name, "lambda" (Gaussian SNR) or "p" (bit flip)
+    ``channel`` None: a transition of the clean model along one of its parameters (``axis``,
+    e.g. T).  ``channel`` set: a transition of the noisy data along that channel's level
+    (``axis`` is the level's name, ``p`` or ``lambda``).  ``reference`` is the source of
+    ``value`` and ``uncertainty``; an unverified value is declared with ``scored=False``
+    (measured, never scored against).  The finite-size data tell an objective how to place it:
+
+    * ``crossing_exponent``: the exponent ``a`` with which the nonlocality of the local
+      denoisers, ``Phi L^a``, is size-independent at the transition (``2 beta / nu`` when Phi
+      measures the order parameter's square: 1/4 in the 2D Ising class).  A parameter
+      transition without it has no crossing estimator;
+    * ``nu``: the correlation-length exponent; the crossing fits use the scaling variable
+      ``(g - g_c) L^{1/nu}`` and the noise-axis estimator extrapolates the peak of xi_eff at
+      scale rho as ``g_c + b rho^{-1/nu}``.
+    """
+
+    axis: str
     value: float
     uncertainty: float
     reference: str
-    channel: Optional[str] = None  # None: a transition of the clean model
-    scored: bool = True  # False for unverified values (measured, never scored against)
+    channel: Optional[str] = None
+    scored: bool = True
+    crossing_exponent: Optional[float] = None
+    nu: Optional[float] = None
+
+    @property
+    def along_noise(self) -> bool:
+        """True for a transition along a channel's level, False for one along a model parameter."""
+        return self.channel is not None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -186,6 +208,17 @@ class LatticeModel:
     def exact_posterior_mean(self, y: np.ndarray, channel: "Any", level: float, radius: Optional[int]) -> np.ndarray:
         """E[x | y] (radius None) or the exact best radius-r local estimate."""
         raise NotImplementedError(f"model {self.name!r} has no exact posterior")
+
+    def exact_posterior_mean_at(self, y: np.ndarray, channel: "Any", level: float, radius: Optional[int],
+                                mask: np.ndarray) -> np.ndarray:
+        """:meth:`exact_posterior_mean` where ``mask`` (the shape of y) is True, 0 elsewhere; a model whose
+        r-local oracle costs one window per site overrides it to evaluate the masked sites only."""
+        return np.where(mask, self.exact_posterior_mean(y, channel, level, radius), 0.0)
+
+    def exact_failure_probability(self, y: np.ndarray, channel: "Any", level: float) -> Optional[np.ndarray]:
+        """Per configuration, the failure probability of exact optimal decoding of the model's global
+        (topological) information given y, where the model has such a decoder; None otherwise."""
+        return None
 
     def exact_mmse(self, channel: "Any", level: float, L: int) -> Optional[float]:
         """Exact per-site MMSE of the global posterior mean, where known in closed form."""

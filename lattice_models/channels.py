@@ -56,6 +56,8 @@ class NoiseChannel:
     discrete_observations = False
     #: True for ``y = a x + s z`` with Gaussian z: the Gaussian models' oracles (gff) apply
     additive_gaussian = False
+    #: True when a larger level means more noise (p), False when it means less (the SNR lambda)
+    noise_increases_with_level = True
 
     def validate_level(self, level: Any) -> float:
         raise NotImplementedError
@@ -158,6 +160,7 @@ class GaussianChannel(NoiseChannel):
 
     level_name = "lambda"
     additive_gaussian = True
+    noise_increases_with_level = False
 
     def __init__(self, a: float = 1.0, encode_binary_as_spin: bool = False):
         if not (math.isfinite(a) and a > 0):

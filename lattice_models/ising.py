@@ -165,8 +165,9 @@ class Ising(LatticeModel):
         return 1.0 / self.T
 
     def transitions(self) -> list[Transition]:
+        # 2D Ising class: beta = 1/8, nu = 1, so Phi ~ <m^2> scales as L^(-2 beta/nu) = L^(-1/4)
         return [Transition(axis="T", value=exact.T_CRITICAL, uncertainty=0.0,
-                           reference="Onsager 1944: T_c = 2/ln(1+sqrt 2)")]
+                           reference="Onsager 1944: T_c = 2/ln(1+sqrt 2)", crossing_exponent=0.25, nu=1.0)]
 
     # -- options ----------------------------------------------------------------------------
     def _options(self, n: int, L: int, opts: Dict[str, Any]) -> Dict[str, Any]:

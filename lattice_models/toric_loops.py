@@ -74,7 +74,10 @@ X_CRITICAL = math.sqrt(2.0) - 1.0
 VERTEX_CHECK = ((0, 0, 0), (0, 0, -1), (1, 0, 0), (1, -1, 0))
 P_CRITICAL_BITFLIP = 0.10922
 P_CRITICAL_UNCERTAINTY = 0.0003
+#: the recollected Gaussian RBIM Nishimori point J_0/sigma ~ 1.02, squared: K_e ~ N(lambda, lambda) gives J_0/sigma = sqrt(lambda)
 LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED = 1.04
+#: correlation-length exponent along the Nishimori line, 1/y_1 with y_1 = 0.655(15) (physics.md section 3)
+NU_NISHIMORI = 1 / 0.655
 
 
 # -- cycle-space helpers (arrays (..., 2, L, L)) ------------------------------------------------
@@ -254,11 +257,11 @@ class ToricLoops(LatticeModel):
                 "p", P_CRITICAL_BITFLIP, P_CRITICAL_UNCERTAINTY,
                 "RBIM Nishimori point: 0.1092212(4) Wan-Dai-Zhu arXiv 2511.02907; 0.10919(7) Hasenbusch et al. "
                 "arXiv 0803.0444; 0.10929(2) Ohzeki-Jacobsen arXiv 1410.0166 (physics.md section 3)",
-                channel="bitflip"))
+                channel="bitflip", nu=NU_NISHIMORI))
             out.append(Transition(
                 "lambda", LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED, 0.05,
                 "Gaussian RBIM Nishimori point, recollected J0/sigma ~ 1.02 (unverified; placeholder uncertainty; physics.md section 3)",
-                channel="gaussian", scored=False))
+                channel="gaussian", scored=False, nu=NU_NISHIMORI))  # assumed: the same Nishimori class
         return out
 
     def observables(self, samples: np.ndarray) -> Dict[str, Tuple[float, float]]:
@@ -309,3 +312,17 @@ class ToricLoops(LatticeModel):
         from .exact.toric_window import local_posterior_marginals
 
         return local_posterior_marginals(y, channel, level, radius)
+
+    def exact_posterior_mean_at(self, y: np.ndarray, channel: NoiseChannel, level: float, radius: int,
+                                mask: np.ndarray) -> np.ndarray:
+        """The radius-r window posterior on the edges of ``mask`` only (0 elsewhere): one window per edge."""
+        from .exact.toric_window import local_posterior_marginals
+
+        prob, _ = local_posterior_marginals(y, channel, level, radius, edges=mask)
+        return np.where(mask, prob, 0.0)
+
+    def exact_failure_probability(self, y: np.ndarray, channel: NoiseChannel, level: float) -> Optional[np.ndarray]:
+        """``1 - max_class P(homology class | y)`` per configuration: the failure probability of optimal
+        (maximum-likelihood homology class) decoding given y (None without the global oracle)."""
+        oracle = self._global_oracle()
+        return None if oracle is None else oracle.toric_bayes_failure_probability(y, channel, level)

@@ -39,7 +39,9 @@ def cmd_models(args) -> int:
         for t in info["transitions"]:
             where = f" under the {t['channel']} channel" if t["channel"] else ""
             flag = "" if t["scored"] else " [unverified, not scored]"
-            print(f"  transition {t['axis']} = {t['value']:g} +- {t['uncertainty']:g}{where} ({t['reference']}){flag}")
+            fss = ", ".join(f"{k} {t[k]:.4g}" for k in ("crossing_exponent", "nu") if t.get(k) is not None)
+            fss = f" [{fss}]" if fss else ""
+            print(f"  transition {t['axis']} = {t['value']:g} +- {t['uncertainty']:g}{where} ({t['reference']}){flag}{fss}")
     return 0
 
 
@@ -124,14 +126,24 @@ def parse_family_options(items: List[str]) -> dict:
 
 
 def cmd_run(args) -> int:
+    from phasebench.lattice_models import parse_param_assignments
     from phasebench.suites.runner import run
 
     overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
-                                   ("budget", args.budget)) if v is not None}
+                                   ("budget", args.budget), ("n_train", args.n_train), ("n_test", args.n_test),
+                                   ("axis_values", args.values)) if v is not None}
     if args.family_option:
         overrides["family_options"] = parse_family_options(args.family_option)
+    model = None
+    if args.model is not None:
+        if args.task:
+            raise BadInput("give --task or --model, not both")
+        model = {"name": args.model, "params": parse_param_assignments(args.param, "parameter"), "channel": args.channel,
+                 "channel_options": parse_param_assignments(args.channel_option, "channel option")}
+    elif args.param or args.channel or args.channel_option:
+        raise BadInput("-p/--param, --channel and --channel-option need --model")
     results = run(tasks=args.task, families=args.family, division=args.division, out_dir=args.out,
-                  progress=not args.no_progress, overrides=overrides)
+                  progress=not args.no_progress, overrides=overrides, model=model)
     print(f"wrote {args.out}/results.json and {args.out}/leaderboard.md "
           f"({results['provenance']['wall_seconds']:.0f} s)")
     return 0
@@ -181,11 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run tasks and write results.json, leaderboard.md and plots")
     s.add_argument("--division", default="quick")
     s.add_argument("--task", action="append")
+    s.add_argument("--model", help="run the generic objective that the model's declared transitions choose, on any "
+                                   "registered model (plugins included), instead of tasks")
+    s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a model parameter (with --model)")
+    s.add_argument("--channel", help="the noise channel (with --model; default gaussian)")
+    s.add_argument("--channel-option", action="append", metavar="NAME=VALUE",
+                   help="a channel option (with --model), e.g. encode_binary_as_spin=1")
     s.add_argument("--family", action="append")
     s.add_argument("--out", default="reports/latest")
     s.add_argument("--L", type=int, nargs="+", help="override the task's lattice sizes")
     s.add_argument("--levels", type=float, nargs="+", help="override the noise levels (lambda or p)")
     s.add_argument("--radii", type=int, nargs="+", help="override the radii")
+    s.add_argument("--values", type=float, nargs="+",
+                   help="override the grid of the scanned model parameter (parameter-axis objectives, e.g. T)")
+    s.add_argument("--n-train", type=int, help="override the training set size")
+    s.add_argument("--n-test", type=int, help="override the test set size")
     s.add_argument("--budget", type=float, help="override the training budget per fitted member, in reference seconds (the work that takes that long on the reference machine; see README)")
     s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",
                    help="set a family's option for every task, over the task's own (e.g. cnn.batch=32, cnn.steps=5000)")

@@ -33,6 +33,7 @@ def load(path: str | Path) -> Dict[str, Any]:
 
 
 def render_results(results: Dict[str, Any]) -> str:
+    from .objectives import task_from_record
     from .tasks import TASKS, get_task
 
     prov = results.get("provenance", {})
@@ -48,10 +49,11 @@ def render_results(results: Dict[str, Any]) -> str:
     ]
     for name, t in results["tasks"].items():
         out += [f"## {name}{'' if t.get('scored', True) else ' (unscored measurement)'}", "", t.get("description", ""), ""]
-        if name not in TASKS:
+        task = get_task(name) if name in TASKS else task_from_record(name, t)  # a --model run rebuilds its objective
+        if task is None:
             out += [f"(task {name!r} is not installed; raw summary keys: {', '.join(t['summary'])})", ""]
             continue
-        header, rows = get_task(name).leaderboard_rows(t["summary"])
+        header, rows = task.leaderboard_rows(t["summary"])
         out += [_table(header, rows), ""]
         if "wall_seconds" in t:
             stages = ", ".join(f"{k.split(':', 1)[-1]} {v:.0f} s" for k, v in t.get("stage_seconds", {}).items())

@@ -79,48 +79,48 @@ def decay_length_curves(task: str, grids: List[Any], summary: Dict[str, Any], ou
     return _save(fig, Path(out_dir) / f"{task}-xi-eff.png")
 
 
-def ising_phi_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike, t_c: float) -> str:
-    """Phi_F(T, L) * L^(1/4) against T, one panel per family, with 95% CIs and the exact T_c."""
+def phi_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike, target: float, axis: str, exponent: float) -> str:
+    """Phi_F(g, L) * L^a against the parameter g, one panel per family, with 95% CIs and the declared g_c."""
     plt = _pyplot()
     fams = [k for k in summary if not k.startswith("_")]
     fig, axes = plt.subplots(1, max(len(fams), 1), figsize=(4.2 * max(len(fams), 1), 3.4), squeeze=False)
     for ax, fam in zip(axes[0], fams):
         s = summary[fam]
         for L, e in sorted(s["per_L"].items(), key=lambda kv: int(kv[0])):
-            scale = int(L) ** 0.25
-            T = np.array(e["temps"])
+            scale = int(L) ** exponent
+            g = np.array(e["values"])
             phi, lo, hi = (np.array(e[k]) * scale for k in ("phi", "phi_lo", "phi_hi"))
-            ax.errorbar(T, phi, yerr=_ci_error_bars(phi, lo, hi), marker="o", ms=3, capsize=2, label=f"L={L}")
-        est = s["Tc_estimate"]
-        ax.axvline(t_c, color="k", ls="--", lw=1, label="exact T_c")
-        if np.isfinite(est["Tc"]):
+            ax.errorbar(g, phi, yerr=_ci_error_bars(phi, lo, hi), marker="o", ms=3, capsize=2, label=f"L={L}")
+        est = s["estimate"]
+        ax.axvline(target, color="k", ls="--", lw=1, label=f"declared {axis}_c")
+        if np.isfinite(est["value"]):
             ax.axvspan(est["lo"], est["hi"], color="tab:red", alpha=0.15)
-            ax.axvline(est["Tc"], color="tab:red", lw=1, label=f"estimate {est['Tc']:.3f}")
-        ax.set_xlabel("T")
-        ax.set_ylabel("Phi * L^(1/4)")
+            ax.axvline(est["value"], color="tab:red", lw=1, label=f"estimate {est['value']:.3f}")
+        ax.set_xlabel(axis)
+        ax.set_ylabel(f"Phi * L^{exponent:g}")
         ax.set_title(fam + (" REFUSED" if s["refused"] else ""), fontsize=9)
         ax.legend(fontsize=7)
-    fig.suptitle(f"{task}: nonlocality Phi(T, L) L^(1/4)", fontsize=10)
+    fig.suptitle(f"{task}: nonlocality Phi({axis}, L) L^{exponent:g}", fontsize=10)
     return _save(fig, Path(out_dir) / f"{task}-phi-scaling.png")
 
 
-def ising_excess_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.PathLike,
-                          excess: Callable[[Dict[str, Any]], np.ndarray]) -> str:
-    """log10 of the excess of the local member over the global member, over (lambda, T).
+def phi_excess_heatmaps(task: str, records: List[Dict[str, Any]], out_dir: os.PathLike,
+                        excess: Callable[[Dict[str, Any]], np.ndarray], axis: str, level_label: str) -> str:
+    """log10 of the excess of the local member over the global member, over (level, g).
 
-    ``excess(record)``: its per-configuration values, (n_T, n_levels, n_test)."""
+    ``excess(record)``: its per-configuration values, (n_values, n_levels, n_test)."""
     plt = _pyplot()
     n = len(records)
     fig, axes = plt.subplots(1, max(n, 1), figsize=(3.6 * max(n, 1) + 0.8, 3.2), squeeze=False)
     for ax, rec in zip(axes[0], records):
-        delta = excess(rec).mean(axis=-1)  # (n_T, n_levels)
+        delta = excess(rec).mean(axis=-1)  # (n_values, n_levels)
         with np.errstate(divide="ignore", invalid="ignore"):
             img = np.log10(np.where(delta > 0, delta, np.nan))
         im = ax.imshow(img, aspect="auto", origin="lower", cmap="viridis")
         ax.set_xticks(range(len(rec["levels"])), [f"{v:.2g}" for v in rec["levels"]], rotation=45, fontsize=7)
-        ax.set_yticks(range(len(rec["temps"])), [f"{t:g}" for t in rec["temps"]], fontsize=7)
-        ax.set_xlabel("lambda")
-        ax.set_ylabel("T")
+        ax.set_yticks(range(len(rec["values"])), [f"{t:g}" for t in rec["values"]], fontsize=7)
+        ax.set_xlabel(level_label)
+        ax.set_ylabel(axis)
         ax.set_title(f"{rec['family']} L={rec['L']} r={rec['r_local']}", fontsize=9)
         fig.colorbar(im, ax=ax, label="log10 excess")
     fig.suptitle(f"{task}: excess of the r = (L-2)/4 member over the global member", fontsize=10)

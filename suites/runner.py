@@ -20,6 +20,7 @@ from .estimators import BootstrapConfig
 from .evaluation import evaluate
 from .parallel_fit import n_workers
 from .leaderboard import RESULTS_FORMAT, render_results
+from .objectives import objective_for_model
 from .tasks import TASKS, check_division, get_task
 
 
@@ -27,6 +28,11 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     """Replace fields of the task grid (L, levels, radii, n_train, ...), validating before any work starts."""
     overrides = dict(overrides)
     extra_options = overrides.pop("family_options", None) or {}
+    axis_values = overrides.pop("axis_values", None)
+    if axis_values is not None:  # the grid of a parameter-axis objective's parameter
+        if not hasattr(task, "axis"):
+            raise ValueError(f"task {task.name!r} scans no model parameter: --values applies to a parameter-axis objective")
+        overrides["model_params_grid"] = tuple({task.axis: float(v)} for v in axis_values)
     cfg = dataclasses.replace(cfg, **{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in overrides.items()})
     if extra_options:  # merged over the task's own options, family by family
         merged = {name: dict(opts) for name, opts in cfg.family_options.items()}
@@ -60,15 +66,14 @@ def validate_family_options(name: str, options: Dict[str, Any]) -> None:
         raise ValueError(f"family {name!r} does not take the options {sorted(options)}: {err}") from None
 
 
-def resolve_families(task, requested: Optional[Sequence[str]], division: str) -> List[str]:
-    model = task.model()
-    if requested:
-        names = list(requested)
-        for name in names:
-            DENOISERS.get(name)  # unknown names raise
-    else:
-        names = [n for n in task.config(division).families if n in DENOISERS]
-    return [n for n in names if DENOISERS.get(n).supports(model)]
+def resolve_families(task, requested: Optional[Sequence[str]], cfg) -> List[str]:
+    """The requested families that the task can evaluate on its grid, or by default every registered
+    family (aliases aside) that it can (:meth:`Task.accepts_family`)."""
+    if not requested:
+        return task.default_families(DENOISERS.names(), DENOISERS, cfg)
+    for name in requested:
+        DENOISERS.get(name)  # unknown names raise
+    return [n for n in requested if task.accepts_family(DENOISERS.get(n), cfg)]
 
 
 def run(
@@ -78,12 +83,20 @@ def run(
     out_dir: str = "reports/latest",
     progress: bool = True,
     overrides: Optional[Dict[str, Sequence]] = None,
+    model: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
+    """Run the named tasks (default: all), or with ``model`` (keys ``name``, ``params``, ``channel``,
+    ``channel_options``) the objective that :func:`phasebench.suites.objectives.objective_for_model` picks for it."""
     check_division(division)
-    task_names = list(tasks) if tasks else TASKS.names()
-    task_objs = [get_task(n) for n in task_names]  # validate every name before any work
+    if model is not None and tasks:
+        raise ValueError("give tasks or a model, not both")
+    if model is not None:
+        task_objs = [objective_for_model(model["name"], model.get("params"), model.get("channel"),
+                                         model.get("channel_options"))]
+    else:
+        task_objs = [get_task(n) for n in (list(tasks) if tasks else TASKS.names())]  # validate every name before any work
     configs = {t.name: apply_overrides(t, t.config(division), overrides or {}) for t in task_objs}
-    plan = [(t, resolve_families(t, families, division)) for t in task_objs]
+    plan = [(t, resolve_families(t, families, configs[t.name])) for t in task_objs]
     out = Path(out_dir)
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -123,7 +136,7 @@ def run(
         plots = task.plots(grids, summary, plot_dir) if grids else []
         tick("done")
         results["tasks"][task.name] = {
-            "description": task.description, "scored": task.scored, "model": task.model_name,
+            "description": task.description, "scored": task.scored, "task": task.describe(), "model": task.model_name,
             "model_params": task.model_params, "channel": task.channel().to_dict(),
             "config": {k: v for k, v in vars(cfg).items()}, "families": fams,
             "bootstrap": bootstrap.to_dict(), "summary": summary, "cells": task.cells(grids, bootstrap),

@@ -9,7 +9,8 @@ from phasebench.lattice_models.channels import GaussianChannel
 from phasebench.lattice_models.ising import Ising
 from phasebench.suites.estimators import BootstrapConfig, bootstrap_indices, per_config_mse
 from phasebench.suites.tasks.base import TaskConfig
-from phasebench.suites.tasks.ising_temperature import IsingTemperatureTask, global_gap_to_exact
+from phasebench.suites.objectives.parameter_transition import global_gap_to_exact
+from phasebench.suites.tasks.ising_temperature import IsingTemperatureTask
 
 
 def _posterior_setup(n=4000, L=4, T=2.3, level=0.5, seed=3):
@@ -23,7 +24,7 @@ def _posterior_setup(n=4000, L=4, T=2.3, level=0.5, seed=3):
 
 def _record(dist, exact, raw_global):
     return {"global_dist_to_exact": dist[None, None], "exact": exact[None, None], "global": raw_global[None, None],
-            "temps": [2.3], "levels": [0.5]}
+            "values": [2.3], "levels": [0.5]}
 
 
 def test_orthogonality_gap_matches_the_paired_mse_difference_and_is_less_noisy():
@@ -57,7 +58,7 @@ def test_tiny_grid_end_to_end_records_the_gap_for_the_linear_family():
     """The task's own evaluate_all + summarize on a tiny grid: the linear global member is a linear filter, so
     its gap to the exact (nonlinear) posterior is strictly positive, finite and the same as the direct computation."""
     task = IsingTemperatureTask()
-    cfg = TaskConfig(L=(6,), levels=(0.3, 1.0), radii=(), n_train=200, n_test=60, budget=5.0, families=("linear",),
+    cfg = TaskConfig(L=(6,), levels=(0.3, 1.0), radii=(), n_train=200, n_test=60, budget=5.0,
                      model_params_grid=({"T": 2.0}, {"T": 2.6}),
                      extra={"exact_max_L": 6, "exact_n": 20, "exact_n_by_L": {6: 30}, "data_n": 100})
     records = task.evaluate_all(["linear"], cfg, lambda msg: None)
@@ -130,7 +131,7 @@ def test_linear_family_excess_equals_the_distance_between_its_members():
 
 
 def test_phi_uses_the_distance_only_for_nested_projections():
-    from phasebench.suites.tasks.ising_temperature import phi_excess
+    from phasebench.suites.objectives.parameter_transition import phi_excess
 
     rec = {"local": np.full((1, 1, 3), 2.0), "global": np.full((1, 1, 3), 1.5), "local_to_global": np.full((1, 1, 3), 0.4)}
     assert (phi_excess({**rec, "nested_projections": True}) == 0.4).all()

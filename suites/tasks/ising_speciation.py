@@ -48,9 +48,12 @@ class IsingSpeciationTask(Task):
     def config(self, division: str) -> TaskConfig:
         if division == "quick":
             return TaskConfig(L=(8,), levels=tuple(np.round(np.logspace(-3, 0.5, 9), 6)), radii=(0, 1, 2), n_train=1000,
-                              n_test=150, budget=15.0, families=("linear", "cnn"))
+                              n_test=150, budget=15.0)
         return TaskConfig(L=(10,), levels=tuple(np.round(np.logspace(-3.5, 0.5, 17), 6)), radii=(0, 1, 2, 3),
-                          n_train=4000, n_test=400, budget=120.0, families=("linear", "cnn"))
+                          n_train=4000, n_test=400, budget=120.0)
+
+    def members_needed(self, family, cfg, L):
+        return list(cfg.radii)  # the reference is the exact global posterior, always
 
     def validate_config(self, cfg: TaskConfig) -> None:
         for L in cfg.L:

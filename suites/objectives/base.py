@@ -1,0 +1,150 @@
+"""The task interface (benchopt style: a dataset, solvers and an objective).
+
+An *objective* says what is measured and scored: how the records of the evaluated families become
+scores (:meth:`Task.summarize`), leaderboard rows and plots.  A *task* is an objective configured
+for one model and channel: the model's parameters, the channel, and per division the lattice
+sizes, noise levels, radii, train/test sizes and seed (:class:`TaskConfig`).  The built-in tasks
+(:mod:`phasebench.suites.tasks`) are such configurations; ``phasebench run --model`` builds one for
+any registered model (:func:`phasebench.suites.objectives.objective_for_model`).
+
+Targets come from the model: an objective that places a transition reads it from the model's
+declared transitions (:meth:`phasebench.lattice_models.LatticeModel.transitions`), never from a
+constant of its own.  The families a task scores by default are every registered family, aliases
+aside, that can fit each member the objective needs (:meth:`Task.accepts_family`), so a new family
+appears on the leaderboard with no task edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple
+
+from phasebench.lattice_models import make_channel, make_model
+
+if TYPE_CHECKING:
+    from ..estimators import BootstrapConfig
+
+DIVISIONS = ("quick", "full")
+
+
+@dataclass
+class TaskConfig:
+    """The grid a task is evaluated on, in one division."""
+
+    L: Tuple[int, ...]
+    levels: Tuple[float, ...]
+    radii: Tuple[int, ...]
+    n_train: int
+    n_test: int
+    seed: int = 0
+    #: training budget in seconds per (family, radius) for trainable families
+    budget: float = 30.0
+    family_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    model_params_grid: Tuple[Dict[str, float], ...] = ({},)
+    #: task-specific settings (documented by each objective)
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+class Task:
+    """An objective on a model and channel.  Class attributes configure a task; the constructor's
+    arguments, where given, replace them (``phasebench run --model`` builds tasks that way)."""
+
+    name: ClassVar[str] = "?"
+    description: ClassVar[str] = ""
+    model_name: ClassVar[str] = "?"
+    model_params: ClassVar[Dict[str, float]] = {}
+    channel_name: ClassVar[str] = "gaussian"
+    channel_options: ClassVar[Dict[str, Any]] = {}
+    scored: ClassVar[bool] = True
+    #: the objective's name in results files (each objective class sets it)
+    objective: ClassVar[str] = "?"
+
+    def __init__(self, *, name: Optional[str] = None, model_name: Optional[str] = None,
+                 model_params: Optional[Dict[str, float]] = None, channel_name: Optional[str] = None,
+                 channel_options: Optional[Dict[str, Any]] = None, description: Optional[str] = None):
+        given = dict(name=name, model_name=model_name, model_params=model_params, channel_name=channel_name,
+                     channel_options=channel_options, description=description)
+        for key, value in given.items():
+            if value is not None:
+                setattr(self, key, value)
+
+    def config(self, division: str) -> TaskConfig:
+        raise NotImplementedError
+
+    def model(self, **overrides: float):
+        return make_model(self.model_name, **{**self.model_params, **overrides})
+
+    def channel(self):
+        return make_channel(self.channel_name, **self.channel_options)
+
+    def validate_config(self, cfg: TaskConfig) -> None:
+        """Raise ValueError for a grid this task cannot run (checked before any work)."""
+
+    def global_radius(self, L: int) -> Optional[int]:
+        """Radius of the family member used as the reference when the model has no exact global oracle."""
+        return None
+
+    # -- families --------------------------------------------------------------------------------
+    def members_needed(self, family, cfg: TaskConfig, L: int) -> List[Optional[int]]:
+        """Radii of the members of ``family`` (a family class) that the objective fits at size L.
+
+        The default (the shared evaluation loop): every radius of the grid, and the family's global
+        member where the model has no exact global oracle."""
+        radii: List[Optional[int]] = list(cfg.radii)
+        if not self.model().supports_exact_posterior(self.channel(), None, L):
+            radii.append(self.global_radius(L))
+        return radii
+
+    def accepts_family(self, family, cfg: TaskConfig) -> bool:
+        """True if ``family`` (a family class) can fit every member the objective needs, at least one."""
+        model, channel = self.model(), self.channel()
+        needed = [(L, r) for L in cfg.L for r in self.members_needed(family, cfg, L)]
+        return bool(needed) and all(family.supports_member(model, channel, r, L) for L, r in needed)
+
+    def default_families(self, names: Iterable[str], registry, cfg: TaskConfig) -> List[str]:
+        """The registered families (aliases aside) that this task accepts, the untrainable ones (oracles and
+        decoders, which the others may be compared with) first, each group by name."""
+        accepted = [n for n in names if registry.get(n).alias_of is None and self.accepts_family(registry.get(n), cfg)]
+        return sorted(accepted, key=lambda n: (registry.get(n).trainable, n))
+
+    # -- evaluation and scores ----------------------------------------------------------------------
+    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick: Callable[[str], None]) -> List[Any]:
+        """Evaluate every family on the task's grid; the default is one :class:`Grid` per (family, L, params)."""
+        from ..evaluation import evaluate
+
+        records = []
+        for fam in families:
+            for L in cfg.L:
+                for params in cfg.model_params_grid:
+                    tick(f"{self.name}:{fam}:L{L}")
+                    records.append(evaluate(self, fam, L, cfg, params))
+        return records
+
+    def cells(self, records: List[Any], bootstrap: "BootstrapConfig") -> List[Dict[str, Any]]:
+        """One JSON record per evaluated cell (CIs from ``bootstrap``)."""
+        from ..evaluation import grid_cells
+
+        return [c for g in records for c in grid_cells(g, bootstrap)]
+
+    def summarize(self, grids: List[Any], bootstrap: "BootstrapConfig") -> Dict[str, Any]:
+        """Task-specific scores from the evaluated grids (one per family and L).  Every bootstrap interval
+        draws its resamples from ``bootstrap`` (the run's one configuration, seeded from ``TaskConfig.seed``)."""
+        raise NotImplementedError
+
+    def plots(self, grids: List[Any], summary: Dict[str, Any], out_dir) -> List[str]:
+        return []
+
+    def leaderboard_rows(self, summary: Dict[str, Any]) -> Tuple[List[str], List[List[str]]]:
+        """Header and rows of this task's leaderboard table."""
+        raise NotImplementedError
+
+    def describe(self) -> Dict[str, Any]:
+        """What the results file records to rebuild this task (:func:`phasebench.suites.objectives.task_from_record`)."""
+        return {"objective": self.objective, "model": self.model_name, "model_params": dict(self.model_params),
+                "channel_name": self.channel_name, "channel_options": dict(self.channel_options)}
+
+
+def check_division(division: str) -> str:
+    if division not in DIVISIONS:
+        raise ValueError(f"unknown division {division!r} (choose from: {', '.join(DIVISIONS)})")
+    return division

@@ -1,0 +1,359 @@
+"""Place a transition along the noise level (e.g. the bit-flip decoding threshold) from r-local denoisers.
+
+The target is the model's declared transition along the level of the task's channel
+(:class:`phasebench.lattice_models.Transition` with ``channel`` set): its value, whether it is scored
+(an unverified value is measured and compared, never scored against) and ``nu``.  Where the Markov
+length of the noisy distribution diverges (for closed loops under bit flips: the Nishimori point,
+physics reference, section 3), the r-local error converges ever more slowly in r.  Per family:
+
+* MSE(level, r) per variable and the cross-entropy, on the *same* random sites of the same noisy
+  configurations for every radius (for the ``exact`` r-local oracle these are infinite-lattice
+  values where the window oracle does not depend on L);
+* ``xi_eff(level)`` from the convergence in r, ``MSE(r) = MSE_inf + A e^{-r/xi}``, through the
+  paired increments ``MSE(r) - MSE(r+1)`` of the largest radii (they decay with the same xi and
+  need no estimate of MSE_inf);
+* the critical level: the peak of ``xi_eff`` at each scale (largest radius ``r_max``), and its
+  finite-r extrapolation with the transition's ``nu`` (:mod:`phasebench.suites.estimators.xi_eff`),
+  with bootstrap CIs over test configurations; the table of peaks against ``r_max`` is reported;
+* for a learned family the increments are Rao-Blackwellised against the exact posterior of the
+  largest exact radius R (when the ``exact`` family ran first and R covers the family's radii):
+  every member f_r with r <= R is a function of the radius-R window, so
+  ``E (f_r - x)^2 = E (f_r - q_R)^2 + E (q_R - x)^2`` and ``MSE(r) - MSE(r+1)`` equals
+  ``E (f_r - q_R)^2 - E (f_{r+1} - q_R)^2`` in expectation, without the Bernoulli noise of x
+  (variance ~ MSE, against increments of ~1e-3 MSE at r = 5 near p_c).  Still the family's
+  own MSE increments; only the estimator's variance changes (``increments_method``);
+* for learned families, the excess over the exact r-local optimum q_r per (level, r), as
+  ``E |f_r - q_r|^2`` on the sampled sites: f_r sees only the window q_r conditions on, so
+  ``E mse(f_r) - E mse(q_r) = E |f_r - q_r|^2`` exactly (the posterior mean is orthogonal to
+  every function of its window), and this estimate has no Bernoulli noise of x in it;
+* for learned families, the share of the exact gain per ring r -> r + 1
+  (:func:`phasebench.suites.estimators.gain_captured`): how much
+  of the signal that places the transition their increments carry.
+
+Cross-check (with the ``exact`` family, where the model has an exact global decoder,
+:meth:`LatticeModel.exact_failure_probability`): the logical failure rate of exact optimal decoding at
+several L (``extra["global_L"]``), whose size crossings lie near the transition.
+
+The variables are binary and the estimates probabilities ``P(x = 1 | y)`` (the cross-entropy needs them).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List
+
+import numpy as np
+
+from phasebench.denoisers import DENOISERS
+from phasebench.denoisers.locality import audit_locality
+from phasebench.lattice_models.datasets import load_or_generate
+
+from ..estimators import BootstrapConfig, crossing_with_ci, gain_captured, mean_with_ci, threshold_from_increments
+from ..evaluation import COLLAPSE_FRACTION, collapsed_members, derive_seed, member_specs, task_split
+from ..parallel_fit import fit_member, fit_members
+from .base import Task, TaskConfig
+from .targets import noise_transition
+
+#: the level grid around a declared critical level for a task built from a model alone: ``level_c * factor``,
+#: the relative spacing of the toric-bitflip quick grid (p = 0.04 .. 0.18 around 0.10922)
+RELATIVE_LEVELS = (0.366, 0.549, 0.641, 0.732, 0.824, 0.916, 1.007, 1.099, 1.19, 1.373, 1.648)
+
+
+def sampled_edge_mask(n: int, C: int, L: int, k: int, seed: int) -> np.ndarray:
+    """k random window centres per configuration (every variable of each centre: both edges of a toric
+    vertex), (n, C, L, L)."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((n, L * L), dtype=bool)
+    for s in range(n):
+        mask[s, rng.choice(L * L, size=k, replace=False)] = True
+    return np.repeat(mask.reshape(n, 1, L, L), C, axis=1)
+
+
+def edge_scores(prob: np.ndarray, x: np.ndarray, mask: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per-configuration MSE and cross-entropy (nats) over the masked edges."""
+    q = np.clip(np.asarray(prob, dtype=np.float64), 1e-12, 1 - 1e-12)
+    xf = np.asarray(x, dtype=np.float64)
+    sq = np.where(mask, (q - xf) ** 2, 0.0)
+    ce = np.where(mask, -(xf * np.log(q) + (1 - xf) * np.log1p(-q)), 0.0)
+    count = mask.reshape(len(mask), -1).sum(axis=1)
+    return {"mse": sq.reshape(len(q), -1).sum(axis=1) / count, "ce": ce.reshape(len(q), -1).sum(axis=1) / count}
+
+
+class NoiseTransition(Task):
+    """Place the model's declared transition along the level of the task's channel (see the module doc)."""
+
+    objective = "noise-transition"
+
+    def transition(self):
+        t = noise_transition(self.model(), self.channel_name)
+        if t is None:
+            raise ValueError(f"model {self.model_name!r} {self.model_params} declares no transition along the level "
+                             f"of the {self.channel_name} channel")
+        return t
+
+    @property
+    def scored(self) -> bool:
+        return self.transition().scored
+
+    @property
+    def target(self) -> float:
+        return self.transition().value
+
+    @property
+    def level_label(self) -> str:
+        return self.channel().level_name
+
+    def config(self, division: str) -> TaskConfig:
+        """Around the declared level: the relative grid of the toric-bitflip quick division."""
+        levels = tuple(round(self.target * f, 5) for f in RELATIVE_LEVELS)
+        return TaskConfig(L=(16,), levels=levels, radii=(1, 2, 3, 4, 5, 6), n_train=400, n_test=300, budget=20.0,
+                          extra={"centres_per_config": 16, "learned_radii": (1, 2, 3)})
+
+    def validate_config(self, cfg: TaskConfig) -> None:
+        if self.model().variable_type != "binary":
+            raise ValueError(f"the noise-axis objective scores probabilities of binary variables; model "
+                             f"{self.model_name!r} has {self.model().variable_type} variables")
+
+    def members_needed(self, family, cfg, L):
+        if not family.local_members:
+            return [None]
+        return [r for r in cfg.radii if 2 * r + 1 < L and (family.name == "exact" or r in cfg.extra["learned_radii"])]
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
+        model, channel = self.model(), self.channel()
+        levels = [channel.validate_level(v) for v in cfg.levels]
+        families = sorted(families, key=lambda name: name != "exact")  # the others are compared with its oracle
+        records = []
+        for L in cfg.L:
+            train, test, noisy = task_split(model, channel, cfg, L, levels)
+            x = test.samples
+            mask = sampled_edge_mask(len(x), model.channels, L, cfg.extra["centres_per_config"], derive_seed(cfg.seed, L, 4))
+            exact_mse, exact_q = None, {}  # exact r-local marginals on the sampled edges, per (r, level)
+            for fam_name in families:
+                tick(f"{self.name}:{fam_name}:L{L}")
+                if not DENOISERS.get(fam_name).local_members:
+                    records.append(self._global_family(fam_name, train, channel, levels, noisy, x, mask, cfg, model, L))
+                    continue
+                radii = [r for r in cfg.radii if 2 * r + 1 < L and (fam_name == "exact" or r in cfg.extra["learned_radii"])]
+                mse = np.empty((len(radii), len(levels), len(x)))
+                ce = np.empty_like(mse)
+                probs, on_masks = {}, {}
+                dist = np.full((len(radii), len(levels), len(x)), np.nan)  # E|f_r - q_r|^2 per configuration
+                members, locality = {}, {}
+                specs = member_specs(fam_name, radii, train.samples, channel, levels, cfg, L, model)
+                for i, (r, (fam, info)) in enumerate(zip(radii, fit_members(specs))):
+                    members[str(r)] = info
+                    for j, lv in enumerate(levels):
+                        prob = self._predict(fam, noisy[j], lv, mask)
+                        on_mask = on_masks[i, j] = prob[mask].reshape(len(x), -1)
+                        if fam_name == "exact":
+                            probs[i, j] = prob
+                            exact_q[r, j] = on_mask
+                        elif (r, j) in exact_q:
+                            dist[i, j] = ((on_mask - exact_q[r, j]) ** 2).mean(axis=1)
+                        sc = edge_scores(prob, x, mask)
+                        mse[i, j], ce[i, j] = sc["mse"], sc["ce"]
+                    mid = len(levels) // 2
+                    locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], n_sites=1).to_dict()
+                increments, method = mse[:-1] - mse[1:], "mse differences"
+                reference = max((r for r, _ in exact_q), default=-1)
+                if fam_name != "exact" and radii and reference >= radii[-1]:  # Rao-Blackwellised (module doc)
+                    method = f"against the exact radius-{reference} posterior"
+                    to_ref = np.stack([[((on_masks[i, j] - exact_q[reference, j]) ** 2).mean(axis=1)
+                                        for j in range(len(levels))] for i in range(len(radii))])  # E (f_r - q_R)^2
+                    increments = to_ref[:-1] - to_ref[1:]
+                if fam_name == "exact":
+                    method = "E (q_{r+1} - q_r)^2"
+                    exact_mse = {r: mse[i] for i, r in enumerate(radii)}
+                    # Nested Bayes posteriors: MSE(r) - MSE(r+1) = E[(q_{r+1} - q_r)^2] exactly, an estimator
+                    # free of the Bernoulli noise of x (Pythagoras for nested conditional expectations).
+                    count = mask.reshape(len(x), -1).sum(axis=1)
+                    for i in range(len(radii) - 1):
+                        for j in range(len(levels)):
+                            d2 = np.where(mask, (probs[i + 1, j] - probs[i, j]) ** 2, 0.0)
+                            increments[i, j] = d2.reshape(len(x), -1).sum(axis=1) / count
+                records.append({"kind": "local", "family": fam_name, "L": L, "levels": levels, "radii": radii,
+                                "mse": mse, "ce": ce, "increments": increments, "increments_method": method,
+                                "members": members, "locality": locality,
+                                "dist_to_exact": dist,
+                                "exact_mse": exact_mse, "datasets": {"train": train.sha256, "test": test.sha256}})
+        if "exact" in families and cfg.extra.get("global_L"):  # the exact family's global reference
+            records += self._global_decoding(cfg, tick)
+        return records
+
+    def _global_family(self, fam_name, train, channel, levels, noisy, x, mask, cfg, model, L):
+        """A global-only family (e.g. mwpm): MSE per level on the same edges; no radius scan."""
+        fam, info = fit_member(fam_name, None, train.samples, channel, levels, derive_seed(cfg.seed, L, 3), cfg.budget, model)
+        mse = np.stack([edge_scores(fam.denoise(y, lv), x, mask)["mse"] for lv, y in zip(levels, noisy)])
+        return {"kind": "global", "family": fam_name, "L": L, "levels": levels, "mse": mse, "members": {"global": info}}
+
+    @staticmethod
+    def _predict(fam, y, level, mask):
+        if fam.name == "exact" and fam.radius is not None:  # evaluate the window oracle on the sampled sites only
+            return fam.model_.exact_posterior_mean_at(y, fam.channel_, level, fam.radius, mask)
+        return fam.denoise(y, level)
+
+    def _global_decoding(self, cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
+        """Logical failure rate of exact maximum-likelihood decoding, per L and level.
+
+        Estimated as the mean of ``1 - max_class P(class | y)``, the decoder's exact failure
+        probability given y: unbiased, with less variance than the failure indicator."""
+        model, channel = self.model(), self.channel()
+        levels = [channel.validate_level(v) for v in cfg.extra.get("global_levels", cfg.levels)]
+        out = []
+        for L in cfg.extra.get("global_L", ()):
+            tick(f"{self.name}:global-decoder:L{L}")
+            n = cfg.extra["global_n"]
+            n = n[L] if isinstance(n, dict) else n  # per-L sizes: the L = 10 transfer matrix costs ~0.7 s
+            x = load_or_generate(model, n, L, derive_seed(cfg.seed, L, 5)).samples
+            fails = np.empty((len(levels), len(x)))
+            for j, lv in enumerate(levels):
+                y = channel.corrupt(x, lv, derive_seed(cfg.seed, L, 6, j), model.variable_type)
+                fail = model.exact_failure_probability(y, channel, lv)  # E = failure rate
+                if fail is None:  # the model has no exact global decoder
+                    return []
+                fails[j] = fail
+            out.append({"kind": "global-decoder", "family": "exact-global", "L": L, "levels": levels, "failures": fails})
+        return out
+
+    # -- scores -----------------------------------------------------------------------------------
+    def summarize(self, records: List[Dict[str, Any]], bootstrap: BootstrapConfig) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        exact_records = {r["L"]: r for r in records if r["kind"] == "local" and r["family"] == "exact"}
+        for rec in (r for r in records if r["kind"] == "local"):
+            levels, radii = np.array(rec["levels"]), rec["radii"]
+            key = f"{rec['family']}/L{rec['L']}"
+            entry: Dict[str, Any] = {"family": rec["family"], "L": rec["L"], "radii": radii, "levels": rec["levels"],
+                                     "members": rec["members"], "locality": {str(k): v for k, v in rec["locality"].items()},
+                                     "refused": any(not v["passed"] for v in rec["locality"].values()),
+                                     "collapsed_fits": collapsed_members(rec["members"])}
+            boot = bootstrap.indices(rec["mse"].shape[-1], "local", rec["L"])  # shared by the families: paired
+            entry["mse"] = [[mean_with_ci(rec["mse"][i, j], boot).to_dict() for j in range(len(levels))] for i in range(len(radii))]
+            entry["cross_entropy"] = rec["ce"].mean(axis=-1).tolist()
+            if rec["exact_mse"] is not None and rec["family"] != "exact":
+                entry["excess_over_exact_local"] = [  # E|f_r - q_r|^2 (see the module doc)
+                    [mean_with_ci(rec["dist_to_exact"][i, j], boot).to_dict() if r in rec["exact_mse"] else None
+                     for j in range(len(levels))] for i, r in enumerate(radii)]
+            if rec["family"] != "exact" and rec["L"] in exact_records:
+                entry["gain_captured"] = gain_captured(rec, exact_records[rec["L"]], boot)
+            th = threshold_from_increments(levels, radii[:-1], rec["increments"], boot, nu=self.transition().nu)
+            entry["increments_method"] = rec.get("increments_method", "mse differences")
+            entry["xi_eff"] = th["xi_eff"]  # at the largest scale, radii up to max(radii)
+            entry["pc_vs_rmax"] = th["by_rmax"]
+            entry["pc_extrapolated"] = th["extrapolated"]
+            entry["pc_estimate"] = th["estimate"]
+            best = th["estimate"]["value"]
+            entry["pc_error"] = abs(best - self.target) if math.isfinite(best) else float("nan")
+            if not self.scored:  # an unverified target: measured and compared, never scored against
+                entry["agrees_with_declared"] = bool(th["estimate"]["lo"] <= self.target <= th["estimate"]["hi"])
+            out[key] = entry
+        for rec in (r for r in records if r["kind"] == "global"):
+            boot = bootstrap.indices(rec["mse"].shape[-1], "global-family", rec["L"])
+            out[f"_{rec['family']}/L{rec['L']}"] = {"family": rec["family"], "L": rec["L"], "refused": False, "global": True,
+                                                    "levels": rec["levels"], "members": rec["members"],
+                                                    "mse": [mean_with_ci(m, boot).to_dict() for m in rec["mse"]]}
+        glob = [r for r in records if r["kind"] == "global-decoder"]
+        if glob:
+            curves = {r["L"]: bootstrap.means(r["failures"], "global-decoder", r["L"]) for r in glob}
+            Ls = sorted(curves)
+            pairs = []
+            sign = -1.0 if self.channel().noise_increases_with_level else 1.0
+            for L1, L2 in zip(Ls, Ls[1:]):  # on the noisy side, the larger lattice fails more often
+                c = crossing_with_ci(glob[0]["levels"], sign * curves[L1], sign * curves[L2])
+                pairs.append({"L": [L1, L2], **c})
+            out["_global_decoder"] = {"family": "exact-global decoder", "refused": False, "levels": glob[0]["levels"],
+                                      "failure_rate": {str(L): curves[L][0].tolist() for L in Ls}, "crossings": pairs}
+        return out
+
+    def cells(self, records, bootstrap: BootstrapConfig):
+        cells = []
+        for rec in (r for r in records if r["kind"] == "local"):
+            for i, r in enumerate(rec["radii"]):
+                for j, lv in enumerate(rec["levels"]):
+                    m, d = rec["mse"][i, j], rec["dist_to_exact"][i, j]
+                    cells.append({"family": rec["family"], "L": rec["L"], "level": lv, "radius": r,
+                                  "mse": float(m.mean()), "mse_stderr": float(m.std(ddof=1) / math.sqrt(len(m))),
+                                  "cross_entropy": float(rec["ce"][i, j].mean()),
+                                  "excess_over_exact_local": float(d.mean()) if np.isfinite(d).all() else None})
+        for rec in (r for r in records if r["kind"] == "global-decoder"):
+            for j, lv in enumerate(rec["levels"]):
+                f = rec["failures"][j]
+                cells.append({"family": rec["family"], "L": rec["L"], "level": lv, "radius": None,
+                              "logical_failure": float(f.mean()), "stderr": float(f.std(ddof=1) / math.sqrt(len(f)))})
+        return cells
+
+    def leaderboard_rows(self, summary):
+        label = self.level_label
+        header = ["family", "L", "status", f"{label}_c estimate [95% CI]", f"|{label}_c^ - target|" if self.scored else "target",
+                  "peak of xi_eff vs largest r (extrapolated to r = inf in the estimate)",
+                  "excess over exact r-local, worst p per r (relative)",
+                  f"share of the exact gain per ring r -> r+1 at the exact {label}_c^", "seconds (fit)"]
+        rows = []
+        for key, s in summary.items():
+            if s.get("global"):
+                mse = ", ".join(f"{lv:g}: {m['mean']:.4f}" for lv, m in zip(s["levels"], s["mse"]))
+                rows.append([s["family"], str(s["L"]), "global (not scored)", "n/a", "", f"MSE per {label}: {mse}", "", "", ""])
+                continue
+            if key.startswith("_"):
+                continue
+            e = s["pc_estimate"]
+            drift = ", ".join(f"r<={d['r_max']}: " + ("maximum at the grid edge" if d.get("peak_at_grid_edge") else
+                                                      f"{d['value']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}]")
+                              for d in s["pc_vs_rmax"])
+            fit_s = sum(m.get("fit_seconds", 0.0) for m in s["members"].values())
+            note = "" if e.get("extrapolated") else f" ({e.get('method', 'no estimate')})"  # results files of older versions lack the flag
+            status = "REFUSED (locality audit)" if s["refused"] else "ok"
+            if s.get("collapsed_fits"):  # results files of older versions lack the entry
+                status += (f"; fits at r = {', '.join(s['collapsed_fits'])} collapsed (final training loss >= "
+                           f"{COLLAPSE_FRACTION:g} x the untrained network's)")
+            rows.append([s["family"], str(s["L"]), status,
+                         f"{e['value']:.4g} [{e['lo']:.4g}, {e['hi']:.4g}]{note}",
+                         f"{s['pc_error']:.4f}" if self.scored else "unscored", drift, _excess_text(s, summary, label),
+                         _gain_text(s, summary, label, self.target), f"{fit_s:.1f}"])
+        g = summary.get("_global_decoder")
+        if g:
+            cross = "; ".join(f"L={p['L'][0]}/{p['L'][1]}: {p['value']:.4g} [{p['lo']:.4g}, {p['hi']:.4g}]" for p in g["crossings"])
+            rows.append(["exact global decoder (logical failure crossings)", ",".join(g["failure_rate"]), "reference", cross,
+                         "", "", "", "", ""])
+        return header, rows
+
+    def plots(self, records, summary, out_dir):
+        from .. import plots
+
+        paths = [plots.toric_xi_curves(self.name, summary, out_dir, self.target, self.level_label),
+                 plots.toric_mse_heatmaps(self.name, records, out_dir, self.level_label)]
+        if any(s.get("gain_captured") for s in summary.values()):  # learned families beside the exact one
+            paths.append(plots.toric_gain_shares(self.name, summary, out_dir, self.level_label))
+        return paths
+
+
+def _excess_text(s: Dict[str, Any], summary: Dict[str, Any], label: str) -> str:
+    """Per radius, the largest relative excess E|f_r - q_r|^2 / MSE(q_r) over the levels, and where."""
+    exact = summary.get(f"exact/L{s['L']}")
+    if "excess_over_exact_local" not in s or exact is None:
+        return "n/a"
+    parts = []
+    for i, r in enumerate(s["radii"]):
+        if r not in exact["radii"]:
+            continue
+        k = exact["radii"].index(r)
+        rel = [(e["mean"] / m["mean"], lv) for e, m, lv in zip(s["excess_over_exact_local"][i], exact["mse"][k], s["levels"])
+               if e is not None and m["mean"] > 0]
+        if rel:
+            worst, lv = max(rel)
+            parts.append(f"r={r}: {worst:.1%} ({label}={lv:g})")
+    return ", ".join(parts) or "n/a"
+
+
+def _gain_text(s: Dict[str, Any], summary: Dict[str, Any], label: str, target: float) -> str:
+    """The share of the exact gain per ring at the grid level nearest the exact family's estimate (else the target)."""
+    rings = s.get("gain_captured")
+    if not rings:  # the exact family, or results files of older versions
+        return "n/a"
+    exact = summary.get(f"exact/L{s['L']}", {}).get("pc_estimate", {}).get("value", float("nan"))
+    centre = exact if math.isfinite(exact) else target
+    j = int(np.argmin(np.abs(np.asarray(s["levels"], dtype=np.float64) - centre)))
+    lv = s["levels"][j]
+    shares = [(g["r"], g["share"][j]["mean"]) for g in rings]
+    return f"{label}={lv:g}: " + ", ".join(f"{r}->{r + 1}: {0.0 if abs(v) < 0.005 else v:.0%}" for r, v in shares)  # no "-0%"; NaN stays
