@@ -10,4 +10,4 @@ from . import cnn  # noqa: F401  (registers "cnn")
 __all__ = ["DENOISERS", "DenoiserFamily", "make_family", "validate_radius"]
 
 # Built-in families: one module each; importing registers them.
-from . import cnn, cnn_bayes, exact, linear, mwpm  # noqa: E402,F401
+from . import cnn, exact, linear, mwpm  # noqa: E402,F401

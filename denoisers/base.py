@@ -78,7 +78,7 @@ class DenoiserFamily:
         """Fit on clean configurations ``(n, C, L, L)`` for the channel at ``levels``.
 
         ``budget`` is the training budget of trainable families in reference seconds: the work
-        that takes that long on the reference machine (:mod:`phasebench.denoisers.reference_cost`), so that
+        that takes that long on the reference machine (:mod:`phasebench.denoisers.harness.budget`), so that
         a fit does not depend on the machine's speed or load;
         ``model`` is the lattice model (needed by oracle families); ``conditions``
         (conditionable families only) holds one scalar per configuration.  A radius

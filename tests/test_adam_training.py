@@ -5,9 +5,9 @@ import functools
 import numpy as np
 import pytest
 
-import phasebench.denoisers.cnn as cnn_module
+import phasebench.denoisers.cnn.family as cnn_module
 from phasebench.denoisers import make_family
-from phasebench.denoisers.adam_training import cuda_graphs_requested, eager_capture, train_x0_predictor
+from phasebench.denoisers.harness.adam import cuda_graphs_requested, eager_capture, train_x0_predictor
 from phasebench.lattice_models.base import make_model
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 from phasebench.lattice_models.datasets import load_or_generate

@@ -20,7 +20,7 @@ best per-site scalar linear estimate), so every level contributes on the same sc
 Randomness: a numpy generator (configuration indices) and a torch generator (noise)
 both derived from ``seed`` by ``np.random.SeedSequence``; on CPU a fixed step count
 gives bitwise-identical weights (one torch thread; :func:`set_torch_threads`).  A budget
-is in reference seconds (:mod:`phasebench.denoisers.reference_cost`): the caller turns it into a step
+is in reference seconds (:mod:`phasebench.denoisers.harness.budget`): the caller turns it into a step
 count from the problem's shape, never from the clock, so the schedule and the result do not
 depend on the machine's speed or load.
 """

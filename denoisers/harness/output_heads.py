@@ -18,7 +18,7 @@ import numpy as np
 
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 
-from .training import Standardiser
+from .noisy_batches import Standardiser
 
 
 #: cap on the bit-flip likelihood gain atanh(1 - 2p) (p -> 0): tanh(12 y) = y to 1e-10

@@ -1,12 +1,12 @@
 """``cnn``: a learned local denoiser whose receptive field is exactly the radius-r window.
 
-Architecture (:mod:`phasebench.denoisers.cnn_network`; one network per radius covers the whole level grid
+Architecture (:mod:`phasebench.denoisers.cnn.network`; one network per radius covers the whole level grid
 it is fitted on): ``r`` circular 3x3 layers and ``depth`` 1x1 layers with FiLM conditioning on the
-level (log lambda, or atanh(1 - 2p) for bit flip; :func:`phasebench.denoisers.training.level_feature`), a
+level (log lambda, or atanh(1 - 2p) for bit flip; :func:`phasebench.denoisers.harness.noisy_batches.level_feature`), a
 level-generated linear radius-r skip, optional window features and optional periodic (cos)
 units.  Its light cone is exactly the radius-r window; there is no normalisation or pooling over
 space.  Input and output scaling are per level and per channel from the training moments
-(:class:`phasebench.denoisers.training.Standardiser`); the output is the posterior-mean estimate in data
+(:class:`phasebench.denoisers.harness.noisy_batches.Standardiser`); the output is the posterior-mean estimate in data
 space (clipped to [0, 1] for binary and [-1, 1] for spin data).
 
 Defaults that depend on the data and channel (each measured; see the constants below):
@@ -17,12 +17,12 @@ Defaults that depend on the data and channel (each measured; see the constants b
 * periodic units: half the width under the bit-flip channel (the noisy data are bits, and the
   posterior is a Boolean function of them), 0 otherwise; configurations per level per step: 2
   under bit flip, 8 otherwise; share of the budget for the readout refit: 0.1 under bit flip, 0.5
-  otherwise; learning rate 1e-2 -> 1e-4 under bit flip, 3e-3 -> 1e-5 otherwise (:data:`phasebench.denoisers.cnn_settings.BITFLIP_DEFAULTS`,
+  otherwise; learning rate 1e-2 -> 1e-4 under bit flip, 3e-3 -> 1e-5 otherwise (:data:`phasebench.denoisers.cnn.settings.BITFLIP_DEFAULTS`,
   overlaid on the output's defaults; explicit options win);
 * parity checks (``checks=True``, the default): when the model declares local parity checks
   (``LatticeModel.parity_checks``, e.g. the toric code's vertex checks) and the Bayes output applies,
   the first trunk layer also sees the checks' values on the single-site posteriors (the syndrome under
-  bit flip; :mod:`phasebench.denoisers.cnn_network`), with the light cone unchanged;
+  bit flip; :mod:`phasebench.denoisers.cnn.network`), with the light cone unchanged;
 * error frame (``error_frame``; by default on exactly where the first layer sees parity checks): the
   network's field is taken in the frame of the sign of the site's own observation,
   ``E[u_i | y] = tanh(g y_i + sign(y_i) G_i)``, which is ``y_i tanh(g + G_i)`` under bit flip.  This is no
@@ -40,7 +40,7 @@ or the bit-flip channel, i.e. spins, or bits the channel encodes as spins; ``"li
 linear readout, ``"bayes"`` requires the Bayes output): the posterior of a +-1 site is
 ``E[u_i | y] = tanh(g y_i + H_i)`` with ``g = a / s^2`` (Gaussian) or ``atanh(1 - 2p)`` (bit flip)
 (physics reference, section 2: the site's own likelihood field plus the field of the prior given
-the other observations; :mod:`phasebench.denoisers.spin_output`), so the network's output (head + skip) is
+the other observations; :mod:`phasebench.denoisers.harness.output_heads`), so the network's output (head + skip) is
 the field ``H_i`` and the estimate is the tanh above; the trunk also sees ``tanh(g y)`` (a per-site
 function of the input, so the light cone is unchanged).  The untrained network (zero head and skip) is the single-site posterior.
 Measured on the quick ising-temperature division against the linear readout (same budget, same
@@ -49,11 +49,11 @@ data; ``cnn`` had the linear readout by default until then, and the Bayes output
 10% against 34% (cells within 2%: 62 against 45 of 84), and at every T both members' test MSE was
 within 1.1% of the best of the three families (linear readout: 2.5 to 44% above it).
 
-Training (:mod:`phasebench.denoisers.training`): Adam on the level-weighted x0-prediction MSE with
+Training (:mod:`phasebench.denoisers.harness.noisy_batches`): Adam on the level-weighted x0-prediction MSE with
 fresh noise every step (warm-up, then exponential LR decay) for a share
-``1 - polish_fraction`` of the budget; then :func:`phasebench.denoisers.readout_refit.refit_readout` solves the readout
+``1 - polish_fraction`` of the budget; then :func:`phasebench.denoisers.cnn.readout_refit.refit_readout` solves the readout
 (skip-kernel generator and head) by exact weighted least squares on fresh noise for the
-rest.  The budget is in reference seconds (:mod:`phasebench.denoisers.reference_cost`): it fixes the
+rest.  The budget is in reference seconds (:mod:`phasebench.denoisers.harness.budget`): it fixes the
 Adam step count and the refit's configurations from the network and data shapes, so a fit
 is reproducible whatever the machine's speed or load.  SGD alone converges too slowly to reach the r-local optimum to the
 1e-4 relative precision the GFF calibration asks for; the refit reaches it with the
@@ -63,8 +63,8 @@ weighted by ``1 / (single-site MMSE)`` times an adaptive factor ``1 / (running m
 group's own loss)``, normalised to mean 1, so each (level, condition) cell is fitted to a
 similar *relative* excess (measured on ising-temperature against the exact posterior at L = 6 and 10).
 Groups of a step go through the network together (:meth:`forward_groups`), in chunks of about
-:data:`phasebench.denoisers.training.CHUNK_SITES` sites.  ``grad_clip`` (off by default) rescales each step's gradient
-to at most that norm.  Long runs at the bit-flip rate 1e-2 can blow up and collapse (:mod:`phasebench.denoisers.cnn_settings`);
+:data:`phasebench.denoisers.harness.noisy_batches.CHUNK_SITES` sites.  ``grad_clip`` (off by default) rescales each step's gradient
+to at most that norm.  Long runs at the bit-flip rate 1e-2 can blow up and collapse (:mod:`phasebench.denoisers.cnn.settings`);
 clipping saved the toric r = 5 member of a 24000-step run but only delayed the r = 6 member's collapse (Adam's step
 is about the learning rate whatever the gradient's norm); a peak rate of 3e-3 with clipping trains every radius
 (the full division's toric-bitflip training).  The fit record's ``initial_loss`` (the untrained network's) shows a
@@ -80,14 +80,14 @@ import numpy as np
 
 from phasebench.lattice_models.base import validate_int
 
-from .base import DENOISERS, DenoiserFamily, torch_device
-from .cnn_network import build_network
-from .cnn_settings import OUTPUTS, resolve_settings
-from .spin_output import BayesLocalField, bayes_output_applies, likelihood_gain
+from ..base import DENOISERS, DenoiserFamily, torch_device
+from .network import build_network
+from .settings import OUTPUTS, resolve_settings
+from ..harness.output_heads import BayesLocalField, bayes_output_applies, likelihood_gain
 from .readout_refit import n_regressors, n_unknowns, refit_readout
-from .reference_cost import adam_steps, refit_configs, step_seconds
-from .adam_training import TrainConfig, train_x0_predictor
-from .training import (
+from ..harness.budget import adam_steps, refit_configs, step_seconds
+from ..harness.adam import TrainConfig, train_x0_predictor
+from ..harness.noisy_batches import (
     NoisyBatches,
     Standardiser,
     groups_per_call,
@@ -188,7 +188,7 @@ class CNNDenoiser(DenoiserFamily):
         return self.output == "bayes" or (self.output == "auto" and applies)
 
     def _settings(self, channel, std, model) -> dict:
-        """The training and architecture settings of this fit (:func:`phasebench.denoisers.cnn_settings.resolve_settings`)."""
+        """The training and architecture settings of this fit (:func:`phasebench.denoisers.cnn.settings.resolve_settings`)."""
         return resolve_settings(self, channel, self._bayes(channel, std), model)
 
     def _torch_dtype(self):
@@ -369,7 +369,7 @@ class CNNDenoiser(DenoiserFamily):
 
     @property
     def flops_per_site(self) -> float:
-        """Multiply-adds per output site (:meth:`phasebench.denoisers.cnn_network` ``flops_per_site``)."""
+        """Multiply-adds per output site (:meth:`phasebench.denoisers.cnn.network` ``flops_per_site``)."""
         return float("nan") if self.net_ is None else self.net_.flops_per_site()
 
     def describe(self) -> dict:

@@ -1,7 +1,7 @@
 """``cnn-bayes``: an alias of ``cnn`` (whose default output is now the Bayes output where it applies).
 
 Since the ``cnn`` family's default became ``output="auto"`` (the Bayes output
-``tanh(a y_i / s^2 + H_i)`` for +-1 data under the Gaussian channel, :mod:`phasebench.denoisers.spin_output`),
+``tanh(a y_i / s^2 + H_i)`` for +-1 data under the Gaussian channel, :mod:`phasebench.denoisers.harness.output_heads`),
 the two families fit the same network with the same defaults; ``cnn-bayes`` stays registered so
 that result files and scripts that name it keep working.  Where the Bayes output does not apply
 (real-valued data, the bit-flip channel) it is the ``cnn`` family with the linear readout.
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import DENOISERS
-from .cnn import CNNDenoiser
+from ..base import DENOISERS
+from .family import CNNDenoiser
 
 
 @DENOISERS.register("cnn-bayes")

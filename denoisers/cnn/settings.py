@@ -70,7 +70,7 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: over the 4 gauge images that flip edge e) r = 4 6.2 / 4.7 / 3.2%, r = 6 11.4 / 6.8 / 5.8%.  The part no
 #: data-based target removes, E (q_inf - q_r)^2, stays in all of them.
 #: 4x the steps (8000) gives 4.3%, and 4x the configurations per step (batch 8) 5.6%: optimisation steps are the
-#: lever (a GPU's, where a bigger batch costs little: :mod:`phasebench.denoisers.adam_training`)
+#: lever (a GPU's, where a bigger batch costs little: :mod:`phasebench.denoisers.harness.adam`)
 #:
 #: On the full grid (18 levels, 2000 configurations) the lever is weaker and long runs are unstable: 24000 Adam
 #: steps for every radius (``--family-option cnn.steps=24000``; 2.1-6.3x the budget's 7524..3802 at r = 3..6)

@@ -1,0 +1,1 @@
+"""Generic machinery of learned denoiser families, apart from any one architecture."""
