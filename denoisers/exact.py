@@ -17,6 +17,7 @@ class ExactOracle(DenoiserFamily):
     radius_semantics = "exact best estimator from the radius-r window (None: global posterior mean)"
     trainable = False
     nested_projections = True  # conditional expectations given nested windows (tower property)
+    hyperparameters = ()
 
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
         if model is None:

@@ -12,7 +12,7 @@ import pytest
 
 from phasebench.denoisers import make_family
 from phasebench.denoisers.cnn import CNNDenoiser
-from phasebench.denoisers.cnn.bayes_alias import BayesCNNDenoiser
+from phasebench.denoisers.cnn import BayesCNNDenoiser
 from phasebench.denoisers.harness.output_heads import single_site_mmse
 from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models import make_model

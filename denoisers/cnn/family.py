@@ -49,7 +49,7 @@ data; ``cnn`` had the linear readout by default until then, and the Bayes output
 10% against 34% (cells within 2%: 62 against 45 of 84), and at every T both members' test MSE was
 within 1.1% of the best of the three families (linear readout: 2.5 to 44% above it).
 
-Training (:mod:`phasebench.denoisers.harness.noisy_batches`): Adam on the level-weighted x0-prediction MSE with
+Training (the harness, :class:`phasebench.denoisers.harness.learned.LearnedFamily`): Adam on the level-weighted x0-prediction MSE with
 fresh noise every step (warm-up, then exponential LR decay) for a share
 ``1 - polish_fraction`` of the budget; then :func:`phasebench.denoisers.cnn.readout_refit.refit_readout` solves the readout
 (skip-kernel generator and head) by exact weighted least squares on fresh noise for the
@@ -74,322 +74,115 @@ collapse.
 from __future__ import annotations
 
 import time
-from typing import Optional
 
-import numpy as np
-
-from phasebench.lattice_models.base import validate_int
-
-from ..base import DENOISERS, DenoiserFamily, torch_device
+from ..base import DENOISERS, Hyperparameter
+from ..harness.budget import refit_configs
+from ..harness.learned import TRAINING_HYPERPARAMETERS, LearnedFamily
 from .network import build_network
-from .settings import OUTPUTS, resolve_settings
-from ..harness.output_heads import BayesLocalField, bayes_output_applies, likelihood_gain
 from .readout_refit import n_regressors, n_unknowns, refit_readout
-from ..harness.budget import adam_steps, refit_configs, step_seconds
-from ..harness.adam import TrainConfig, train_x0_predictor
-from ..harness.noisy_batches import (
-    NoisyBatches,
-    Standardiser,
-    groups_per_call,
-    infer_data_kind,
-    sites_per_step_groups,
-    level_feature,
-    step_size,
-    set_torch_threads,
-)
+from .settings import resolve_settings
 
 
-def _positive_float(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number > 0, got {value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return v
+def _count(name: str, default, doc: str, low: int = 0) -> Hyperparameter:
+    return Hyperparameter(name, default, "int", doc, low=low)
 
 
 @DENOISERS.register("cnn")
-class CNNDenoiser(DenoiserFamily):
+class CNNDenoiser(LearnedFamily):
     description = (
         "FiLM-conditioned CNN: r circular 3x3 layers + 1x1 layers + level-generated linear radius-r skip; "
-        "Bayes output tanh(a y/s^2 + H) for +-1 data under the Gaussian channel; periodic (cos) units under bit flip"
+        "Bayes output tanh(g y + H) for +-1 data under the Gaussian or bit-flip channel; periodic (cos) units under bit flip"
     )
     supports_global = False
-    conditionable = True  # one network per radius can cover a grid of model parameters (e.g. T)
+    hyperparameters = (
+        _count("width", 32, "channels of every trunk layer", low=1),
+        _count("depth", 2, "1x1 layers after the r 3x3 layers"),
+        _count("embed_dim", 32, "width of the level (and condition) embedding", low=1),
+        _count("window_features", None, "linear (2r+1)^2 window convolutions fed to the first 1x1 layer (None: 4 with "
+               "the Bayes output except under bit flip, else 0)"),
+        _count("periodic", None, "cos units per trunk layer, < width (None: half the width under bit flip, else 0)"),
+        Hyperparameter("checks", None, "bool", "the first layer sees the model's parity checks on the single-site "
+                       "posteriors (None: on, with the Bayes output)"),
+        Hyperparameter("error_frame", None, "bool", "the network's field in the frame of the observation's sign "
+                       "(None: on exactly where the first layer sees parity checks; needs the Bayes output)"),
+        Hyperparameter("polish_fraction", None, "float", "share of the budget for the linear readout's least-squares "
+                       "refit (None: 0.1 under bit flip, else 0.5; unused with the Bayes output)", low=0.0, high=1.0,
+                       high_inclusive=False),
+        _count("polish_configs", None, "configurations per group of the readout refit (None: from the budget, or 256 "
+               "when steps is given)"),
+    ) + TRAINING_HYPERPARAMETERS
 
-    def __init__(
-        self,
-        radius: Optional[int] = None,
-        width: int = 32,
-        depth: int = 2,
-        embed_dim: int = 32,
-        lr: Optional[float] = None,
-        lr_final: Optional[float] = None,
-        batch: Optional[int] = None,
-        steps: Optional[int] = None,
-        polish_configs: Optional[int] = None,
-        polish_fraction: Optional[float] = None,
-        dtype: str = "float32",
-        device: Optional[str] = None,
-        output: str = "auto",
-        adaptive_weights: Optional[bool] = None,
-        window_features: Optional[int] = None,
-        periodic: Optional[int] = None,
-        groups_per_step: Optional[int] = None,
-        checks: Optional[bool] = None,
-        error_frame: Optional[bool] = None,
-        grad_clip: Optional[float] = None,
-    ):
-        if radius is None:
-            raise ValueError("family 'cnn' has no global member: give a radius r >= 0")
-        super().__init__(radius)
-        self.width = validate_int(width, "width")
-        self.depth = validate_int(depth, "depth", minimum=0)
-        self.embed_dim = validate_int(embed_dim, "embed_dim")
-        self.lr = None if lr is None else _positive_float(lr, "lr")
-        self.lr_final = None if lr_final is None else _positive_float(lr_final, "lr_final")
-        self.batch = None if batch is None else validate_int(batch, "batch")
-        self.steps = None if steps is None else validate_int(steps, "steps")
-        self.polish_configs = None if polish_configs is None else validate_int(polish_configs, "polish_configs", minimum=0)
-        self.polish_fraction = None if polish_fraction is None else float(polish_fraction)
-        if self.polish_fraction is not None and not (0.0 <= self.polish_fraction < 1.0):
-            raise ValueError(f"polish_fraction must be in [0, 1), got {polish_fraction!r}")
-        if dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        self.dtype = dtype
-        self.device = device
-        if output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        self.output = output
-        self.adaptive_weights = None if adaptive_weights is None else bool(adaptive_weights)
-        self.window_features = None if window_features is None else validate_int(window_features, "window_features", minimum=0)
-        if self.window_features and self.depth < 1:
+    @classmethod
+    def check_hyperparameters(cls, values) -> None:
+        if values["window_features"] and values["depth"] < 1:
             raise ValueError("window_features need depth >= 1 (a 1x1 layer to take them)")
-        self.periodic = None if periodic is None else validate_int(periodic, "periodic", minimum=0)
-        if self.periodic is not None and self.periodic >= self.width:
-            raise ValueError(f"periodic must be < width={self.width}, got {periodic!r}")
-        self.groups_per_step = None if groups_per_step is None else validate_int(groups_per_step, "groups_per_step")
-        if checks not in (None, True, False):
-            raise ValueError(f"checks must be true or false, got {checks!r}")
-        self.checks = checks
-        if error_frame not in (None, True, False):
-            raise ValueError(f"error_frame must be true or false, got {error_frame!r}")
-        self.error_frame = error_frame
-        self.grad_clip = None if grad_clip is None else _positive_float(grad_clip, "grad_clip")
-        self.net_, self.error_frame_ = None, False
-        self.fit_info_: dict = {}
+        if values["periodic"] is not None and values["periodic"] >= values["width"]:
+            raise ValueError(f"periodic must be < width={values['width']}, got {values['periodic']!r}")
 
-    # -- fitting ----------------------------------------------------------------------------
-    def _bayes(self, channel, std) -> bool:
-        applies = bayes_output_applies(channel, std)
-        if self.output == "bayes" and not applies:
-            raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian or bit-flip channel")
-        return self.output == "bayes" or (self.output == "auto" and applies)
-
-    def _settings(self, channel, std, model) -> dict:
+    # -- the architecture, for the harness ------------------------------------------------------------
+    def resolve_settings(self, channel, bayes, model) -> dict:
         """The training and architecture settings of this fit (:func:`phasebench.denoisers.cnn.settings.resolve_settings`)."""
-        return resolve_settings(self, channel, self._bayes(channel, std), model)
+        return resolve_settings(self, channel, bayes, model)
 
-    def _torch_dtype(self):
-        import torch
+    def network_args(self, channels, feature_dim, extra_inputs, settings) -> dict:
+        return dict(channels=channels, radius=self.radius, width=self.width, depth=self.depth, embed_dim=self.embed_dim,
+                    feature_dim=feature_dim, extra_inputs=extra_inputs, window_features=settings["window_features"],
+                    periodic=settings["periodic"], check_stencils=settings["check_stencils"])
 
-        return torch.float32 if self.dtype == "float32" else torch.float64
+    build_network = staticmethod(build_network)
 
-    def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
-        import torch
+    def finish_share(self, settings, bayes) -> float:
+        return 0.0 if bayes else settings["polish_fraction"]  # the Bayes output is not linear in its readout
 
-        if clean_train.shape[-1] < max(1, self.radius):
-            raise ValueError(f"radius r={self.radius} must be <= L={clean_train.shape[-1]} (circular padding)")
-        before = torch.get_num_threads()  # restored: the caller's OpenMP runtime (numba's too) keeps its threads
-        set_torch_threads()
-        try:
-            self._train(clean_train, channel, levels, seed, budget, model)
-        finally:
-            torch.set_num_threads(before)
-
-    def _train(self, clean_train, channel, levels, seed, budget, model) -> None:
-        import torch
-
-        device = self.device or torch_device()
-        dtype = self._torch_dtype()
-        kind = infer_data_kind(clean_train, model)
-        std = Standardiser.from_data(clean_train, channel, kind)
-        C = clean_train.shape[1]
-        settings = self._settings(channel, std, model)
-        bayes = settings["bayes"]
-        self.net_args_ = dict(channels=C, radius=self.radius, width=self.width, depth=self.depth, embed_dim=self.embed_dim,
-                              feature_dim=1 if self.conditions_ is None else 2, extra_inputs=C if bayes else 0,
-                              window_features=settings["window_features"], periodic=settings["periodic"],
-                              check_stencils=settings["check_stencils"])
-        with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG state untouched
-            torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
-            net = build_network(**self.net_args_)
-        net = net.to(device=device, dtype=dtype)
-        # groups: every level, or every (level, condition) pair for a conditioned fit
-        conds = self.conditions_
-        if conds is None:
-            groups, subsets = list(levels), None
-            features = [level_feature(channel, lv) for lv in levels]
-        else:
-            values = np.unique(conds)
-            groups = [lv for lv in levels for _ in values]
-            subsets = [np.flatnonzero(conds == c) for _ in levels for c in values]
-            features = [(level_feature(channel, lv), float(c)) for lv in levels for c in values]
-        feats = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
-        feature_table = torch.as_tensor(feats, dtype=dtype, device=device)  # indexed by group on the device
-        net.feature_shift.copy_(torch.as_tensor(feats.mean(axis=0), dtype=dtype))
-        scale = feats.std(axis=0)
-        net.feature_scale.copy_(torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=dtype))
-        u = std.encode(np.asarray(clean_train, dtype=np.float64))
-        u_std = (u - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1)
-        u_std = torch.as_tensor(u_std, dtype=dtype, device=device)
-        budget = 30.0 if budget is None else _positive_float(budget, "budget")
-        polish_fraction = 0.0 if bayes else settings["polish_fraction"]  # the Bayes output is not linear in its readout
-        batch = max(1, round(settings["batch"] * len(levels) / len(groups)))  # same configurations per step overall
-        sites = int(np.prod(clean_train.shape[2:]))
-        madds = net.flops_per_site()
-        if self.groups_per_step is None and conds is not None:  # conditioned: a random subset of (level, condition) groups
-            per_step = sites_per_step_groups(len(groups), len(levels), batch, sites)
-        else:
-            per_step = step_size(len(groups), self.groups_per_step)
-        calls = -(-per_step // groups_per_call(per_step, batch, sites))
-        step_s = step_seconds(calls, per_step, per_step * batch * sites, madds)
-        steps = self.steps or adam_steps(budget * (1.0 - polish_fraction), step_s)
-        batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
-        if bayes:
-            local = BayesLocalField(std, groups, dtype, device)
-            batches.weights = local.weights
-        cfg = TrainConfig(steps=steps, lr=settings["lr"], lr_final=settings["lr_final"], batch=batch,
-                          adaptive_weights=settings["adaptive_weights"], groups_per_step=per_step,
-                          grad_clip=settings["grad_clip"])
-        if bayes:
-
-            frame = settings["error_frame"]
-
-            def predict_groups(y, b, ks):
-                y_encoded = local.encoded(y, b, ks)
-                field = local.field(y_encoded, b, ks)
-                H = net.forward_groups(torch.cat([y, torch.tanh(field)], 1), feature_table[ks], b)
-                return local.standardised_output(field, H * torch.sign(y_encoded) if frame else H)
-        else:
-            def predict_groups(y, b, ks):
-                return net.forward_groups(y, feature_table[ks], b)
-        net.train()
-        info = train_x0_predictor(net, predict_groups, batches, cfg)
-        net.eval()
+    def finish(self, net, batches, features, levels, settings, budget, bayes) -> dict:
+        """The linear readout's exact least-squares refit (:func:`phasebench.denoisers.cnn.readout_refit.refit_readout`)
+        on the configurations the rest of the budget buys (:func:`phasebench.denoisers.harness.budget.refit_configs`)."""
         t0 = time.perf_counter()
-        chunk = max(1, 16 * len(levels) // len(groups))
+        groups = len(features)
+        chunk = max(1, 16 * len(levels) // groups)
         if bayes:
             n_polish = 0
         elif self.polish_configs is not None:
             n_polish = self.polish_configs
         elif self.steps is not None:
             n_polish = 256
-        elif polish_fraction == 0:
+        elif settings["polish_fraction"] == 0:
             n_polish = 0
         else:
-            n_polish = refit_configs(budget * polish_fraction, len(groups), chunk, sites, madds, n_regressors(net),
-                                     n_unknowns(net, len(groups)), C)
+            sites = int(batches.clean.shape[2] * batches.clean.shape[3])
+            n_polish = refit_configs(budget, groups, chunk, sites, net.flops_per_site(), n_regressors(net),
+                                     n_unknowns(net, groups), net.channels)
         if n_polish:
             refit_readout(net, batches, features, n_polish, chunk=chunk)
-        info["polish_configs"] = n_polish
-        info["polish_seconds"] = time.perf_counter() - t0
-        self.bayes_, self.error_frame_ = bayes, settings["error_frame"]
-        self.net_, self.std_, self.device_, self.kind_ = net, std, device, kind
-        self.fit_info_ = {**info, "device": device, "torch_threads": torch.get_num_threads(), "data_kind": kind,
-                          "budget_reference_seconds": budget, "reference_step_seconds": step_s, "levels": list(levels),
-                          "output": "bayes" if bayes else "linear",
-                          **{k: settings[k] for k in ("lr", "lr_final", "adaptive_weights", "window_features", "periodic",
-                                                      "polish_fraction", "error_frame", "grad_clip")},
-                          "parity_checks": len(self.net_args_["check_stencils"]),
-                          "batch": batch, "groups": len(groups), "groups_per_step": per_step}
+        return {"polish_configs": n_polish, "polish_seconds": time.perf_counter() - t0}
 
-    # -- pickling (a fitted member travels between processes: suites.parallel_fit) --------------
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        if state.get("net_") is not None:  # the module's class is local to build_network: ship the weights
-            state["net_"] = {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
-        return state
+    def fit_details(self, settings) -> dict:
+        return {**{k: settings[k] for k in ("window_features", "periodic", "polish_fraction")},
+                "parity_checks": len(settings["check_stencils"])}
 
-    def __setstate__(self, state):
-        import torch
+    # -- the circular padding needs L >= r ----------------------------------------------------------
+    def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
+        if clean_train.shape[-1] < max(1, self.radius):
+            raise ValueError(f"radius r={self.radius} must be <= L={clean_train.shape[-1]} (circular padding)")
+        super()._fit(clean_train, channel, levels, seed, budget, model)
 
-        weights = state.get("net_")
-        self.__dict__.update(state)
-        if weights is not None:
-            net = build_network(**self.net_args_).to(dtype=self._torch_dtype())  # before loading: float64 stays float64
-            net.load_state_dict(weights)
-            if str(self.device_).startswith("cuda") and not torch.cuda.is_available():
-                self.device_ = torch_device()  # fitted on a GPU, loaded where there is none: evaluate on this machine's device
-            self.net_ = net.to(device=self.device_).eval()
-
-    # -- denoising ----------------------------------------------------------------------------
-    def _denoise(self, y: np.ndarray, level: float, **condition: float) -> np.ndarray:
-        import torch
-
-        if y.shape[1] != self.net_.channels:
-            raise ValueError(f"y has {y.shape[1]} channels, the network was fitted on {self.net_.channels}")
+    def _denoise(self, y, level, **condition):
         if y.shape[-1] != y.shape[-2] or y.shape[-1] < max(1, self.radius):
             raise ValueError(f"y must have shape (n, C, L, L) with L >= r = {self.radius}, got {y.shape}")
-        set_torch_threads()
-        std = self.std_
-        mean_y, sd_y = std.noisy_moments(level)
-        y_encoded = std.noisy_to_encoded(y)
-        shape = (1, -1, 1, 1)
-        y_std = (y_encoded - mean_y.reshape(shape)) / sd_y.reshape(shape)
-        feature = level_feature(self.channel_, level)
-        if condition:
-            feature = (feature, condition["condition"])
-        out = np.empty(y.shape, dtype=np.float64)
-        chunk = max(1, 2**18 // (y.shape[-1] ** 2))
-        if self.bayes_:  # the network sees the likelihood field's posterior tanh(a y / s^2) too
-            local = likelihood_gain(self.channel_, level) * y_encoded
-            y_std = np.concatenate([y_std, np.tanh(local)], axis=1)
-        with torch.no_grad():
-            for lo in range(0, len(y), chunk):
-                yt = torch.as_tensor(y_std[lo : lo + chunk], dtype=self._torch_dtype(), device=self.device_)
-                out[lo : lo + chunk] = self.net_(yt, feature).double().cpu().numpy()
-        if self.bayes_:  # the network output is the field added to the likelihood field
-            if self.error_frame_:  # ... in the frame of the observation: its sign times H
-                out *= np.sign(y_encoded)
-            return std.decode(np.tanh(local + out))
-        u = out * std.sd.reshape(shape) + std.mu.reshape(shape)
-        bounds = std.output_range()
-        if bounds is not None:
-            u = np.clip(u, *bounds)
-        return std.decode(u)
+        return super()._denoise(y, level, **condition)
 
-    # -- description ---------------------------------------------------------------------------
-    @property
-    def n_params(self) -> int:
-        if self.net_ is None:
-            return 0
-        return int(sum(p.numel() for p in self.net_.parameters()))
 
-    @property
-    def flops_per_site(self) -> float:
-        """Multiply-adds per output site (:meth:`phasebench.denoisers.cnn.network` ``flops_per_site``)."""
-        return float("nan") if self.net_ is None else self.net_.flops_per_site()
+@DENOISERS.register("cnn-bayes")
+class BayesCNNDenoiser(CNNDenoiser):
+    """``cnn-bayes``: an alias of ``cnn``, kept registered so that result files and scripts that name it keep working.
 
-    def describe(self) -> dict:
-        return {
-            **super().describe(),
-            "width": self.width,
-            "depth": self.depth,
-            "embed_dim": self.embed_dim,
-            "lr": self.lr,
-            "lr_final": self.lr_final,
-            "adaptive_weights": self.adaptive_weights,
-            "window_features": self.window_features,
-            "periodic": self.periodic,
-            "batch": self.batch,
-            "polish_fraction": self.polish_fraction,
-            "groups_per_step": self.groups_per_step,
-            "checks": self.checks,
-            "error_frame": self.error_frame,
-            "grad_clip": self.grad_clip,
-            "dtype": self.dtype,
-            "output": self.output,
-            "fit": dict(self.fit_info_),
-        }
+    It was the family with the Bayes output when ``cnn`` had the linear readout; since ``cnn``'s default became
+    ``output="auto"`` (the Bayes output wherever it applies: +-1 encoded data under the Gaussian or bit-flip
+    channel, :mod:`phasebench.denoisers.harness.output_heads`), the two fit the same network with the same defaults.
+    History of the measurements that made the Bayes output the default: against the exact Ising
+    posterior on the ising-temperature quick grid (one network per radius conditioned on T, 150 s per
+    member, window features, E|f - q|^2 / E mse(q) per (T, lambda) cell), the L = 10 global member was
+    within 2% in all 84 cells (worst 1.2%), against a worst cell of 61% with the linear readout.
+    """
+
+    description = "alias of cnn (the Bayes output where it applies, else the linear readout)"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from phasebench.lattice_models.channels import BitFlipChannel
 
-OUTPUTS = ("auto", "linear", "bayes")
 #: training defaults per output: the linear readout is refitted by least squares after Adam; the
 #: Bayes output is trained by Adam alone, with adaptive group weights.  Final learning rate 1e-5 for
 #: both: for the Bayes output, measured on the ising-temperature L = 6 global member (budget 150 s,
@@ -105,10 +104,6 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
 
-#: the options that a user may set explicitly, overriding the defaults above
-OPTIONS = ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks",
-           "error_frame", "grad_clip")
-
 
 def resolve_settings(family, channel, bayes: bool, model=None) -> dict:
     """The settings of one fit of ``family`` (a ``CNNDenoiser``) under ``channel``, with or without the Bayes output.
@@ -121,7 +116,7 @@ def resolve_settings(family, channel, bayes: bool, model=None) -> dict:
     s["periodic"] = int(s.pop("periodic_share") * family.width)
     if family.depth < 1:  # no 1x1 layer to take window features
         s["window_features"] = 0
-    for name in OPTIONS:
+    for name in list(s):  # every setting is a hyperparameter of the family: the ones the user gave win
         if getattr(family, name) is not None:
             s[name] = getattr(family, name)
     checks = getattr(model, "parity_checks", ()) if bayes and s["checks"] and family.radius else ()

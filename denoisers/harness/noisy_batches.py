@@ -182,6 +182,31 @@ def make_generators(seed: int, device: str):
     return rng, gen
 
 
+def training_groups(channel: NoiseChannel, levels: Sequence[float], conditions: Optional[np.ndarray] = None):
+    """The groups a fit draws its batches from: ``(groups, subsets, features)``.
+
+    Without ``conditions`` a group is a level (``subsets`` None); with them, every (level, condition) pair,
+    whose configurations are those at that condition.  ``features`` holds each group's conditioning input:
+    :func:`level_feature`, or the pair (level feature, condition).
+    """
+    if conditions is None:
+        return list(levels), None, [level_feature(channel, lv) for lv in levels]
+    values = np.unique(conditions)
+    groups = [lv for lv in levels for _ in values]
+    subsets = [np.flatnonzero(conditions == c) for _ in levels for c in values]
+    features = [(level_feature(channel, lv), float(c)) for lv in levels for c in values]
+    return groups, subsets, features
+
+
+def standardised_clean(clean: np.ndarray, std: Standardiser, dtype, device):
+    """The clean training set in standardised encoded units ``u' = (u - mu_u) / sd_u``, a torch tensor."""
+    import torch
+
+    u = std.encode(np.asarray(clean, dtype=np.float64))
+    u_std = (u - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1)
+    return torch.as_tensor(u_std, dtype=dtype, device=device)
+
+
 class NoisyBatches:
     """Fresh noisy batches from a standardised clean set, per level of the grid.
 

@@ -1,4 +1,14 @@
-"""The Bayes output of learned denoisers for +-1 data under the Gaussian or the bit-flip channel.
+"""The output heads of learned denoisers: the Bayes output for +-1 variables, the linear readout otherwise.
+
+A head maps the network's output to the posterior-mean estimate, in training (standardised units) and in
+``denoise`` (data space).  Which head a fit uses (:func:`uses_bayes_output`, ``output="auto"``):
+
+* spin (+-1) variables, and binary (0/1) variables that the channel encodes as spins ``u = 1 - 2 x`` (bit
+  flip always; Gaussian with ``encode_binary_as_spin``): :class:`BayesOutput`, below;
+* real variables, and binary variables that the Gaussian channel keeps as 0/1: :class:`LinearReadout`,
+  the posterior mean in standardised units, decoded and clipped to the variable's range ([0, 1] for bits).
+
+The Bayes output for +-1 data under the Gaussian or the bit-flip channel:
 
 Physics reference, section 2: for +-1 data ``u`` observed through a memoryless channel the
 posterior of a site is ``E[u_i | y] = tanh(h_i + H_i)``: the site's own likelihood field ``h_i``,
@@ -91,3 +101,86 @@ class BayesLocalField:
         import torch
 
         return (torch.tanh(local + field) - self.mu) / self.sd
+
+
+def uses_bayes_output(output: str, channel, std: Standardiser) -> bool:
+    """Whether a fit with ``output`` ("auto", "linear" or "bayes") uses :class:`BayesOutput`; ValueError for
+    "bayes" where it does not apply (:func:`bayes_output_applies`)."""
+    applies = bayes_output_applies(channel, std)
+    if output == "bayes" and not applies:
+        raise ValueError("output='bayes' needs +-1 (encoded) data under the Gaussian or bit-flip channel")
+    return output == "bayes" or (output == "auto" and applies)
+
+
+class LinearReadout:
+    """The network's output is the posterior mean of the standardised encoded variable, ``u'``; decoded, and
+    clipped to the variable's range where it has one (real variables; bits the channel keeps as 0/1)."""
+
+    name = "linear"
+
+    def __init__(self, std: Standardiser):
+        self.std = std
+
+    def extra_inputs(self, channels: int) -> int:
+        return 0
+
+    def predictor(self, net, feature_table, batches, groups, dtype, device):
+        """``predict_groups(y_std, b, ks) -> u'_hat`` for the Adam loop."""
+        def predict_groups(y, b, ks):
+            return net.forward_groups(y, feature_table[ks], b)
+
+        return predict_groups
+
+    def inputs(self, y_std: np.ndarray, y_encoded: np.ndarray, level: float) -> np.ndarray:
+        return y_std
+
+    def estimate(self, out: np.ndarray, y_encoded: np.ndarray, level: float) -> np.ndarray:
+        """The posterior-mean estimate in data space from the network's output ``out``."""
+        std, shape = self.std, (1, -1, 1, 1)
+        u = out * std.sd.reshape(shape) + std.mu.reshape(shape)
+        bounds = std.output_range()
+        if bounds is not None:
+            u = np.clip(u, *bounds)
+        return std.decode(u)
+
+
+class BayesOutput:
+    """``E[u_i | y] = tanh(g y_i + H_i)`` for +-1 encoded variables; the network predicts the field ``H_i``
+    (:class:`BayesLocalField`) and also sees the single-site posteriors ``tanh(g y)`` (a per-site function of
+    its input, so the light cone is unchanged).  With ``frame``, the network's output is the field in the frame
+    of the observation's sign, ``H_i = sign(y_i) G_i`` (:mod:`phasebench.denoisers.cnn` explains when that helps).
+    """
+
+    name = "bayes"
+
+    def __init__(self, std: Standardiser, frame: bool = False):
+        self.std, self.frame = std, bool(frame)
+
+    def extra_inputs(self, channels: int) -> int:
+        return channels
+
+    def predictor(self, net, feature_table, batches, groups, dtype, device):
+        """``predict_groups(y_std, b, ks) -> u'_hat`` for the Adam loop; sets the groups' loss weights
+        (``sd_u^2 / single_site_mmse``) on ``batches``."""
+        import torch
+
+        local = BayesLocalField(self.std, groups, dtype, device)
+        batches.weights = local.weights
+        frame = self.frame
+
+        def predict_groups(y, b, ks):
+            y_encoded = local.encoded(y, b, ks)
+            field = local.field(y_encoded, b, ks)
+            H = net.forward_groups(torch.cat([y, torch.tanh(field)], 1), feature_table[ks], b)
+            return local.standardised_output(field, H * torch.sign(y_encoded) if frame else H)
+
+        return predict_groups
+
+    def inputs(self, y_std: np.ndarray, y_encoded: np.ndarray, level: float) -> np.ndarray:
+        local = likelihood_gain(self.std.channel, level) * y_encoded
+        return np.concatenate([y_std, np.tanh(local)], axis=1)
+
+    def estimate(self, out: np.ndarray, y_encoded: np.ndarray, level: float) -> np.ndarray:
+        if self.frame:  # ... in the frame of the observation: its sign times H
+            out = out * np.sign(y_encoded)
+        return self.std.decode(np.tanh(likelihood_gain(self.std.channel, level) * y_encoded + out))
