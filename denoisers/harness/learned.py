@@ -99,6 +99,7 @@ class LearnedFamily(DenoiserFamily):
 
     @staticmethod
     def build_network(**args):
+        """The network (the contract in the module doc) from :meth:`network_args`' keywords."""
         raise NotImplementedError
 
     def finish_share(self, settings: Dict[str, Any], bayes: bool) -> float:
