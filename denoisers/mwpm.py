@@ -6,9 +6,9 @@ violates vertex parity, and the syndrome of ``d`` (its odd vertices, conventions
 :mod:`phasebench.lattice_models.toric_loops`) is matched with edge weights ``|l_e|``.  The estimate
 ``x_hat = d XOR correction`` is always a valid cycle configuration.
 
-* bit-flip channel: ``d = y`` and every weight is ``log((1-p)/p)`` (one matching graph per
-  (L, p), batch decoding; at p = 0 or 1/2 unit weights give the same matching);
-* Gaussian channel: per-edge weights ``|l_e|`` (one matching graph per configuration).
+* equal weights on every edge (the bit-flip channel: ``d = y`` and every weight is ``log((1-p)/p)``):
+  one matching graph per (L, weight), batch decoding; at p = 0 or 1/2 unit weights give the same matching;
+* otherwise (the Gaussian channel): per-edge weights ``|l_e|``, one matching graph per configuration.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 from phasebench.lattice_models.exact.toric_window import edge_log_likelihood_ratios
 
 from .base import DENOISERS, DenoiserFamily
@@ -49,8 +48,8 @@ class MinimumWeightMatching(DenoiserFamily):
             raise ValueError(f"family 'mwpm' is global: radius must be None, got {radius!r}")
 
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
-        if not isinstance(channel, (BitFlipChannel, GaussianChannel)):
-            raise ValueError(f"family 'mwpm' needs the bitflip or gaussian channel, not {channel.name!r}")
+        if not channel.supports("binary"):
+            raise ValueError(f"family 'mwpm' needs a channel on binary variables, not {channel.name!r}")
         if clean_train.shape[1] != 2:
             raise ValueError(f"family 'mwpm' needs edge data (n, 2, L, L), got {clean_train.shape}")
         self._checks = {}
@@ -73,8 +72,9 @@ class MinimumWeightMatching(DenoiserFamily):
         llr = edge_log_likelihood_ratios(y, self.channel_, level).reshape(n, -1)
         decision = (llr > 0).astype(np.uint8)
         syndrome = ((H @ decision.T).T % 2).astype(np.uint8)
-        if isinstance(self.channel_, BitFlipChannel):
-            weight = float(np.abs(llr).max()) if n else 1.0
+        magnitude = np.abs(llr)
+        if n and (magnitude == magnitude.flat[0]).all():  # e.g. bit flip: one matching graph for the batch
+            weight = float(magnitude.flat[0])
             weight = weight if 0.0 < weight < np.inf else 1.0  # p = 1/2 or 0: all weights equal anyway
             key = (L, weight)
             if key not in self._matchers:

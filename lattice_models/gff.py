@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .base import MODELS, LatticeModel, Param
-from .channels import GaussianChannel, NoiseChannel
+from .channels import NoiseChannel
 from .exact import gff_theory as theory
 
 
@@ -58,13 +58,19 @@ class GaussianFreeField(LatticeModel):
         return {"x2": float(G[0, 0]), "nn_corr": float(G[1, 0])}
 
     # -- exact posterior ------------------------------------------------------------------------
+    @staticmethod
+    def _observes_field(channel: NoiseChannel) -> bool:
+        """Whether the channel is ``y = a x + s z`` on the real field (the Gaussian channel, no spin encoding)."""
+        return channel.additive_gaussian and channel.supports("real")
+
     def _amplitudes(self, channel: NoiseChannel, level: float) -> Tuple[float, float]:
-        if not isinstance(channel, GaussianChannel):
-            raise ValueError(f"the gff exact posterior needs the gaussian channel, not {channel.name!r}")
+        if not self._observes_field(channel):
+            raise ValueError(f"the gff exact posterior needs the gaussian channel on real data, not {channel.name!r}")
         return channel.amplitudes(level)
 
     def supports_exact_posterior(self, channel: NoiseChannel, radius: Optional[int], L: int) -> bool:
-        return isinstance(channel, GaussianChannel) and (radius is None or 2 * radius + 1 <= L)
+        """The Wiener filter (global) or the optimal r-local linear kernel, under ``y = a x + s z``."""
+        return self._observes_field(channel) and (radius is None or 2 * radius + 1 <= L)
 
     def exact_posterior_mean(self, y: np.ndarray, channel: NoiseChannel, level: float, radius: Optional[int]) -> np.ndarray:
         a, s = self._amplitudes(channel, level)

@@ -312,11 +312,10 @@ class Ising(LatticeModel):
     def supports_exact_posterior(self, channel, radius: Optional[int], L: int) -> bool:
         """The global posterior mean, by the torus transfer matrix, for L <= ORACLE_MAX_L.
 
-        A radius whose window covers the torus is global; there is no exact r-local oracle."""
-        from .channels import BitFlipChannel, GaussianChannel
-
+        Any channel on spins (a site field, :meth:`NoiseChannel.spin_field`); a radius whose window covers the
+        torus is global; there is no exact r-local oracle."""
         covers = radius is None or 2 * radius + 1 >= L
-        return isinstance(channel, (GaussianChannel, BitFlipChannel)) and covers and L <= ORACLE_MAX_L
+        return channel.supports("spin") and covers and L <= ORACLE_MAX_L
 
     def exact_posterior_mean(self, y: np.ndarray, channel, level: float, radius: Optional[int]) -> np.ndarray:
         from .exact.ising_posterior import ising_posterior_mean

@@ -66,7 +66,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .base import MODELS, LatticeModel, Param, Transition
-from .channels import BitFlipChannel, GaussianChannel, NoiseChannel
+from .channels import NoiseChannel
 
 X_CRITICAL = math.sqrt(2.0) - 1.0
 #: the vertex check at (i, j) in the model's ``parity_checks`` form (channel, di, dj): the edges of
@@ -287,7 +287,7 @@ class ToricLoops(LatticeModel):
             return None
 
     def supports_exact_posterior(self, channel: NoiseChannel, radius: Optional[int], L: int) -> bool:
-        if self.x != 1.0 or not isinstance(channel, (BitFlipChannel, GaussianChannel)):
+        if self.x != 1.0 or not channel.supports("binary"):
             return False
         if radius is None:  # the global oracle may restrict channels or sizes via supports(channel, L)
             oracle = self._global_oracle()

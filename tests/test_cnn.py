@@ -128,12 +128,12 @@ def test_shapes_dtypes_and_ranges(kind, channel, levels, channels, output):
     # skip (C -> C, 3x3) and the 4 window features (C_in -> 4, 3x3);
     # with the Bayes output (+-1 data, or bits encoded as spins, under the Gaussian or bit-flip channel) the trunk
     # also sees tanh(g y): C_in = 2 C
-    spins = kind == "spin" or (kind == "binary" and (isinstance(channel, BitFlipChannel) or channel.encode_binary_as_spin))
+    spins = kind == "spin" or channel.spin_encodes(kind)
     bayes = output == "auto" and spins
     assert fam.fit_info_["output"] == ("bayes" if bayes else "linear")
     # periodic units: half the width under bit flip (the noisy inputs are bits), none otherwise; the
     # multiply-add count is the same, as they replace SiLU channels one for one (cos for FiLM)
-    bitflip = isinstance(channel, BitFlipChannel)
+    bitflip = channel.discrete_observations
     assert fam.fit_info_["periodic"] == (4 if bitflip else 0)
     assert (fam.fit_info_["batch"], fam.fit_info_["polish_fraction"]) == ((2, 0.1) if bitflip else (2, 0.5))  # TINY batch
     c_in = 2 * channels if bayes else channels

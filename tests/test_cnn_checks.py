@@ -11,7 +11,6 @@ import pytest
 
 from phasebench.denoisers.cnn import CNNDenoiser
 from phasebench.denoisers.cnn.network import build_network, check_kernel_range
-from phasebench.denoisers.harness.output_heads import MAX_GAIN, likelihood_gain, single_site_mmse
 from phasebench.lattice_models import make_model
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 from phasebench.lattice_models.toric_loops import VERTEX_CHECK, vertex_parity
@@ -47,11 +46,11 @@ def test_bitflip_gain_and_single_site_mmse():
     rng = np.random.default_rng(3)
     u = rng.choice([-1.0, 1.0], size=200_000)
     y = np.where(rng.random(u.size) < p, -u, u)
-    post = np.tanh(likelihood_gain(ch, p) * y)
+    post = np.tanh(ch.spin_field_gain(p) * y)
     np.testing.assert_allclose(post, (1 - 2 * p) * y, atol=1e-12)
     err = (u - post) ** 2
-    assert abs(err.mean() - single_site_mmse(p, ch)) < 4 * err.std() / np.sqrt(u.size)
-    assert likelihood_gain(ch, 0.0) == likelihood_gain(ch, 1e-30) == MAX_GAIN  # capped: tanh(MAX_GAIN y) = y to 1e-10
+    assert abs(err.mean() - ch.single_site_mmse(p)) < 4 * err.std() / np.sqrt(u.size)
+    assert ch.spin_field_gain(0.0) == ch.spin_field_gain(1e-30) == ch.MAX_FIELD_GAIN  # capped: tanh(12 y) = y to 1e-10
 
 
 def toric_fit(radius, **hyper):

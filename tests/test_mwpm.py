@@ -83,7 +83,7 @@ def test_gaussian_channel_soft_weights():
 def test_bad_inputs():
     with pytest.raises(ValueError, match="radius must be None"):
         make_family("mwpm", radius=2)
-    with pytest.raises(ValueError, match="bitflip or gaussian channel"):
+    with pytest.raises(ValueError, match="needs a channel on binary variables"):
         make_family("mwpm").fit(MODEL.sample(2, 4, seed=0), OtherChannel(), [1.0], model=MODEL)
     with pytest.raises(ValueError, match="does not support model"):
         make_family("mwpm").fit(np.zeros((2, 1, 4, 4)), BITFLIP, [0.1], model=make_model("gff"))

@@ -65,7 +65,7 @@ def test_draw_groups_is_the_groups_draws_one_after_the_other(channel_name, subse
     configurations make group sizes that are not multiples of 16."""
     import torch
 
-    from phasebench.denoisers.harness.noisy_batches import NoisyBatches, Standardiser, corrupt_torch, make_generators
+    from phasebench.denoisers.harness.noisy_batches import NoisyBatches, Standardiser, make_generators
     from phasebench.lattice_models.channels import BitFlipChannel
 
     rng = np.random.default_rng(1)
@@ -81,7 +81,7 @@ def test_draw_groups_is_the_groups_draws_one_after_the_other(channel_name, subse
     def one_group(k, b):
         pool = np.arange(len(u)) if parts is None else parts[k]
         target = u[torch.as_tensor(pool[idx_rng.integers(0, len(pool), size=b)])]
-        y = corrupt_torch(target * batches.sd + batches.mu, channel, levels[k], gen)
+        y = channel.corrupt_torch(target * batches.sd + batches.mu, [levels[k]], gen)
         mean_y, sd_y = std.noisy_moments(levels[k])
         shift, scale = (torch.as_tensor(v, dtype=u.dtype).view(1, -1, 1, 1) for v in (mean_y, 1.0 / sd_y))
         return (y - shift) * scale, target

@@ -2,7 +2,7 @@
 
 Architecture (:mod:`phasebench.denoisers.cnn.network`; one network per radius covers the whole level grid
 it is fitted on): ``r`` circular 3x3 layers and ``depth`` 1x1 layers with FiLM conditioning on the
-level (log lambda, or atanh(1 - 2p) for bit flip; :func:`phasebench.denoisers.harness.noisy_batches.level_feature`), a
+level (log lambda, or atanh(1 - 2p) for bit flip; :meth:`phasebench.lattice_models.channels.NoiseChannel.level_feature`), a
 level-generated linear radius-r skip, optional window features and optional periodic (cos)
 units.  Its light cone is exactly the radius-r window; there is no normalisation or pooling over
 space.  Input and output scaling are per level and per channel from the training moments

@@ -1,13 +1,11 @@
 """Default training and architecture settings of the ``cnn`` family (:mod:`phasebench.denoisers.cnn`), and their resolution.
 
 A fit's settings are the output's defaults (linear readout or Bayes output), overlaid by the
-bit-flip defaults under that channel, overlaid by every option the user gave explicitly.  Every
+bit-flip defaults under a channel with discrete observations (bit flip), overlaid by every option the user gave explicitly.  Every
 default below was measured; the comments give the numbers.
 """
 
 from __future__ import annotations
-
-from phasebench.lattice_models.channels import BitFlipChannel
 
 #: training defaults per output: the linear readout is refitted by least squares after Adam; the
 #: Bayes output is trained by Adam alone, with adaptive group weights.  Final learning rate 1e-5 for
@@ -111,8 +109,8 @@ def resolve_settings(family, channel, bayes: bool, model=None) -> dict:
     ``check_stencils``: the parity checks the first layer sees (the ``model``'s, with the Bayes output and
     ``checks`` on, at r >= 1).  ``error_frame`` (``None``: automatic) is on exactly where there are such checks.
     """
-    bitflip = isinstance(channel, BitFlipChannel)
-    s = {**(BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS), **(BITFLIP_DEFAULTS if bitflip else {})}
+    discrete = channel.discrete_observations  # bit flip: the noisy inputs are bits
+    s = {**(BAYES_DEFAULTS if bayes else LINEAR_DEFAULTS), **(BITFLIP_DEFAULTS if discrete else {})}
     s["periodic"] = int(s.pop("periodic_share") * family.width)
     if family.depth < 1:  # no 1x1 layer to take window features
         s["window_features"] = 0

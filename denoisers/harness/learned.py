@@ -37,7 +37,6 @@ from .noisy_batches import (
     Standardiser,
     groups_per_call,
     infer_data_kind,
-    level_feature,
     set_torch_threads,
     sites_per_step_groups,
     standardised_clean,
@@ -217,7 +216,7 @@ class LearnedFamily(DenoiserFamily):
         y_encoded = std.noisy_to_encoded(y)
         shape = (1, -1, 1, 1)
         y_std = (y_encoded - mean_y.reshape(shape)) / sd_y.reshape(shape)
-        feature = level_feature(self.channel_, level)
+        feature = self.channel_.level_feature(level)
         if condition:
             feature = (feature, condition["condition"])
         out = np.empty(y.shape, dtype=np.float64)

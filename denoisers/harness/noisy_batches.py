@@ -27,14 +27,13 @@ depend on the machine's speed or load.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
-from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChannel
+from phasebench.lattice_models.channels import NoiseChannel
 
 DATA_KINDS = ("real", "spin", "binary")
 
@@ -77,15 +76,6 @@ def infer_data_kind(clean: np.ndarray, model=None) -> str:
     return "real"
 
 
-def level_feature(channel: NoiseChannel, level: float) -> float:
-    """Scalar conditioning feature: log lambda (Gaussian) or atanh(1 - 2p) (bit flip), clipped to +-12."""
-    if isinstance(channel, BitFlipChannel):
-        f = math.atanh(1.0 - 2.0 * level) if level > 0 else math.inf
-    else:
-        f = math.log(level)
-    return float(min(max(f, -12.0), 12.0))
-
-
 @dataclass
 class Standardiser:
     """Maps between data, encoded and standardised spaces for one channel (see module doc)."""
@@ -100,10 +90,7 @@ class Standardiser:
     def from_data(cls, clean: np.ndarray, channel: NoiseChannel, kind: str) -> "Standardiser":
         if kind not in DATA_KINDS:
             raise ValueError(f"data kind must be one of {DATA_KINDS}, got {kind!r}")
-        if isinstance(channel, BitFlipChannel) and kind == "real":
-            raise ValueError("the bit-flip channel needs binary (0/1) or spin (+-1) data, got real data")
-        if not isinstance(channel, (GaussianChannel, BitFlipChannel)):
-            raise ValueError(f"unsupported channel {getattr(channel, 'name', channel)!r} (gaussian or bitflip)")
+        channel.check_variable_type(kind)
         self = cls(channel, kind, np.zeros(0), np.zeros(0), np.zeros(0))
         u = self.encode(np.asarray(clean, dtype=np.float64))
         self.mu = u.mean(axis=(0, 2, 3))
@@ -113,9 +100,7 @@ class Standardiser:
 
     @property
     def spin_encoded(self) -> bool:
-        if isinstance(self.channel, BitFlipChannel):
-            return self.kind == "binary"
-        return self.kind == "binary" and self.channel.encode_binary_as_spin
+        return self.channel.spin_encodes(self.kind)
 
     def encode(self, x):
         return 1.0 - 2.0 * x if self.spin_encoded else x
@@ -131,45 +116,19 @@ class Standardiser:
 
     def noisy_moments(self, level: float):
         """Per-channel mean and standard deviation of the noisy observation y at the level."""
-        if isinstance(self.channel, BitFlipChannel):
-            g = 1.0 - 2.0 * level
-            mean = g * self.mu
-            var = self.m2 - mean * mean
-        else:
-            a, s = self.channel.amplitudes(level)
-            mean = a * self.mu
-            var = a * a * self.sd * self.sd + s * s
+        mean, var = self.channel.encoded_noisy_moments(level, self.mu, self.sd, self.m2)
         return mean, np.sqrt(np.maximum(var, 1e-12))
 
     def noisy_to_encoded(self, y: np.ndarray) -> np.ndarray:
         """The channel output in encoded space (bit-flip data of binary kind become spins)."""
-        y = np.asarray(y, dtype=np.float64)
-        if isinstance(self.channel, BitFlipChannel) and self.kind == "binary":
-            return 1.0 - 2.0 * y
-        return y
+        return self.channel.encode_observation(y, self.kind)
 
     def scalar_mse(self, level: float) -> np.ndarray:
         """Per-channel MSE, in standardised units, of the best per-site linear estimate of u' from y'."""
-        if isinstance(self.channel, BitFlipChannel):
-            g = 1.0 - 2.0 * level
-            cov = g * self.sd * self.sd  # Cov(u, y) = g Var(u)
-        else:
-            a, _ = self.channel.amplitudes(level)
-            cov = a * self.sd * self.sd
+        cov = self.channel.encoded_gain(level) * self.sd * self.sd  # Cov(u, y) = g Var(u)
         _, sd_y = self.noisy_moments(level)
         rho = cov / (self.sd * sd_y)
         return np.maximum(1.0 - rho * rho, 1e-6)
-
-
-def corrupt_torch(u, channel: NoiseChannel, level: float, generator):
-    """Channel output (encoded space) for encoded clean ``u``; noise from the torch generator."""
-    import torch
-
-    if isinstance(channel, BitFlipChannel):
-        flips = torch.rand(u.shape, generator=generator, device=u.device, dtype=u.dtype) < level
-        return torch.where(flips, -u, u)
-    a, s = channel.amplitudes(level)
-    return a * u + s * torch.randn(u.shape, generator=generator, device=u.device, dtype=u.dtype)
 
 
 def make_generators(seed: int, device: str):
@@ -187,14 +146,14 @@ def training_groups(channel: NoiseChannel, levels: Sequence[float], conditions: 
 
     Without ``conditions`` a group is a level (``subsets`` None); with them, every (level, condition) pair,
     whose configurations are those at that condition.  ``features`` holds each group's conditioning input:
-    :func:`level_feature`, or the pair (level feature, condition).
+    :meth:`NoiseChannel.level_feature`, or the pair (level feature, condition).
     """
     if conditions is None:
-        return list(levels), None, [level_feature(channel, lv) for lv in levels]
+        return list(levels), None, [channel.level_feature(lv) for lv in levels]
     values = np.unique(conditions)
     groups = [lv for lv in levels for _ in values]
     subsets = [np.flatnonzero(conditions == c) for _ in levels for c in values]
-    features = [(level_feature(channel, lv), float(c)) for lv in levels for c in values]
+    features = [(channel.level_feature(lv), float(c)) for lv in levels for c in values]
     return groups, subsets, features
 
 
@@ -236,7 +195,6 @@ class NoisyBatches:
         # per group, stacked (groups, C, 1, 1): the noisy observation's mean and inverse standard deviation
         self.shifts = torch.cat([col(mean_y) for mean_y, _ in moments])
         self.scales = torch.cat([col(1.0 / sd_y) for _, sd_y in moments])
-        self.level_table = torch.as_tensor(np.asarray(self.levels, dtype=np.float64), dtype=dtype, device=device)
         self.weights = [col(1.0 / standardiser.scalar_mse(lv)) for lv in self.levels]
 
     def _indices(self, k: int, batch: int) -> np.ndarray:
@@ -270,13 +228,7 @@ class NoisyBatches:
         target = self.clean[torch.as_tensor(idx, device=device)]
         u = target * self.sd + self.mu
         rows = torch.as_tensor(np.repeat(groups, batch), device=device)
-        channel = self.std.channel
-        if isinstance(channel, BitFlipChannel):
-            flips = torch.rand(u.shape, generator=self.gen, device=device, dtype=u.dtype) < self.level_table[rows].view(-1, 1, 1, 1)
-            y = torch.where(flips, -u, u)
-        else:  # Gaussian noise per group: torch's CPU normal sampler transforms its uniforms in blocks of 16
-            y = torch.cat([corrupt_torch(u[i * batch:(i + 1) * batch], channel, self.levels[k], self.gen)
-                           for i, k in enumerate(groups)])
+        y = self.std.channel.corrupt_torch(u, [self.levels[k] for k in groups], self.gen)
         return (y - self.shifts[rows]) * self.scales[rows], target
 
 

@@ -8,9 +8,7 @@ A head maps the network's output to the posterior-mean estimate, in training (st
 * real variables, and binary variables that the Gaussian channel keeps as 0/1: :class:`LinearReadout`,
   the posterior mean in standardised units, decoded and clipped to the variable's range ([0, 1] for bits).
 
-The Bayes output for +-1 data under the Gaussian or the bit-flip channel:
-
-Physics reference, section 2: for +-1 data ``u`` observed through a memoryless channel the
+The Bayes output (physics reference, section 2): for +-1 data ``u`` observed through a memoryless channel the
 posterior of a site is ``E[u_i | y] = tanh(h_i + H_i)``: the site's own likelihood field ``h_i``,
 known in closed form, plus the field ``H_i`` of the prior given the other observations (the
 cavity field).  The likelihood field is ``a y_i / s^2`` for ``y = a u + s z`` (Gaussian) and
@@ -22,53 +20,25 @@ posterior and represents the exact posterior's saturation for free (used by ``cn
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 
 from .noisy_batches import Standardiser
 
 
-#: cap on the bit-flip likelihood gain atanh(1 - 2p) (p -> 0): tanh(12 y) = y to 1e-10
-MAX_GAIN = 12.0
-
-
 def bayes_output_applies(channel, std: Standardiser) -> bool:
-    """The Bayes output applies to +-1 encoded data (spins, spin-encoded bits) under the Gaussian or bit-flip channel."""
-    return isinstance(channel, (GaussianChannel, BitFlipChannel)) and std.output_range() == (-1.0, 1.0)
-
-
-def likelihood_gain(channel, level: float) -> float:
-    """The factor g of the likelihood field ``g y`` of an encoded observation: a / s^2 (Gaussian), atanh(1 - 2p) (bit flip)."""
-    if isinstance(channel, BitFlipChannel):
-        return MAX_GAIN if level <= 0 else min(0.5 * math.log((1.0 - level) / level), MAX_GAIN)  # atanh(1 - 2p), p -> 0 safe
-    a, s = channel.amplitudes(level)
-    return a / (s * s)
-
-
-def single_site_mmse(level: float, channel=None) -> float:
-    """MMSE of a uniform +-1 variable from its own observation alone.
-
-    Gaussian (the default): ``1 - E[tanh(lambda + sqrt(lambda) z)]`` (Nishimori identity
-    E[u tanh(eta)] = E[tanh(eta)^2]; eta = a y / s^2 = lambda u + sqrt(lambda) z).  Bit flip:
-    ``1 - (1 - 2p)^2 = 4 p (1 - p)``.
-    """
-    if isinstance(channel, BitFlipChannel):
-        return float(max(4.0 * level * (1.0 - level), 1e-12))
-    z, w = np.polynomial.hermite_e.hermegauss(120)
-    return float(max(1.0 - (w @ np.tanh(level + math.sqrt(level) * z)) / w.sum(), 1e-12))
+    """The Bayes output applies to +-1 encoded data (spins, spin-encoded bits) under a channel that takes them
+    (a memoryless channel on +-1 data has a site field: ``NoiseChannel.spin_field_gain``)."""
+    return channel.supports(std.kind) and std.output_range() == (-1.0, 1.0)
 
 
 class BayesLocalField:
     """The Bayes output for +-1 data under the Gaussian or bit-flip channel (physics reference, section 2).
 
-    The posterior of a +-1 site is ``E[u_i | y] = tanh(g y_i + H_i)`` (:func:`likelihood_gain`): the first term
-    is the site's own likelihood field, known in closed form; the network predicts the rest,
-    the field ``H_i`` of the prior given the other observations (the cavity field).  For
+    The posterior of a +-1 site is ``E[u_i | y] = tanh(g y_i + H_i)`` (g: the channel's
+    ``spin_field_gain``): the first term is the site's own likelihood field, known in closed form; the network
+    predicts the rest, the field ``H_i`` of the prior given the other observations (the cavity field).  For
     training it maps the network output to standardised units per group, and weights every
-    group by ``sd_u^2 / single_site_mmse(level)`` so each level contributes a relative error.
+    group by ``sd_u^2 / channel.single_site_mmse(level)`` so each level contributes a relative error.
     """
 
     def __init__(self, std: Standardiser, levels, dtype, device):
@@ -80,10 +50,10 @@ class BayesLocalField:
         gains, sd, mean, weights = [], [], [], []
         for lv in levels:
             mean_y, sd_y = std.noisy_moments(lv)  # y = y' sd_y + mean_y in encoded units
-            gains.append(col(likelihood_gain(std.channel, lv)))
+            gains.append(col(std.channel.spin_field_gain(lv)))
             sd.append(col(sd_y))
             mean.append(col(mean_y))
-            weights.append(col(std.sd**2 / single_site_mmse(lv, std.channel)))
+            weights.append(col(std.sd**2 / std.channel.single_site_mmse(lv)))
         self.gain, self.sd_y, self.mean_y, self.weights = torch.cat(gains), torch.cat(sd), torch.cat(mean), weights
         self.mu, self.sd = col(std.mu), col(std.sd)
 
@@ -161,7 +131,7 @@ class BayesOutput:
 
     def predictor(self, net, feature_table, batches, groups, dtype, device):
         """``predict_groups(y_std, b, ks) -> u'_hat`` for the Adam loop; sets the groups' loss weights
-        (``sd_u^2 / single_site_mmse``) on ``batches``."""
+        (``sd_u^2 / channel.single_site_mmse``) on ``batches``."""
         import torch
 
         local = BayesLocalField(self.std, groups, dtype, device)
@@ -177,10 +147,10 @@ class BayesOutput:
         return predict_groups
 
     def inputs(self, y_std: np.ndarray, y_encoded: np.ndarray, level: float) -> np.ndarray:
-        local = likelihood_gain(self.std.channel, level) * y_encoded
+        local = self.std.channel.spin_field_gain(level) * y_encoded
         return np.concatenate([y_std, np.tanh(local)], axis=1)
 
     def estimate(self, out: np.ndarray, y_encoded: np.ndarray, level: float) -> np.ndarray:
         if self.frame:  # ... in the frame of the observation: its sign times H
             out = out * np.sign(y_encoded)
-        return self.std.decode(np.tanh(likelihood_gain(self.std.channel, level) * y_encoded + out))
+        return self.std.decode(np.tanh(self.std.channel.spin_field_gain(level) * y_encoded + out))

@@ -22,19 +22,10 @@ from typing import Any, Union
 
 import numpy as np
 
-from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel, NoiseChannel, make_channel
+from phasebench.lattice_models.channels import NoiseChannel, as_channel
 from phasebench.lattice_models.exact.torus_ising import MAX_BRUTE_FORCE_L, MAX_L, all_spin_states, torus_ising_marginals
 
 ChannelLike = Union[str, NoiseChannel]
-
-
-def resolve_channel(channel: ChannelLike) -> NoiseChannel:
-    """A channel object from a channel or its registered name ('gaussian', 'bitflip')."""
-    if isinstance(channel, str):
-        return make_channel(channel)
-    if isinstance(channel, (GaussianChannel, BitFlipChannel)):
-        return channel
-    raise ValueError(f"channel must be 'gaussian', 'bitflip' or a channel object, got {channel!r}")
 
 
 def check_observations(y: Any, channels: int, max_L: int, what: str) -> np.ndarray:
@@ -61,24 +52,14 @@ def _check_K(K: Any) -> float:
 
 
 def _spin_channel(channel: ChannelLike) -> NoiseChannel:
-    ch = resolve_channel(channel)
-    if isinstance(ch, GaussianChannel) and ch.encode_binary_as_spin:
-        raise ValueError("Ising data are spins: use a Gaussian channel with encode_binary_as_spin=False")
+    ch = as_channel(channel)
+    ch.check_variable_type("spin")  # Ising data are spins
     return ch
 
 
 def ising_posterior_field(y: Any, channel: ChannelLike, level: float) -> np.ndarray:
     """Site fields h of the posterior, same shape as y (+-inf everywhere for bit flip at p = 0)."""
-    ch = _spin_channel(channel)
-    y = np.asarray(y, dtype=np.float64)
-    if isinstance(ch, GaussianChannel):
-        a, sigma = ch.amplitudes(level)
-        return a * y / (sigma * sigma)
-    p = ch.validate_level(level)
-    if not np.isin(y, (-1.0, 1.0)).all():
-        raise ValueError("bit-flip observations of Ising spins must be +-1")
-    with np.errstate(divide="ignore"):
-        return y * np.arctanh(1.0 - 2.0 * p)
+    return _spin_channel(channel).spin_field(y, level, "spin")
 
 
 def ising_posterior_mean(y: Any, K: float, channel: ChannelLike, level: float) -> np.ndarray:
@@ -98,24 +79,6 @@ def ising_posterior_mean(y: Any, K: float, channel: ChannelLike, level: float) -
     return out
 
 
-def channel_log_likelihood(states: np.ndarray, y: np.ndarray, ch: NoiseChannel, level: float) -> np.ndarray:
-    """log p(y | state) up to a constant, for every state (rows) and one observation y.
-
-    Gaussian: ``-|y - a state|^2 / (2 sigma^2)`` (pass states already encoded);
-    bit flip: ``#flips log p + #kept log(1 - p)`` with flips = (state != y).
-    """
-    s = states.reshape(len(states), -1).astype(np.float64)
-    y = y.reshape(-1).astype(np.float64)
-    if isinstance(ch, GaussianChannel):
-        a, sigma = ch.amplitudes(level)
-        return -((y - a * s) ** 2).sum(axis=1) / (2.0 * sigma * sigma)
-    p = ch.validate_level(level)
-    flips = (s != y).sum(axis=1)
-    keep = s.shape[1] - flips
-    with np.errstate(divide="ignore", invalid="ignore"):  # p = 0: impossible states get -inf
-        return np.where(flips > 0, flips * np.log(p), 0.0) + np.where(keep > 0, keep * np.log1p(-p), 0.0)
-
-
 def ising_posterior_mean_brute_force(y: Any, K: float, channel: ChannelLike, level: float) -> np.ndarray:
     """``E[s | y]`` by enumerating all 2^(L^2) spin states (L <= 4): the test reference."""
     K = _check_K(K)
@@ -127,7 +90,7 @@ def ising_posterior_mean_brute_force(y: Any, K: float, channel: ChannelLike, lev
     flat = s.reshape(len(s), -1)
     out = np.empty(y.shape, dtype=np.float64)
     for n in range(y.shape[0]):
-        logw = prior + channel_log_likelihood(states, y[n, 0], ch, level)
+        logw = prior + ch.log_likelihood(states, y[n, 0], level)
         w = np.exp(logw - logw.max())
         out[n, 0] = (w @ flat / w.sum()).reshape(y.shape[-2:])
     return out

@@ -39,13 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from phasebench.lattice_models.channels import GaussianChannel
-from phasebench.lattice_models.exact.ising_posterior import (
-    ChannelLike,
-    channel_log_likelihood,
-    check_observations,
-    resolve_channel,
-)
+from phasebench.lattice_models.channels import as_channel
+from phasebench.lattice_models.exact.ising_posterior import ChannelLike, check_observations
 from phasebench.lattice_models.exact.torus_ising import MAX_L, torus_ising_marginals
 
 MAX_BRUTE_FORCE_L = 4
@@ -86,18 +81,7 @@ def _check_cycles(x: Any, name: str) -> np.ndarray:
 
 def edge_couplings(y: Any, channel: ChannelLike, level: float) -> np.ndarray:
     """RBIM couplings J_e with p(y|x) ∝ exp(sum_e J_e (-1)^{x_e}); +-inf for bit flip at p = 0."""
-    ch = resolve_channel(channel)
-    y = np.asarray(y, dtype=np.float64)
-    if isinstance(ch, GaussianChannel):
-        a, sigma = ch.amplitudes(level)
-        if ch.encode_binary_as_spin:
-            return a * y / (sigma * sigma)
-        return a * (a - 2.0 * y) / (4.0 * sigma * sigma)
-    p = ch.validate_level(level)
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("bit-flip observations of toric edges must be binary (0/1)")
-    k_nishimori = np.inf if p == 0.0 else 0.5 * np.log((1.0 - p) / p)
-    return k_nishimori * (1.0 - 2.0 * y)
+    return as_channel(channel).spin_field(y, level, "binary")
 
 
 def _sector_signs(L: int, a: int, b: int) -> np.ndarray:
@@ -130,9 +114,7 @@ def _one_posterior(J: np.ndarray):
 
 def _check_toric_y(y: Any, channel: ChannelLike, max_L: int, what: str) -> np.ndarray:
     y = check_observations(y, 2, max_L, what)
-    if isinstance(resolve_channel(channel), GaussianChannel):
-        return y.astype(np.float64)
-    return y
+    return y if as_channel(channel).discrete_observations else y.astype(np.float64)
 
 
 def toric_posterior(y: Any, channel: ChannelLike, level: float) -> ToricPosterior:
@@ -237,19 +219,17 @@ def all_cycles(L: int) -> np.ndarray:
 
 def toric_posterior_brute_force(y: Any, channel: ChannelLike, level: float) -> ToricPosterior:
     """The same posterior by enumerating the cycle space (L <= 4): the test reference."""
-    ch = resolve_channel(channel)
+    ch = as_channel(channel)
     y = _check_toric_y(y, ch, MAX_BRUTE_FORCE_L, "brute-force reference")
     L = y.shape[-1]
     cycles = all_cycles(L)
-    encoded = cycles
-    if isinstance(ch, GaussianChannel) and ch.encode_binary_as_spin:
-        encoded = 1 - 2 * cycles.astype(np.int64)
+    encoded = ch.channel_input(cycles, "binary")
     hom = homology_class(cycles)
     flat = cycles.reshape(len(cycles), -1).astype(np.float64)
     marg = np.empty(y.shape)
     probs = np.zeros((len(y), 2, 2))
     for n in range(len(y)):
-        logw = channel_log_likelihood(encoded, y[n], ch, level)
+        logw = ch.log_likelihood(encoded, y[n], level)
         w = np.exp(logw - logw.max())
         w /= w.sum()
         marg[n] = (w @ flat).reshape(2, L, L)

@@ -48,9 +48,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import numpy as np
-from scipy.special import expit
 
-from ..channels import BitFlipChannel, GaussianChannel, NoiseChannel
+from ..channels import NoiseChannel
 from ..kernels.toric_window import field_marginals, window_centre_marginals
 
 
@@ -66,36 +65,21 @@ def validate_window_radius(r: Any, L: int) -> int:
     return r_int
 
 
-def _check_binary(y: np.ndarray) -> None:
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError("bit-flip observations y of toric_loops must be binary (0/1)")
-
-
 def edge_log_likelihood_ratios(y: np.ndarray, channel: NoiseChannel, level: float) -> np.ndarray:
     """``log P(y_e | x_e = 1) - log P(y_e | x_e = 0)`` per edge (+-inf for the bit-flip channel at p = 0)."""
-    y = np.asarray(y)
-    if isinstance(channel, BitFlipChannel):
-        p = channel.validate_level(level)
-        _check_binary(y)
-        with np.errstate(divide="ignore"):
-            magnitude = np.log1p(-p) - np.log(p)
-        return np.where(y == 1, magnitude, -magnitude)
-    if isinstance(channel, GaussianChannel):
-        a, s = channel.amplitudes(level)
-        mu0, mu1 = (a, -a) if channel.encode_binary_as_spin else (0.0, a)
-        y = y.astype(np.float64)
-        return ((y - mu0) ** 2 - (y - mu1) ** 2) / (2.0 * s * s)
-    raise ValueError(f"the toric_loops oracles need the bitflip or gaussian channel, not {channel.name!r}")
+    _check_channel(channel)
+    return channel.binary_log_likelihood_ratio(y, level)
 
 
 def edge_likelihoods(y: np.ndarray, channel: NoiseChannel, level: float) -> np.ndarray:
     """Per-edge normalised likelihood ``q_e = P(y_e | x_e = 1) / sum_x P(y_e | x_e = x)``."""
-    if isinstance(channel, BitFlipChannel):  # exact at p = 0
-        p = channel.validate_level(level)
-        y = np.asarray(y)
-        _check_binary(y)
-        return np.where(y == 1, 1.0 - p, p)
-    return expit(edge_log_likelihood_ratios(y, channel, level))
+    _check_channel(channel)
+    return channel.binary_likelihood(y, level)
+
+
+def _check_channel(channel: NoiseChannel) -> None:
+    if not channel.supports("binary"):
+        raise ValueError(f"the toric_loops oracles need a channel on binary variables, not {channel.name!r}")
 
 
 def window_posterior(y_window: np.ndarray, channel: NoiseChannel, level: float, r: Optional[int] = None):
