@@ -4,10 +4,10 @@ Importing the package registers the built-in families; third-party families
 register through the ``phasebench.denoisers`` entry-point group.
 """
 
-from .base import DENOISERS, DenoiserFamily, make_family, validate_radius
-from . import cnn  # noqa: F401  (registers "cnn")
+from .base import DENOISERS, DenoiserFamily, Hyperparameter, make_family, validate_radius
+from .harness import LearnedFamily
 
-__all__ = ["DENOISERS", "DenoiserFamily", "make_family", "validate_radius"]
+__all__ = ["DENOISERS", "DenoiserFamily", "Hyperparameter", "LearnedFamily", "make_family", "validate_radius"]
 
-# Built-in families: one module each; importing registers them.
-from . import cnn, cnn_bayes, exact, linear, mwpm  # noqa: E402,F401
+# Built-in families: one module (or subpackage) each; importing registers them.
+from . import cnn, exact, linear, mwpm  # noqa: E402,F401

@@ -9,11 +9,18 @@ CUDA when available.
 ``radius`` is an int r >= 0 (the output at a site depends only on noisy inputs
 within Chebyshev distance r, cyclically; the locality audit checks it) or
 ``None`` for a global family.
+
+Hyperparameters are declared once, as the class attribute ``hyperparameters`` (a tuple of
+:class:`Hyperparameter`): the constructor validates them (a ValueError names the bad one and what
+is allowed, unknown names too) and sets them as attributes; ``describe()``, the CLI's listing and the
+runner's check of ``--family-option`` derive from the declaration.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional, Sequence, Tuple
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -34,6 +41,84 @@ def validate_radius(radius: Any) -> Optional[int]:
     if r != radius or r < 0:
         raise ValueError(f"radius r must be an integer >= 0, got {radius!r}")
     return r
+
+
+KINDS = ("int", "float", "bool", "choice", "str")
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One constructor option of a family: its name, default, what values it takes, and what it does.
+
+    ``kind``: ``"int"`` or ``"float"`` (a number in the interval ``low``..``high``, ends included unless
+    ``low_inclusive`` / ``high_inclusive`` say otherwise; floats must be finite), ``"bool"`` (true or false),
+    ``"choice"`` (one of ``choices``) or ``"str"`` (any string).  A default of ``None`` means "automatic"
+    (resolved when the family is fitted, from the data and the channel), and then ``None`` is allowed too.
+    """
+
+    name: str
+    default: Any
+    kind: str
+    doc: str = ""
+    low: float = -math.inf
+    high: float = math.inf
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    choices: Tuple[Any, ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"hyperparameter {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.default is not None:
+            self.validate(self.default)
+
+    def allowed(self) -> str:
+        """What the hyperparameter accepts, in words (for error messages and the CLI's listing)."""
+        if self.kind in ("int", "float"):
+            noun = "an integer" if self.kind == "int" else "a number"
+            if self.high == math.inf and self.low_inclusive:
+                text = f"{noun} >= {self.low:g}"
+            elif self.high == math.inf:
+                text = f"{noun} > {self.low:g}"
+            else:
+                text = f"{noun} in {'[' if self.low_inclusive else '('}{self.low:g}, {self.high:g}{']' if self.high_inclusive else ')'}"
+        elif self.kind == "bool":
+            text = "true or false"
+        elif self.kind == "choice":
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        else:
+            text = "a string"
+        return text + (" or None (automatic)" if self.default is None else "")
+
+    def validate(self, value: Any) -> Any:
+        """The value, converted to its kind (int, float, bool); ValueError naming the hyperparameter otherwise."""
+        if value is None and self.default is None:
+            return None
+        bad = ValueError(f"hyperparameter {self.name!r} must be {self.allowed()}, got {value!r}")
+        if self.kind == "bool":
+            if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
+                return bool(value)
+            raise bad
+        if self.kind == "choice":
+            if any(value == c and type(value) is type(c) for c in self.choices):
+                return value
+            raise bad
+        if self.kind == "str":
+            if isinstance(value, str):
+                return value
+            raise bad
+        try:
+            v = int(value) if self.kind == "int" else float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise bad from None
+        if isinstance(value, str) or v != value or not math.isfinite(v):
+            raise bad  # not a whole number (int), NaN or infinite, or a number given as text
+        if not ((v >= self.low if self.low_inclusive else v > self.low) and (v <= self.high if self.high_inclusive else v < self.high)):
+            raise bad
+        return v
+
+    def describe(self) -> dict:
+        return {"name": self.name, "default": self.default, "allowed": self.allowed(), "doc": self.doc}
 
 
 class DenoiserFamily:
@@ -60,12 +145,37 @@ class DenoiserFamily:
     #: the name of the family this one repeats under another name (kept for old scripts and results
     #: files); tasks leave aliases out of their default family lists
     alias_of: ClassVar[Optional[str]] = None
+    #: the constructor's options besides the radius (see :class:`Hyperparameter`); set as attributes
+    hyperparameters: ClassVar[Tuple[Hyperparameter, ...]] = ()
 
-    def __init__(self, radius: Optional[int] = None):
+    def __init__(self, radius: Optional[int] = None, **hyper: Any):
         self.radius = validate_radius(radius)
         if self.radius is None and not self.supports_global:
             raise ValueError(f"family {self.name!r} has no global member: give a radius")
+        for name, value in self.validate_hyperparameters(hyper).items():
+            setattr(self, name, value)
         self.fitted_ = False
+
+    @classmethod
+    def validate_hyperparameters(cls, hyper: Mapping[str, Any]) -> Dict[str, Any]:
+        """Every declared hyperparameter's value (given, else its default), validated; ValueError naming the
+        first bad or unknown one and what is allowed.  Families with constraints between hyperparameters
+        add them in :meth:`check_hyperparameters`."""
+        declared = {h.name: h for h in cls.hyperparameters}
+        unknown = sorted(set(hyper) - set(declared))
+        if unknown:
+            known = ", ".join(declared) if declared else "none"
+            raise ValueError(f"family {cls.name!r} has no hyperparameter {unknown[0]!r} (hyperparameters: {known})")
+        try:
+            values = {name: h.validate(hyper[name]) if name in hyper else h.default for name, h in declared.items()}
+            cls.check_hyperparameters(values)
+        except ValueError as err:
+            raise ValueError(f"family {cls.name!r}: {err}") from None
+        return values
+
+    @classmethod
+    def check_hyperparameters(cls, values: Dict[str, Any]) -> None:
+        """Constraints between hyperparameters (ValueError); none by default."""
 
     # -- estimator API --------------------------------------------------------------------
     def fit(
@@ -81,7 +191,7 @@ class DenoiserFamily:
         """Fit on clean configurations ``(n, C, L, L)`` for the channel at ``levels``.
 
         ``budget`` is the training budget of trainable families in reference seconds: the work
-        that takes that long on the reference machine (:mod:`phasebench.denoisers.reference_cost`), so that
+        that takes that long on the reference machine (:mod:`phasebench.denoisers.harness.budget`), so that
         a fit does not depend on the machine's speed or load;
         ``model`` is the lattice model (needed by oracle families); ``conditions``
         (conditionable families only) holds one scalar per configuration.  A radius
@@ -163,6 +273,7 @@ class DenoiserFamily:
             "radius": self.radius,
             "n_params": self.n_params,
             "flops_per_site": self.flops_per_site,
+            **{h.name: getattr(self, h.name) for h in self.hyperparameters},
         }
 
     @classmethod
@@ -175,8 +286,10 @@ class DenoiserFamily:
             "global_member": cls.supports_global,
             "local_members": cls.local_members,
             "models": list(cls.supported_models),
+            "hyperparameters": [h.describe() for h in cls.hyperparameters],
         }
 
 
 def make_family(name: str, radius: Optional[int] = None, **hyper: Any) -> DenoiserFamily:
+    """A member of the registered family ``name``; its hyperparameters are validated here (ValueError)."""
     return DENOISERS.get(name)(radius=radius, **hyper)

@@ -17,6 +17,7 @@ class ExactOracle(DenoiserFamily):
     radius_semantics = "exact best estimator from the radius-r window (None: global posterior mean)"
     trainable = False
     nested_projections = True  # conditional expectations given nested windows (tower property)
+    hyperparameters = ()
 
     @classmethod
     def supports_member(cls, model, channel, radius, L) -> bool:

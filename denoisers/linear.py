@@ -31,6 +31,7 @@ class LinearWiener(DenoiserFamily):
     description = "empirical r-local Wiener filter from the clean two-point function"
     nested_projections = True  # r-local affine filters are a subspace of the global ones
     trainable = True
+    hyperparameters = ()
 
     def _fit(self, clean_train, channel, levels, seed, budget, model) -> None:
         x = np.asarray(clean_train, dtype=np.float64)

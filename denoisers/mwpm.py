@@ -40,9 +40,10 @@ class MinimumWeightMatching(DenoiserFamily):
     supports_global = True
     local_members = False
     supported_models = ("toric_loops",)
+    hyperparameters = ()
 
-    def __init__(self, radius=None):
-        super().__init__(radius)
+    def __init__(self, radius=None, **hyper):
+        super().__init__(radius, **hyper)
         if self.radius is not None:
             raise ValueError(f"family 'mwpm' is global: radius must be None, got {radius!r}")
 

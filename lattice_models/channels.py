@@ -111,7 +111,7 @@ class NoiseChannel:
         """Normalised likelihood ``q = P(y | x = 1) / sum_x P(y | x)`` per binary variable: expit of the log ratio."""
         return expit(self.binary_log_likelihood_ratio(y, level))
 
-    # -- learned denoisers: the encoded space u of :mod:`phasebench.denoisers.training` ----------
+    # -- learned denoisers: the encoded space u of :mod:`phasebench.denoisers.harness.noisy_batches` ----------
     def spin_encodes(self, variable_type: str) -> bool:
         """Whether learned denoisers work on the spin encoding ``u = 1 - 2 x`` of the data (else ``u = x``)."""
         raise NotImplementedError

@@ -56,6 +56,8 @@ def cmd_denoisers(args) -> int:
         print(f"{info['name']}: {info['description']}")
         print(f"  radius: {info['radius_semantics']}; global member: {'yes' if info['global_member'] else 'no'}; "
               f"trainable: {'yes' if info['trainable'] else 'no'}; models: {', '.join(info['models'])}")
+        for h in info["hyperparameters"]:
+            print(f"  hyperparameter {h['name']} = {h['default']!r}, {h['allowed']}: {h['doc']}")
     return 0
 
 

@@ -8,13 +8,13 @@ model has it, and the locality audit of every finite-radius member.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from phasebench.denoisers.harness.fit_record import COLLAPSE_FRACTION, fit_collapsed  # noqa: F401  (COLLAPSE_FRACTION: re-exported for the tasks)
 from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models.datasets import load_or_generate
 
@@ -56,21 +56,11 @@ class Grid:
         return self.errors - self.ref_errors[None]
 
 
-#: a trained member whose final loss is at least this fraction of its untrained network's (``initial_loss``, the
-#: trivial predictor's) collapsed instead of learning (the toric radius-5 and -6 ``cnn`` members at 24000 steps:
-#: 1.10 and 1.15 against about 1; a member that learns ends at 0.35-0.6)
-COLLAPSE_FRACTION = 0.9
-
-
 def collapsed_members(members: Dict[str, Any]) -> List[str]:
-    """Keys of the fitted ``members`` (records with a ``fit`` entry) whose final training loss is at least
-    :data:`COLLAPSE_FRACTION` of their initial loss; members without both losses (exact oracles, older
-    results files) are never listed."""
-    def collapsed(fit: Dict[str, Any]) -> bool:
-        first, last = fit.get("initial_loss", math.nan), fit.get("final_loss", math.nan)
-        return math.isfinite(first) and first > 0 and math.isfinite(last) and last >= COLLAPSE_FRACTION * first
-
-    return [key for key, info in members.items() if collapsed(info.get("fit") or {})]
+    """Keys of the fitted ``members`` (records with a ``fit`` entry) whose fit collapsed: final training loss at
+    least :data:`COLLAPSE_FRACTION` of the initial loss (:func:`phasebench.denoisers.harness.fit_record.fit_collapsed`);
+    members without both losses (exact oracles, older results files) are never listed."""
+    return [key for key, info in members.items() if fit_collapsed(info.get("fit") or {})]
 
 
 def batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int = 256) -> np.ndarray:

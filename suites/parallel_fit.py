@@ -1,8 +1,8 @@
 """Fit independent members of trainable families in worker processes.
 
 Every fit is a pure function of its inputs: a budget in reference seconds fixes the work
-(:mod:`phasebench.denoisers.reference_cost`), and torch runs on one thread, where training is bitwise
-reproducible (:func:`phasebench.denoisers.training.set_torch_threads`).  So fitting members side by side,
+(:mod:`phasebench.denoisers.harness.budget`), and torch runs on one thread, where training is bitwise
+reproducible (:func:`phasebench.denoisers.harness.noisy_batches.set_torch_threads`).  So fitting members side by side,
 one per core, changes the wall time and nothing else; ``tests/test_parallel_fit.py`` checks
 that the members fitted in workers denoise bit for bit like those fitted in the process.
 

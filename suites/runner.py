@@ -58,12 +58,9 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
 
 
 def validate_family_options(name: str, options: Dict[str, Any]) -> None:
-    """Options a family's constructor accepts, with valid values (ValueError otherwise), before any work."""
-    cls = DENOISERS.get(name)  # unknown names raise
-    try:
-        cls(radius=1 if cls.local_members else None, **options)
-    except TypeError as err:
-        raise ValueError(f"family {name!r} does not take the options {sorted(options)}: {err}") from None
+    """Options that are hyperparameters the family declares, with valid values (ValueError naming the bad one
+    otherwise), before any work."""
+    DENOISERS.get(name).validate_hyperparameters(options)  # unknown family names raise
 
 
 def resolve_families(task, requested: Optional[Sequence[str]], cfg) -> List[str]:

@@ -5,9 +5,9 @@ import functools
 import numpy as np
 import pytest
 
-import phasebench.denoisers.cnn as cnn_module
+import phasebench.denoisers.harness.learned as learned_module
 from phasebench.denoisers import make_family
-from phasebench.denoisers.adam_training import cuda_graphs_requested, eager_capture, train_x0_predictor
+from phasebench.denoisers.harness.adam import cuda_graphs_requested, eager_capture, train_x0_predictor
 from phasebench.lattice_models.base import make_model
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 from phasebench.lattice_models.datasets import load_or_generate
@@ -36,7 +36,7 @@ def test_captured_step_replayed_eagerly_is_the_eager_fit(monkeypatch, case):
         return make_family("cnn", 2, **TINY).fit(x, channel, levels, seed=4, model=model)
 
     eager = fit()
-    monkeypatch.setattr(cnn_module, "train_x0_predictor", functools.partial(train_x0_predictor, capture=eager_capture))
+    monkeypatch.setattr(learned_module, "train_x0_predictor", functools.partial(train_x0_predictor, capture=eager_capture))
     replayed = fit()
     assert not eager.fit_info_["captured_step"] and replayed.fit_info_["captured_step"]
     assert not replayed.fit_info_["cuda_graph"]  # on CPU the stand-in, never a graph
@@ -51,7 +51,7 @@ def test_captured_step_replayed_eagerly_is_the_eager_fit(monkeypatch, case):
 
 def test_a_captured_step_needs_every_group_in_one_call(monkeypatch):
     x = np.where(np.random.default_rng(1).random((12, 1, 6, 6)) < 0.5, -1, 1).astype(np.int8)
-    monkeypatch.setattr(cnn_module, "train_x0_predictor", functools.partial(train_x0_predictor, capture=eager_capture))
+    monkeypatch.setattr(learned_module, "train_x0_predictor", functools.partial(train_x0_predictor, capture=eager_capture))
     with pytest.raises(ValueError, match="every group in one call"):
         make_family("cnn", 1, groups_per_step=1, **TINY).fit(x, GaussianChannel(), [0.3, 1.0], seed=1)
 

@@ -66,7 +66,7 @@ BAD = [
     (["sample", "toric_loops", "-p", "x=1.5", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
     (["run", "--task", "toric-bitflip", "--levels", "0.6", "--out", "{dir}"], "[0, 0.5]"),
     (["run", "--task", "toric-bitflip", "--L", "16", "--radii", "8", "--out", "{dir}"], "window"),
-    (["run", "--task", "toric-bitflip", "--family-option", "cnn.bach=3", "--out", "{dir}"], "does not take"),
+    (["run", "--task", "toric-bitflip", "--family-option", "cnn.bach=3", "--out", "{dir}"], "has no hyperparameter 'bach'"),
     (["run", "--task", "toric-bitflip", "--family-option", "cnn.batch=0", "--out", "{dir}"], "batch"),
     (["run", "--task", "toric-bitflip", "--family-option", "cnn=3", "--out", "{dir}"], "FAMILY.NAME=VALUE"),
     (["run", "--task", "toric-bitflip", "--family-option", "nope.batch=3", "--out", "{dir}"], "unknown denoiser family"),

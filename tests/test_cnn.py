@@ -274,7 +274,7 @@ def test_conditioned_fit_covers_a_parameter_grid():
 @pytest.mark.parametrize("channel,expected", [(BitFlipChannel(), (8, 2, 0.1)), (GaussianChannel(), (0, 8, 0.5))])
 def test_defaults_per_channel(channel, expected):
     """Under bit flip: half the width periodic, 2 configurations per level per step, a tenth of the budget for the
-    readout refit (measured on toric-bitflip, see denoisers.cnn_settings.BITFLIP_DEFAULTS); elsewhere none, 8 and a half."""
+    readout refit (measured on toric-bitflip, see denoisers.cnn.settings.BITFLIP_DEFAULTS); elsewhere none, 8 and a half."""
     clean = np.random.default_rng(0).integers(0, 2, size=(4, 1, 6, 6)).astype(np.int8)
     fam = CNNDenoiser(1, depth=1, embed_dim=4, width=16, steps=1, polish_configs=1).fit(clean, channel, [0.1], seed=0)
     assert (fam.fit_info_["periodic"], fam.fit_info_["batch"], fam.fit_info_["polish_fraction"]) == expected

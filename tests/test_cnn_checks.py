@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from phasebench.denoisers.cnn import CNNDenoiser
-from phasebench.denoisers.cnn_network import build_network, check_kernel_range
+from phasebench.denoisers.cnn.network import build_network, check_kernel_range
 from phasebench.lattice_models import make_model
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 from phasebench.lattice_models.toric_loops import VERTEX_CHECK, vertex_parity
@@ -69,7 +69,7 @@ def test_bitflip_uses_the_bayes_output_and_the_models_checks():
     assert r0.fit_info_["parity_checks"] == 0
     with pytest.raises(ValueError, match="checks"):
         CNNDenoiser(1, checks="yes")
-    # bit-flip defaults (measured, see denoisers.cnn_settings.BITFLIP_DEFAULTS): no window features, learning rate 1e-2 -> 1e-4
+    # bit-flip defaults (measured, see denoisers.cnn.settings.BITFLIP_DEFAULTS): no window features, learning rate 1e-2 -> 1e-4
     default = CNNDenoiser(2, width=8, depth=1, embed_dim=8, steps=2).fit(
         make_model("toric_loops").sample(4, 8, seed=1), BitFlipChannel(), [0.1], seed=0, model=make_model("toric_loops"))
     assert (default.fit_info_["window_features"], default.fit_info_["lr"], default.fit_info_["lr_final"]) == (0, 1e-2, 1e-4)

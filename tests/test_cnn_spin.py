@@ -1,4 +1,4 @@
-"""The Bayes output of the cnn family (family ``cnn-bayes``) for +-1 data under the Gaussian channel (denoisers/spin_output.py;
+"""The Bayes output of the cnn family (family ``cnn-bayes``) for +-1 data under the Gaussian channel (denoisers/harness/output_heads.py;
 the bit-flip case is in test_cnn_checks.py).
 
 The output is ``tanh(a y_i / s^2 + H_i)``: the site's own likelihood field, known in closed
@@ -12,7 +12,7 @@ import pytest
 
 from phasebench.denoisers import make_family
 from phasebench.denoisers.cnn import CNNDenoiser
-from phasebench.denoisers.cnn_bayes import BayesCNNDenoiser
+from phasebench.denoisers.cnn import BayesCNNDenoiser
 from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models import make_model
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel

@@ -1,9 +1,9 @@
-"""The cnn readout refit's two least-squares solves (denoisers.readout_refit) against a dense lift."""
+"""The cnn readout refit's two least-squares solves (denoisers.cnn.readout_refit) against a dense lift."""
 
 import numpy as np
 import pytest
 
-from phasebench.denoisers.readout_refit import solve_generator, solve_per_level
+from phasebench.denoisers.cnn.readout_refit import solve_generator, solve_per_level
 
 
 def _problem(n_levels, P=5, W=3, E1=4, C=2, seed=0):

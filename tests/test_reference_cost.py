@@ -1,4 +1,4 @@
-"""Budgets in reference seconds (denoisers.reference_cost): a budget fixes the work, not the time."""
+"""Budgets in reference seconds (denoisers.harness.budget): a budget fixes the work, not the time."""
 
 import time
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from phasebench.denoisers import make_family
-from phasebench.denoisers.reference_cost import adam_steps, refit_configs, refit_seconds, step_seconds
+from phasebench.denoisers.harness.budget import adam_steps, refit_configs, refit_seconds, step_seconds
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
 
 

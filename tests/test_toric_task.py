@@ -137,7 +137,7 @@ def test_plots_include_the_gain_share_only_beside_a_learned_family(tiny, tmp_pat
 
 def test_the_full_division_trains_cnn_with_its_own_schedule_over_the_bitflip_defaults():
     from phasebench.denoisers import DENOISERS
-    from phasebench.denoisers.cnn_settings import BITFLIP_DEFAULTS, resolve_settings
+    from phasebench.denoisers.cnn.settings import BITFLIP_DEFAULTS, resolve_settings
     from phasebench.lattice_models.channels import BitFlipChannel
     from phasebench.suites.runner import apply_overrides
     from phasebench.suites.tasks.toric_bitflip import FULL_CNN_TRAINING

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from phasebench.denoisers import make_family
-from phasebench.denoisers.training import CHUNK_SITES, sites_per_step_groups, step_groups
+from phasebench.denoisers.harness.noisy_batches import CHUNK_SITES, sites_per_step_groups, step_groups
 from phasebench.lattice_models.channels import GaussianChannel
 
 TINY = dict(width=8, depth=1, embed_dim=8, steps=6, polish_configs=4, dtype="float64")
@@ -65,7 +65,7 @@ def test_draw_groups_is_the_groups_draws_one_after_the_other(channel_name, subse
     configurations make group sizes that are not multiples of 16."""
     import torch
 
-    from phasebench.denoisers.training import NoisyBatches, Standardiser, make_generators
+    from phasebench.denoisers.harness.noisy_batches import NoisyBatches, Standardiser, make_generators
     from phasebench.lattice_models.channels import BitFlipChannel
 
     rng = np.random.default_rng(1)

@@ -7,7 +7,7 @@ case fits ``CNNDenoiser(r, steps=n, batch=b, device=d)`` and reads the Adam phas
 per step, configurations per second, and, for a GPU case, the ratio of its step time to the CPU's at
 batch 2 measured in the same run (the CPU at 32 configurations costs about 16 times its step at 2).  The
 ``cuda-graph`` cases capture the step as a CUDA graph (``PHASEBENCH_CUDA_GRAPHS=1``,
-:mod:`phasebench.denoisers.adam_training`; their time includes the warm-up steps and the capture, amortised over the
+:mod:`phasebench.denoisers.harness.adam`; their time includes the warm-up steps and the capture, amortised over the
 steps); the CUDA cases are skipped without a GPU.
 
 Run: ``pytest suites/benchmarks/test_bench_cnn_training.py --benchmark-only -s``.

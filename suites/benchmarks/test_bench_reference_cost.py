@@ -1,6 +1,6 @@
 """How fast this machine trains, relative to the reference machine that defines budget seconds.
 
-A training budget is in reference seconds (denoisers/reference_cost.py): the work that takes
+A training budget is in reference seconds (denoisers/harness/budget.py): the work that takes
 that long on the reference machine.  Each case fits a ``cnn`` member with a 4-reference-second
 budget and records, in ``extra_info``, the measured Adam time against the modelled one:
 ``speed_vs_reference`` = modelled / measured (> 1: this machine is faster).  On the reference

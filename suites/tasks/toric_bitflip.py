@@ -8,7 +8,7 @@ from ..objectives.noise_transition import NoiseTransition
 from .base import TASKS
 
 #: the full division's ``cnn`` training, over the bit-flip defaults: a fixed 24000 Adam steps for every radius from a
-#: peak rate of 3e-3, gradient norm clipped at 1 (the measurements that chose it: :mod:`phasebench.denoisers.cnn_settings`)
+#: peak rate of 3e-3, gradient norm clipped at 1 (the measurements that chose it: :mod:`phasebench.denoisers.cnn.settings`)
 FULL_CNN_TRAINING = {"steps": 24000, "lr": 3e-3, "grad_clip": 1}
 
 

@@ -7,8 +7,6 @@ default below was measured; the comments give the numbers.
 
 from __future__ import annotations
 
-
-OUTPUTS = ("auto", "linear", "bayes")
 #: training defaults per output: the linear readout is refitted by least squares after Adam; the
 #: Bayes output is trained by Adam alone, with adaptive group weights.  Final learning rate 1e-5 for
 #: both: for the Bayes output, measured on the ising-temperature L = 6 global member (budget 150 s,
@@ -69,7 +67,7 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 #: over the 4 gauge images that flip edge e) r = 4 6.2 / 4.7 / 3.2%, r = 6 11.4 / 6.8 / 5.8%.  The part no
 #: data-based target removes, E (q_inf - q_r)^2, stays in all of them.
 #: 4x the steps (8000) gives 4.3%, and 4x the configurations per step (batch 8) 5.6%: optimisation steps are the
-#: lever (a GPU's, where a bigger batch costs little: :mod:`phasebench.denoisers.adam_training`)
+#: lever (a GPU's, where a bigger batch costs little: :mod:`phasebench.denoisers.harness.adam`)
 #:
 #: On the full grid (18 levels, 2000 configurations) the lever is weaker and long runs are unstable: 24000 Adam
 #: steps for every radius (``--family-option cnn.steps=24000``; 2.1-6.3x the budget's 7524..3802 at r = 3..6)
@@ -104,10 +102,6 @@ BAYES_DEFAULTS = {**LINEAR_DEFAULTS, "adaptive_weights": True, "window_features"
 BITFLIP_DEFAULTS = {"periodic_share": 0.5, "batch": 2, "polish_fraction": 0.1, "lr": 1e-2, "lr_final": 1e-4,
                     "window_features": 0}
 
-#: the options that a user may set explicitly, overriding the defaults above
-OPTIONS = ("lr", "lr_final", "adaptive_weights", "window_features", "periodic", "batch", "polish_fraction", "checks",
-           "error_frame", "grad_clip")
-
 
 def resolve_settings(family, channel, bayes: bool, model=None) -> dict:
     """The settings of one fit of ``family`` (a ``CNNDenoiser``) under ``channel``, with or without the Bayes output.
@@ -120,7 +114,7 @@ def resolve_settings(family, channel, bayes: bool, model=None) -> dict:
     s["periodic"] = int(s.pop("periodic_share") * family.width)
     if family.depth < 1:  # no 1x1 layer to take window features
         s["window_features"] = 0
-    for name in OPTIONS:
+    for name in list(s):  # every setting is a hyperparameter of the family: the ones the user gave win
         if getattr(family, name) is not None:
             s[name] = getattr(family, name)
     checks = getattr(model, "parity_checks", ()) if bayes and s["checks"] and family.radius else ()

@@ -20,7 +20,7 @@ best per-site scalar linear estimate), so every level contributes on the same sc
 Randomness: a numpy generator (configuration indices) and a torch generator (noise)
 both derived from ``seed`` by ``np.random.SeedSequence``; on CPU a fixed step count
 gives bitwise-identical weights (one torch thread; :func:`set_torch_threads`).  A budget
-is in reference seconds (:mod:`phasebench.denoisers.reference_cost`): the caller turns it into a step
+is in reference seconds (:mod:`phasebench.denoisers.harness.budget`): the caller turns it into a step
 count from the problem's shape, never from the clock, so the schedule and the result do not
 depend on the machine's speed or load.
 """
@@ -139,6 +139,31 @@ def make_generators(seed: int, device: str):
     gen = torch.Generator(device=device)
     gen.manual_seed(int(torch_seq.generate_state(1, dtype=np.uint64)[0] & 0x7FFF_FFFF_FFFF_FFFF))
     return rng, gen
+
+
+def training_groups(channel: NoiseChannel, levels: Sequence[float], conditions: Optional[np.ndarray] = None):
+    """The groups a fit draws its batches from: ``(groups, subsets, features)``.
+
+    Without ``conditions`` a group is a level (``subsets`` None); with them, every (level, condition) pair,
+    whose configurations are those at that condition.  ``features`` holds each group's conditioning input:
+    :meth:`NoiseChannel.level_feature`, or the pair (level feature, condition).
+    """
+    if conditions is None:
+        return list(levels), None, [channel.level_feature(lv) for lv in levels]
+    values = np.unique(conditions)
+    groups = [lv for lv in levels for _ in values]
+    subsets = [np.flatnonzero(conditions == c) for _ in levels for c in values]
+    features = [(channel.level_feature(lv), float(c)) for lv in levels for c in values]
+    return groups, subsets, features
+
+
+def standardised_clean(clean: np.ndarray, std: Standardiser, dtype, device):
+    """The clean training set in standardised encoded units ``u' = (u - mu_u) / sd_u``, a torch tensor."""
+    import torch
+
+    u = std.encode(np.asarray(clean, dtype=np.float64))
+    u_std = (u - std.mu.reshape(1, -1, 1, 1)) / std.sd.reshape(1, -1, 1, 1)
+    return torch.as_tensor(u_std, dtype=dtype, device=device)
 
 
 class NoisyBatches:

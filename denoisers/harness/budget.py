@@ -6,7 +6,7 @@ family's T_c at 2.235 and 2.141, and step counts for one toric member differed b
 Instead, a budget of B seconds buys the work that takes B seconds on the reference machine,
 computed from the shape of the problem by the cost models below.  The step count and the
 number of refit configurations are then functions of (budget, network, data shape) alone, so
-a fit is bitwise reproducible on CPU (one torch thread, :func:`phasebench.denoisers.training.set_torch_threads`),
+a fit is bitwise reproducible on CPU (one torch thread, :func:`phasebench.denoisers.harness.noisy_batches.set_torch_threads`),
 and a faster machine or a GPU simply finishes sooner.
 
 Reference machine: the project's 2-core Intel Xeon (AVX-512) CI machine, torch 2.13.0+cpu, one

@@ -1,7 +1,7 @@
 """The Adam loop of learned x0-prediction denoisers, and its CUDA-graph form.
 
 :func:`train_x0_predictor` runs ``cfg.steps`` Adam steps on the level-weighted MSE of fresh noisy batches
-(:class:`phasebench.denoisers.training.NoisyBatches`; the loss and the weights are described there and below).  Every step
+(:class:`phasebench.denoisers.harness.noisy_batches.NoisyBatches`; the loss and the weights are described there and below).  Every step
 is the same sequence of tensor operations: the groups' weights, the running mean of the adaptive weights and the
 step's loss stay on the device, and the host reads the loss once, after the last step.  On CPU, with one torch
 thread, a fixed step count gives bitwise-identical weights.
@@ -26,7 +26,7 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from .training import NoisyBatches, chunk_sites, groups_per_call, step_groups, step_size
+from .noisy_batches import NoisyBatches, chunk_sites, groups_per_call, step_groups, step_size
 
 #: eager steps on a side stream before a CUDA graph is captured (allocator and cuDNN warm-up), as in PyTorch's recipe
 GRAPH_WARMUP_STEPS = 3
@@ -36,7 +36,7 @@ EMA_RATE = 0.02
 
 @dataclass
 class TrainConfig:
-    steps: int  # Adam steps (from a budget: denoisers.reference_cost.adam_steps)
+    steps: int  # Adam steps (from a budget: denoisers.harness.budget.adam_steps)
     lr: float = 3e-3
     lr_final: float = 1e-5  # exponential decay from lr to lr_final over the run
     warmup: int = 20
@@ -108,11 +108,11 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
                        capture: Optional[Callable] = None) -> Dict[str, float]:
     """``cfg.steps`` Adam steps on the level-weighted MSE of ``predict_groups(y_std, b, groups) -> u'_hat``.
 
-    Each step takes the groups of :func:`phasebench.denoisers.training.step_groups` (every group (level, or (level,
+    Each step takes the groups of :func:`phasebench.denoisers.harness.noisy_batches.step_groups` (every group (level, or (level,
     condition)), or ``cfg.groups_per_step`` drawn at random) and draws ``cfg.batch``
     configurations per group with fresh noise, in group order; the groups ``groups`` (a device index
     tensor) go through the network in one call (``y_std`` holds their b samples consecutively),
-    :func:`phasebench.denoisers.training.groups_per_call` groups per call, with the gradients accumulated.  The loss is the
+    :func:`phasebench.denoisers.harness.noisy_batches.groups_per_call` groups per call, with the gradients accumulated.  The loss is the
     mean over the step's groups of the ``weights``-weighted per-group MSE, each group's term
     further scaled, with ``cfg.adaptive_weights``, by the inverse of its running mean loss
     (EMA of rate :data:`EMA_RATE` per step in which the group is drawn, from the previous steps; 1 before
@@ -123,7 +123,7 @@ def train_x0_predictor(net, predict_groups: Callable, batches: NoisyBatches, cfg
     The initial loss is the first step's: the untrained network's, which for the suite's networks (zero-initialised
     head, skip and FiLM) is the trivial predictor's (the single-site posterior with the Bayes output, the mean
     otherwise).  A final loss near or above it means the fit collapsed to the trivial predictor: long runs at a
-    learning rate of 1e-2 did so for the toric radius-5 and -6 members (:mod:`phasebench.denoisers.cnn_settings`).
+    learning rate of 1e-2 did so for the toric radius-5 and -6 members (:mod:`phasebench.denoisers.cnn.settings`).
 
     ``capture(body) -> (outputs, replay)`` records a step for replay (default: :func:`cuda_graph_capture` where
     the step can be captured and ``PHASEBENCH_CUDA_GRAPHS=1``; tests pass :func:`eager_capture`, which makes the
