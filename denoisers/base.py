@@ -13,6 +13,7 @@ within Chebyshev distance r, cyclically; the locality audit checks it) or
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, Optional, Sequence, Tuple
 
 import numpy as np
@@ -168,5 +169,24 @@ class DenoiserFamily:
         }
 
 
+def _constructor_keywords(cls: type) -> set:
+    """Keywords the constructors along the MRO name, up to the first without ``**kwargs``."""
+    names: set = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
 def make_family(name: str, radius: Optional[int] = None, **hyper: Any) -> DenoiserFamily:
-    return DENOISERS.get(name)(radius=radius, **hyper)
+    cls = DENOISERS.get(name)
+    accepted = _constructor_keywords(cls) - {"radius"}
+    unknown = sorted(set(hyper) - accepted)
+    if unknown:
+        raise ValueError(f"family {name!r} has no hyperparameter {unknown[0]!r} "
+                         f"(hyperparameters: {', '.join(sorted(accepted)) or 'none'})")
+    return cls(radius=radius, **hyper)
