@@ -183,8 +183,10 @@ def _constructor_keywords(cls: type) -> set:
 
 
 def make_family(name: str, radius: Optional[int] = None, **hyper: Any) -> DenoiserFamily:
+    """A member of the registered family ``name``; a keyword that neither its constructors nor its
+    declared ``hyperparameters`` name is a ValueError."""
     cls = DENOISERS.get(name)
-    accepted = _constructor_keywords(cls) - {"radius"}
+    accepted = (_constructor_keywords(cls) | {h.name for h in getattr(cls, "hyperparameters", ())}) - {"radius"}
     unknown = sorted(set(hyper) - accepted)
     if unknown:
         raise ValueError(f"family {name!r} has no hyperparameter {unknown[0]!r} "

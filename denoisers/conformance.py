@@ -3,9 +3,10 @@
 ``check_family("myfamily")`` runs, for a registered family (plugins included) or a family
 class, every property the benchmark relies on, on small data:
 
-* **construction**: an unknown keyword, and a value of the wrong kind for each declared
-  hyperparameter (``cls.hyperparameters``, objects with ``.name`` and ``.default``), raise
-  ValueError naming the parameter; the declared defaults are accepted;
+* **construction**: an unknown keyword, and values of the wrong kind for each declared
+  hyperparameter (``cls.hyperparameters``: objects with ``.name``, ``.default`` and optionally
+  ``.kind`` and ``.choices``), raise ValueError naming the parameter; the declared defaults are
+  accepted;
 * **fit and denoise**: on every registered model the family supports (``cls.supports``),
   with each noise channel the model's data admit (quick: the first one), every member kind
   (global, radius ``r``) fits, ``fit`` returns the family, and ``denoise`` returns finite
@@ -170,20 +171,25 @@ def _clean(model: LatticeModel, n: int, L: int, seed: int) -> np.ndarray:
 
 
 # -- construction ---------------------------------------------------------------------------
-def _wrong_kind_values(default: Any) -> list:
-    """Values no hyperparameter of the default's kind accepts: a bare object, and a value of
-    another Python type (a string for a number or a flag, a fraction for an integer, a number for
-    a string)."""
-    values: list = [object()]
-    if isinstance(default, bool):
-        values.append("not-a-flag")
-    elif isinstance(default, int):
-        values += [2.5, "not-a-number"]
-    elif isinstance(default, float):
-        values.append("not-a-number")
-    elif isinstance(default, str):
-        values.append(1.5)
-    return values
+def _kind(hp: Any) -> Optional[str]:
+    """The declared ``kind`` ("int", "float", "bool", "choice", "str"), else the default's type."""
+    kind = getattr(hp, "kind", None)
+    if kind is not None or hp.default is None:
+        return kind
+    for kind, types in (("bool", bool), ("int", int), ("float", float), ("str", str)):
+        if isinstance(hp.default, types):
+            return kind
+    return None
+
+
+def _wrong_kind_values(hp: Any) -> list:
+    """Values no hyperparameter of this kind accepts: a bare object, and values of other Python
+    types (a fraction or text for an integer, text for a number, a number for a flag or a string)."""
+    other = {"int": [2.5, "3"], "float": ["0.5"], "bool": ["yes", 0.5], "str": [1.5]}
+    if _kind(hp) == "choice":
+        choices = tuple(getattr(hp, "choices", ()))
+        other["choice"] = [1.5] if all(isinstance(c, str) for c in choices) else ["not-a-choice"]
+    return [object()] + other.get(_kind(hp), [])
 
 
 def check_hyperparameters(name: str, cls: type, report: ConformanceReport, radius: Optional[int]) -> None:
@@ -208,7 +214,7 @@ def check_hyperparameters(name: str, cls: type, report: ConformanceReport, radiu
             _construct(name, cls, radius, **{hp.name: hp.default})
         except Exception as err:  # noqa: BLE001
             raise ctx.fail("declared default", f"{hp.name}={hp.default!r} raised {type(err).__name__} ({err})")
-        for value in _wrong_kind_values(hp.default):
+        for value in _wrong_kind_values(hp):
             expect_value_error("bad hyperparameter", hp.name, value)
         ctx.record("bad hyperparameter", detail=hp.name)
 
