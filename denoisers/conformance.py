@@ -9,8 +9,8 @@ class, every property the benchmark relies on, on small data:
   accepted;
 * **fit and denoise**: on every registered model the family supports (``cls.supports``),
   with each noise channel the model's data admit (quick: the first one), every member kind
-  (global, radius ``r``) fits, ``fit`` returns the family, and ``denoise`` returns finite
-  real floats of the input's shape;
+  (global, radius ``r``) fits, ``fit`` returns the family, ``denoise`` returns finite real
+  floats of the input's shape, and neither modifies its input in place (datasets are shared);
 * **pickling**: a fitted member survives a pickle round trip (workers and the fit cache ship
   members that way) and denoises bit for bit as before;
 * **locality**: every finite-radius member passes :func:`phasebench.denoisers.locality.audit_locality`
@@ -222,22 +222,28 @@ def check_hyperparameters(name: str, cls: type, report: ConformanceReport, radiu
 # -- fitted members --------------------------------------------------------------------------
 def _fit(ctx: _Context, name: str, cls: type, radius, clean, channel, level, budget, model, seed: int):
     family = _construct(name, cls, radius)
+    data = clean.copy()
     try:
-        fitted = family.fit(clean, channel, [level], seed=seed, budget=budget, model=model)
+        fitted = family.fit(data, channel, [level], seed=seed, budget=budget, model=model)
     except ValueError:
         raise
     except Exception as err:  # noqa: BLE001
         raise ctx.fail("fit", f"raised {type(err).__name__}: {err}") from err
+    if not np.array_equal(data, clean):
+        raise ctx.fail("fit", "modified its training data in place")
     if fitted is not family:
         raise ctx.fail("fit", f"returned {type(fitted).__name__}, not the family itself")
     return family
 
 
 def _denoise(ctx: _Context, family: DenoiserFamily, y: np.ndarray, level: float, prop: str = "denoise") -> np.ndarray:
+    data = y.copy()
     try:
-        out = family.denoise(y, level)
+        out = family.denoise(data, level)
     except Exception as err:  # noqa: BLE001
         raise ctx.fail(prop, f"raised {type(err).__name__}: {err}") from err
+    if not np.array_equal(data, y):
+        raise ctx.fail(prop, "modified its input in place")
     if not isinstance(out, np.ndarray):
         raise ctx.fail(prop, f"returned {type(out).__name__}, not a numpy array")
     if out.shape != y.shape:

@@ -123,6 +123,12 @@ class SwallowsKeywords(BoxMean):
         super().__init__(radius, **{k: v for k, v in hyper.items() if k == "shrink"})
 
 
+class CentresInPlace(BoxMean):
+    def _denoise(self, y, level):
+        y -= self.mean_  # the caller's array changes
+        return super()._denoise(y + self.mean_, level)
+
+
 class WrongShape(BoxMean):
     def _denoise(self, y, level):
         return super()._denoise(y, level)[:, :, :-1]
@@ -158,6 +164,7 @@ def test_a_minimal_local_family_conforms(register):
     (LeaksLatticeMean, r"family 'bad' on model 'gff' \(gaussian channel, radius 1\): locality: family 'bad' claims "
                        r"radius 1 but its output changed by .* when only inputs outside the window changed"),
     (UnvalidatedHyperparameter, r"family 'bad': bad hyperparameter: shrink=<object object at .*> was accepted"),
+    (CentresInPlace, r"family 'bad' on model 'gff' .*: denoise: modified its input in place"),
     (WrongShape, r"family 'bad' on model 'gff' .*: denoise: raised AssertionError: bad returned shape"),
 ])
 def test_a_broken_family_is_caught_with_a_one_line_message(register, cls, message):
