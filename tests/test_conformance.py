@@ -12,7 +12,7 @@ import pytest
 
 from phasebench.denoisers import DENOISERS, DenoiserFamily
 from phasebench.denoisers.conformance import ConformanceError, check_family
-from phasebench.lattice_models import make_model
+from phasebench.lattice_models import MODELS, make_model
 from phasebench.lattice_models.geometry import apply_window_kernel
 from test_plugins import make_plugin
 
@@ -22,7 +22,7 @@ def test_every_registered_family_conforms(name):
     cls = DENOISERS.get(name)
     report = check_family(name)
     assert report.fitted_members > 0
-    supported = {m for m in ("gff", "ising", "toric_loops") if cls.supports(make_model(m))}
+    supported = {m for m in MODELS.names() if cls.supports(make_model(m))}
     assert {r.model for r in report.records if r.prop == "fit and denoise"} == supported
     if cls.local_members:  # the audit ran on every supported model where a local member exists
         audited = {r.model for r in report.records if r.prop == "locality"}
