@@ -55,6 +55,10 @@ class MinimumWeightMatching(DenoiserFamily):
         self._checks = {}
         self._matchers = {}
 
+    def __getstate__(self):
+        """PyMatching graphs do not pickle; they are a cache, rebuilt on demand after unpickling."""
+        return {**self.__dict__, "_matchers": {}}
+
     def _check_matrix(self, L: int) -> sp.csr_matrix:
         if L not in self._checks:
             self._checks[L] = torus_check_matrix(L)
