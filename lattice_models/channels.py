@@ -7,7 +7,7 @@ Every channel is parameterised by its schedule-free *level*:
 * bit-flip channel: the flip probability ``p`` in ``[0, 1/2]``.
 
 Schedules (:mod:`phasebench.lattice_models.schedules`) map a diffusion time ``t`` to ``(a, s)`` (or to
-``p``); scores are always reported on ``lambda`` or ``p`` (physics reference, section 1).  Noise draws
+``p``); scores are always reported on ``lambda`` or ``p`` (docs/physics.md, section 1).  Noise draws
 are seeded: the same seed gives the same noisy test set.
 
 A channel answers everything that exact oracles and denoiser families need from it (site fields,

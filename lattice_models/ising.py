@@ -1,6 +1,6 @@
 """2D Ising model on the periodic L x L torus (J = 1, k_B = 1): Numba MCMC samplers.
 
-Physics reference, section 2.  ``p(s) ~ exp(K sum_<ij> s_i s_j)``, K = 1/T, s = +-1
+Reference: docs/physics.md, section 2.  ``p(s) ~ exp(K sum_<ij> s_i s_j)``, K = 1/T, s = +-1
 stored as int8, shape ``(n, 1, L, L)``.  Samplers (``lattice_models/kernels``):
 checkerboard Metropolis (L even, >= 4), Swendsen-Wang and Wolff, all with per-chain
 counter-based random streams, so a dataset is a pure function of the seed and the

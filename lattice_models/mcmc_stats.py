@@ -5,7 +5,7 @@ chain).  The normalised autocorrelation ``rho(t)`` is averaged over chains, each
 centred on its own mean, and ``tau_int = 1/2 + sum_{t=1}^{W} rho(t)`` with the
 smallest window ``W >= c tau_int(W)`` (Sokal 1997, c = 6).  ``tau_int = 1/2`` for
 independent samples, so the variance of a mean of ``n`` samples is
-``2 tau_int var / n``.  Physics reference, section 2: keep chains >= 50 tau_int.
+``2 tau_int var / n``.  Reference: docs/physics.md, section 2: keep chains >= 50 tau_int.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and ``t`` <-> the flip probability ``p`` of the bit-flip channel.
 
 For display and for users who think in ``t``; scores are always reported on ``lambda`` or ``p``
-(physics reference, section 1).
+(docs/physics.md, section 1).
 """
 
 from __future__ import annotations

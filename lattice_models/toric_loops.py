@@ -1,4 +1,4 @@
-"""Toric-code-like closed-loop model on the L x L torus (physics reference, section 3).
+"""Toric-code-like closed-loop model on the L x L torus (docs/physics.md, section 3).
 
 Conventions (the single place where they are fixed for the whole project)
 -------------------------------------------------------------------------
@@ -76,7 +76,7 @@ P_CRITICAL_BITFLIP = 0.10922
 P_CRITICAL_UNCERTAINTY = 0.0003
 #: the recollected Gaussian RBIM Nishimori point J_0/sigma ~ 1.02, squared: K_e ~ N(lambda, lambda) gives J_0/sigma = sqrt(lambda)
 LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED = 1.04
-#: correlation-length exponent along the Nishimori line, 1/y_1 with y_1 = 0.655(15) (physics.md section 3)
+#: correlation-length exponent along the Nishimori line, 1/y_1 with y_1 = 0.655(15) (docs/physics.md, section 3)
 NU_NISHIMORI = 1 / 0.655
 
 
@@ -209,7 +209,7 @@ def sample_loop_gas(n: int, L: int, seed: int, x: float, *, chains: Optional[int
 
 @MODELS.register("toric_loops")
 class ToricLoops(LatticeModel):
-    """Closed loops on the edges of the L x L torus with weight ``x^{#edges}`` (section 3).
+    """Closed loops on the edges of the L x L torus with weight ``x^{#edges}`` (docs/physics.md, section 3).
 
     Conventions (edge channels, vertices, plaquettes, homology) are in the module docstring
     of :mod:`phasebench.lattice_models.toric_loops`.
@@ -251,16 +251,16 @@ class ToricLoops(LatticeModel):
 
     # -- metadata ------------------------------------------------------------------------------
     def transitions(self) -> list[Transition]:
-        out = [Transition("x", X_CRITICAL, 0.0, "Kramers-Wannier duality: x_c = tanh K_c = sqrt(2)-1 (physics.md section 3)")]
+        out = [Transition("x", X_CRITICAL, 0.0, "Kramers-Wannier duality: x_c = tanh K_c = sqrt(2)-1 (docs/physics.md, section 3)")]
         if self.x == 1.0:  # the decoding transitions are those of the toric code (uniform loops)
             out.append(Transition(
                 "p", P_CRITICAL_BITFLIP, P_CRITICAL_UNCERTAINTY,
                 "RBIM Nishimori point: 0.1092212(4) Wan-Dai-Zhu arXiv 2511.02907; 0.10919(7) Hasenbusch et al. "
-                "arXiv 0803.0444; 0.10929(2) Ohzeki-Jacobsen arXiv 1410.0166 (physics.md section 3)",
+                "arXiv 0803.0444; 0.10929(2) Ohzeki-Jacobsen arXiv 1410.0166 (docs/physics.md, section 3)",
                 channel="bitflip", nu=NU_NISHIMORI))
             out.append(Transition(
                 "lambda", LAMBDA_CRITICAL_GAUSSIAN_UNVERIFIED, 0.05,
-                "Gaussian RBIM Nishimori point, recollected J0/sigma ~ 1.02 (unverified; placeholder uncertainty; physics.md section 3)",
+                "Gaussian RBIM Nishimori point, recollected J0/sigma ~ 1.02 (unverified; placeholder uncertainty; docs/physics.md, section 3)",
                 channel="gaussian", scored=False, nu=NU_NISHIMORI))  # assumed: the same Nishimori class
         return out
 

@@ -179,7 +179,7 @@ def test_registered():
 
 
 def test_learns_the_gff_r_local_optimum():
-    """Small budget, r = 1, L = 16, m^2 = 0.25, lambda = 1 (physics reference, section 4).
+    """Small budget, r = 1, L = 16, m^2 = 0.25, lambda = 1 (docs/physics.md, section 4).
 
     For Gaussian data the r-local optimum's error is independent of the window, so for
     any r-local estimate  mse_cnn = mse_loc + E[(cnn - loc)^2]  exactly.  We check that

@@ -2,7 +2,7 @@
 the bit-flip case is in test_cnn_checks.py).
 
 The output is ``tanh(a y_i / s^2 + H_i)``: the site's own likelihood field, known in closed
-form (physics reference, section 2), plus a network field H.  Oracles: the single-site
+form (docs/physics.md, section 2), plus a network field H.  Oracles: the single-site
 posterior (the network field starts at zero), Monte Carlo for the single-site MMSE, and the
 exact transfer-matrix posterior of the 2D Ising model on the 6 x 6 torus.
 """

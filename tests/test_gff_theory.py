@@ -1,4 +1,4 @@
-"""Exact GFF theory against independent dense-matrix computations (physics reference, section 4)."""
+"""Exact GFF theory against independent dense-matrix computations (docs/physics.md, section 4)."""
 
 import numpy as np
 import pytest

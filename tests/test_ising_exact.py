@@ -59,7 +59,7 @@ def test_kaufman_approaches_onsager_energy():
     # off criticality the finite-size correction is exponentially small
     assert ex.kaufman_energy_per_site(2.0, 64) == pytest.approx(ex.onsager_energy_per_site(2.0), abs=1e-10)
     assert ex.kaufman_energy_per_site(3.0, 64) == pytest.approx(ex.onsager_energy_per_site(3.0), abs=1e-10)
-    # at T_c: u_L = -sqrt 2 - 0.622 / L + O(1/L^2) (physics reference, section 2)
+    # at T_c: u_L = -sqrt 2 - 0.622 / L + O(1/L^2) (docs/physics.md, section 2)
     for L in (64, 128):
         assert L * (ex.kaufman_energy_per_site(ex.T_CRITICAL, L) + math.sqrt(2)) == pytest.approx(-0.622, abs=0.005)
 

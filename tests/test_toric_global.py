@@ -21,7 +21,7 @@ from phasebench.lattice_models.exact.toric_global import (
 
 def _uniform_cycles(n, L, seed):
     """Test-only exact sampler of the loop-weight-1 measure: XOR of fair-coin plaquette
-    boundaries and two fair homology bits (physics reference, section 3)."""
+    boundaries and two fair homology bits (docs/physics.md, section 3)."""
     rng = np.random.default_rng(seed)
     basis = cycle_space_basis(L).reshape(L * L + 1, -1).astype(np.int64)
     plaquettes = np.zeros((L * L, 2, L, L), dtype=np.int64)

@@ -36,7 +36,8 @@ def test_matches_brute_force(L, scale, field):
 
 
 def test_two_by_two_closed_form():
-    # physics reference: Z = 4 cosh 8K + 12 on the 2x2 torus (each pair joined by two bonds)
+    # docs/physics.md, section 2, "Exact finite torus (Kaufman 1949)": Z = 4 cosh 8K + 12 on the
+    # 2x2 torus (each pair joined by two bonds)
     K = 0.37
     J = np.full((2, 2), K)
     res = torus_ising_marginals(J, J)

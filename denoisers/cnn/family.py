@@ -39,7 +39,7 @@ Bayes output (the default, ``output="auto"``, wherever it applies: +-1 data unde
 or the bit-flip channel, i.e. spins, or bits the channel encodes as spins; ``"linear"`` forces the
 linear readout, ``"bayes"`` requires the Bayes output): the posterior of a +-1 site is
 ``E[u_i | y] = tanh(g y_i + H_i)`` with ``g = a / s^2`` (Gaussian) or ``atanh(1 - 2p)`` (bit flip)
-(physics reference, section 2: the site's own likelihood field plus the field of the prior given
+(docs/physics.md, section 2: the site's own likelihood field plus the field of the prior given
 the other observations; :mod:`phasebench.denoisers.harness.output_heads`), so the network's output (head + skip) is
 the field ``H_i`` and the estimate is the tanh above; the trunk also sees ``tanh(g y)`` (a per-site
 function of the input, so the light cone is unchanged).  The untrained network (zero head and skip) is the single-site posterior.

@@ -25,7 +25,7 @@
   layer also sees each check's value on the single-site posteriors, ``prod_e tanh(h_e)`` over the
   check's edges (the syndrome, times (1 - 2p)^4 under bit flip; a soft syndrome under the Gaussian
   channel), the standard input of neural decoders.  Under bit flip the exact posterior is the
-  edge's own observation times a function of the syndrome alone (physics reference, section 3),
+  edge's own observation times a function of the syndrome alone (docs/physics.md, section 3),
   which a SiLU trunk on raw bits must otherwise build from 4-body parities.  That first layer's
   kernel covers exactly the offsets ``k`` with ``k + (check offsets) in [-1, 1]^2`` (``[0, 1]^2``
   for the vertex checks), so its light cone is still radius 1 and the trunk's still ``r``; the r

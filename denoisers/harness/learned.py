@@ -1,6 +1,6 @@
 """The base class of learned families: what a fit does, whatever the network.
 
-:class:`LearnedFamily` fits an x0-predictor (physics reference, section 1: MSE training of the clean variable
+:class:`LearnedFamily` fits an x0-predictor (docs/physics.md, section 1: MSE training of the clean variable
 from fresh noisy copies gives the posterior mean ``E[x | y]``):
 
 1. standardise (:class:`phasebench.denoisers.harness.noisy_batches.Standardiser`) and pick the output head

@@ -1,6 +1,6 @@
 """Shared pieces for learned x0-prediction denoisers (torch).
 
-Conventions (physics reference, section 1):
+Conventions (docs/physics.md, section 1):
 
 * *data space* ``x``: what the model samples and what ``denoise`` returns
   (real, spin +-1 or binary 0/1);

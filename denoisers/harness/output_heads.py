@@ -8,7 +8,7 @@ A head maps the network's output to the posterior-mean estimate, in training (st
 * real variables, and binary variables that the Gaussian channel keeps as 0/1: :class:`LinearReadout`,
   the posterior mean in standardised units, decoded and clipped to the variable's range ([0, 1] for bits).
 
-The Bayes output (physics reference, section 2): for +-1 data ``u`` observed through a memoryless channel the
+The Bayes output (docs/physics.md, section 2): for +-1 data ``u`` observed through a memoryless channel the
 posterior of a site is ``E[u_i | y] = tanh(h_i + H_i)``: the site's own likelihood field ``h_i``,
 known in closed form, plus the field ``H_i`` of the prior given the other observations (the
 cavity field).  The likelihood field is ``a y_i / s^2`` for ``y = a u + s z`` (Gaussian) and
@@ -32,7 +32,7 @@ def bayes_output_applies(channel, std: Standardiser) -> bool:
 
 
 class BayesLocalField:
-    """The Bayes output for +-1 data under the Gaussian or bit-flip channel (physics reference, section 2).
+    """The Bayes output for +-1 data under the Gaussian or bit-flip channel (docs/physics.md, section 2).
 
     The posterior of a +-1 site is ``E[u_i | y] = tanh(g y_i + H_i)`` (g: the channel's
     ``spin_field_gain``): the first term is the site's own likelihood field, known in closed form; the network

@@ -1,6 +1,6 @@
 """Exact theory of the Gaussian free field under the Gaussian channel.
 
-Physics reference, section 4.  The field is ``x ~ N(0, G)`` with
+Reference: docs/physics.md, section 4.  The field is ``x ~ N(0, G)`` with
 ``G = (-Delta + m^2)^{-1}`` on the L x L torus and the channel is
 ``y = a x + s z``.  Everything here is exact: Fourier diagonalisation for the
 translation-invariant global quantities, small dense solves for windows.
@@ -10,7 +10,7 @@ infinite variance.  phasebench then defines the massless field as the
 zero-mean field (the constant mode projected out), so ``G`` is the
 pseudo-inverse of ``-Delta`` and the posterior variance of the constant mode is
 zero.  This gives an L-dependent floor in the excess error and in the CMI
-(physics reference, section 4): score the massive case, ``m L >> 1``.
+(docs/physics.md, section 4): score the massive case, ``m L >> 1``.
 """
 
 from __future__ import annotations

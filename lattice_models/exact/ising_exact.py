@@ -1,6 +1,6 @@
 """Exact results for the 2D Ising model (J = 1, k_B = 1, K = 1/T, periodic L x L torus).
 
-Physics reference, section 2:
+Reference: docs/physics.md, section 2:
 
 * :func:`brute_force` enumerates all 2^(L^2) states for L <= 4 and gives
   ``<E>/N``, ``<|m|>``, ``<m^2>`` and ``<m^4>`` at any T (m = M / N).

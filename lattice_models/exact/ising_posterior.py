@@ -1,6 +1,6 @@
 """Exact posterior mean of noisy 2D Ising data on the L x L torus.
 
-Physics reference, section 2 ("Posterior of noisy Ising data"): for Ising data
+Reference: docs/physics.md, section 2, "Posterior of noisy Ising data".  For Ising data
 at coupling K = 1/T corrupted by a factorised channel the posterior is an Ising
 model in a site-dependent field,
 

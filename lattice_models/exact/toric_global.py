@@ -1,6 +1,6 @@
 """Global Bayes oracle for toric-code loop configurations under noise.
 
-Conventions (physics reference, section 3): edge variables x in {0,1} on the
+Conventions (docs/physics.md, section 3): edge variables x in {0,1} on the
 L x L torus, shape (n, 2, L, L); channel 0 is the horizontal edge
 h(i,j) = (i,j)-(i,j+1), channel 1 the vertical edge v(i,j) = (i,j)-(i+1,j).
 Valid x have even parity at every vertex; the prior is uniform over this

@@ -1,7 +1,7 @@
 """Exact marginals of a general Ising model on the L x L torus.
 
 ``p(s) ∝ exp(sum Jh[i,j] s[i,j] s[i,j+1] + sum Jv[i,j] s[i,j] s[i+1,j] + sum h[i,j] s[i,j])``
-with indices mod L and s = +-1 (physics reference, section 2).
+with indices mod L and s = +-1 (docs/physics.md, section 2).
 
 :func:`torus_ising_marginals` runs the transfer matrix of
 ``lattice_models/kernels/torus_transfer_matrix.py`` (cost O(L^2 4^L); L <= 12);

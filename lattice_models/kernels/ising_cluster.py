@@ -1,6 +1,6 @@
 """Cluster updates for the 2D Ising model: Wolff (1989) and Swendsen-Wang (1987).
 
-Physics reference, section 2 ("Dynamics": z ~ 0.25 in sweep units near T_c).
+Reference: docs/physics.md, section 2, "Dynamics" (z ~ 0.25 in sweep units near T_c).
 Spins are int8 (+-1) in the plain layout ``spins[chain, i, j]`` on the periodic
 L x L torus, J = 1, bond probability ``p = 1 - exp(-2K)``.  Chains run in
 parallel (``prange``); each chain draws its own counter-based stream

@@ -1,6 +1,6 @@
 """Checkerboard Metropolis for the 2D Ising model (J = 1, periodic L x L, L even).
 
-Physics reference, section 2.  Spins are int8 (+-1) stored in the
+Reference: docs/physics.md, section 2.  Spins are int8 (+-1) stored in the
 *checkerboard-split* layout ``sub[chain, colour, i, k]`` of shape
 ``(n_chains, 2, L, L // 2)``: colour 0 ("black") holds the sites with
 ``(i + j)`` even, ``sub[c, 0, i, k] = s[i, 2k + (i % 2)]``; colour 1 holds

@@ -1,6 +1,6 @@
 """Heat-bath kernel for the toric loop gas ``x^{#occupied edges}`` on the L x L torus.
 
-Conventions are those of :mod:`phasebench.lattice_models.toric_loops` (physics reference,
+Conventions are those of :mod:`phasebench.lattice_models.toric_loops` (docs/physics.md,
 section 3): a chain is an int8 array ``(2, L, L)`` with ``h = chain[0]``, ``v = chain[1]``;
 plaquette ``(i, j)`` is bounded by ``h[i, j]``, ``h[i+1, j]``, ``v[i, j]``, ``v[i, j+1]``.
 

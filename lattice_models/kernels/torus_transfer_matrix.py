@@ -1,6 +1,6 @@
 """Exact transfer matrix for a general Ising model on the L x L torus (Numba).
 
-Model (physics reference, section 2, "Posterior of noisy Ising data")::
+Model (docs/physics.md, section 2, "Posterior of noisy Ising data")::
 
     p(s) ∝ exp( sum_{i,j} Jh[i,j] s[i,j] s[i,j+1]
               + sum_{i,j} Jv[i,j] s[i,j] s[i+1,j]

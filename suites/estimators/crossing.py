@@ -4,7 +4,7 @@ where a growing curve reaches a given fraction of its end value.
 **Finite-size crossing** (:func:`finite_size_crossing`).  Near a continuous transition at ``x_c`` a
 quantity ``Q`` with scaling dimension ``a`` obeys ``Q(x, L) L^a = F((x - x_c) L^{1/nu})``: the curves
 ``Q L^a`` of all sizes cross at ``x_c``, up to corrections that shrink with L.  For the 2D Ising model and
-a quantity ``~ <m^2>``, ``a = 2 beta / nu = 1/4`` and ``nu = 1`` (physics reference, section 2).  Each pair
+a quantity ``~ <m^2>``, ``a = 2 beta / nu = 1/4`` and ``nu = 1`` (docs/physics.md, section 2).  Each pair
 of successive sizes gives a crossing from a weighted line fitted to the difference of the two scaled
 curves (:func:`crossing_by_local_fit`) within a window of fixed width in the scaling variable; with
 three or more sizes the pairs' crossings are extrapolated in ``L_mean^(-shift_exponent)``.

@@ -29,7 +29,7 @@ they are ``E[(q_{r+1} - q_r)^2]`` (nested Bayes posteriors), positive and free o
 3. **Extrapolation.**  At a finite scale the peak is shifted from the transition as
    ``level*(rho) = level_c + b rho^{-1/nu}`` (finite-size scaling with ``rho`` in place
    of L; ``nu`` is the transition's correlation-length exponent, a parameter: 1/0.655 along the
-   Nishimori line of the toric code, physics reference, section 3).  A
+   Nishimori line of the toric code, docs/physics.md, section 3).  A
    weighted straight-line fit of ``level*`` against ``rho^{-1/nu}`` over the resolved
    scales gives ``level_c`` at ``rho = inf``; an extrapolated value outside the level grid is
    no estimate (NaN; the value stays in ``extrapolated``).  With one resolved scale the

@@ -6,7 +6,7 @@ own global member):
 
 * ``xi_eff(level)`` from the decay of the excess with r, and where the model knows its Markov length
   ``xi_M(level)`` (e.g. the Gaussian free field, ``xi_M = 1 / (2 mu)``, ``cosh mu = 1 + M^2 / 2``,
-  physics reference, section 4), the ratio ``xi_eff / xi_M``: the calibration score;
+  docs/physics.md, section 4), the ratio ``xi_eff / xi_M``: the calibration score;
 * the interior peaks of ``xi_eff(level)``: on a model without a transition along the level (the
   GFF) the correct answer is none, so a peak is a false positive; elsewhere they are reported, unscored;
 * agreement of the measured excess with the exact r-local optimum's excess, where the model has it

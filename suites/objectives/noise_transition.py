@@ -4,7 +4,7 @@ The target is the model's declared transition along the level of the task's chan
 (:class:`phasebench.lattice_models.Transition` with ``channel`` set): its value, whether it is scored
 (an unverified value is measured and compared, never scored against) and ``nu``.  Where the Markov
 length of the noisy distribution diverges (for closed loops under bit flips: the Nishimori point,
-physics reference, section 3), the r-local error converges ever more slowly in r.  Per family:
+docs/physics.md, section 3), the r-local error converges ever more slowly in r.  Per family:
 
 * MSE(level, r) per variable and the cross-entropy, on the *same* random sites of the same noisy
   configurations for every radius (for the ``exact`` r-local oracle these are infinite-lattice

@@ -1,6 +1,6 @@
 """``toric-gaussian`` (unscored measurement): the toric pipeline with the Gaussian channel on +-1 edges.
 
-The posterior is a Gaussian random-bond Ising model on its Nishimori line (physics reference,
+The posterior is a Gaussian random-bond Ising model on its Nishimori line (docs/physics.md,
 section 3); its critical SNR is *unverified*: the model declares lambda_c = 1.04 (a recollected
 J_0/sigma ~ 1.02, squared) with ``scored=False``.  The task reports its own estimate of lambda_c, with
 a CI, from the peak of the exact r-local oracle's xi_eff(lambda) and from the logical-failure
