@@ -9,16 +9,14 @@ space.  Input and output scaling are per level and per channel from the training
 (:class:`phasebench.denoisers.harness.noisy_batches.Standardiser`); the output is the posterior-mean estimate in data
 space (clipped to [0, 1] for binary and [-1, 1] for spin data).
 
-Defaults that depend on the data and channel (each measured; see the constants below):
+Defaults that depend on the data and channel (each measured: docs/decisions/cnn-settings.md, by section):
 
-* window features: 4 with the Bayes output, 0 with the linear readout (there they made the GFF
-  calibration worse in the one quick run measured: worst |xi_eff/xi_M - 1| 0.05 -> 1.05) and under
-  bit flip;
+* window features: 4 with the Bayes output, 0 with the linear readout and under bit flip (§2, §5);
 * periodic units: half the width under the bit-flip channel (the noisy data are bits, and the
   posterior is a Boolean function of them), 0 otherwise; configurations per level per step: 2
   under bit flip, 8 otherwise; share of the budget for the readout refit: 0.1 under bit flip, 0.5
   otherwise; learning rate 1e-2 -> 1e-4 under bit flip, 3e-3 -> 1e-5 otherwise (:data:`phasebench.denoisers.cnn.settings.BITFLIP_DEFAULTS`,
-  overlaid on the output's defaults; explicit options win);
+  overlaid on the output's defaults; explicit options win; §4, §5, §1);
 * parity checks (``checks=True``, the default): when the model declares local parity checks
   (``LatticeModel.parity_checks``, e.g. the toric code's vertex checks) and the Bayes output applies,
   the first trunk layer also sees the checks' values on the single-site posteriors (the syndrome under
@@ -30,10 +28,7 @@ Defaults that depend on the data and channel (each measured; see the constants b
   configurations that satisfy the checks is invariant under flipping any closed loop, so the posterior is
   covariant, ``E[u | c y] = c E[u | y]``, and ``G`` is a function of loop-invariant inputs (the check
   values, ``|y|``) that the trunk sees directly; ``H`` would be that function times the own sign, a product
-  the trunk must learn.  Measured on the quick toric grid (L = 16, r = 3, 60 reference s, 2114
-  Adam steps, excess over the exact r-local posterior at p = 0.04 / 0.08 / 0.11): 7.2% / 3.9% / 2.1% with
-  it, 12.7% / 9.4% / 3.6% without.  Under the Gaussian channel (toric-gaussian quick grid, r = 3, 60
-  reference s, 768 steps, lambda = 0.4 / 1.0 / 2.2): 2.2% / 29.8% / 654% with it, 3.7% / 40.2% / 946% without.
+  the trunk must learn (§6).
 
 Bayes output (the default, ``output="auto"``, wherever it applies: +-1 data under the Gaussian
 or the bit-flip channel, i.e. spins, or bits the channel encodes as spins; ``"linear"`` forces the
@@ -43,11 +38,7 @@ linear readout, ``"bayes"`` requires the Bayes output): the posterior of a +-1 s
 the other observations; :mod:`phasebench.denoisers.harness.output_heads`), so the network's output (head + skip) is
 the field ``H_i`` and the estimate is the tanh above; the trunk also sees ``tanh(g y)`` (a per-site
 function of the input, so the light cone is unchanged).  The untrained network (zero head and skip) is the single-site posterior.
-Measured on the quick ising-temperature division against the linear readout (same budget, same
-data; ``cnn`` had the linear readout by default until then, and the Bayes output was the family
-``cnn-bayes``, now an alias): the global member's worst gap to the exact posterior at L = 6 was
-10% against 34% (cells within 2%: 62 against 45 of 84), and at every T both members' test MSE was
-within 1.1% of the best of the three families (linear readout: 2.5 to 44% above it).
+It is the default because it fits the exact Ising posterior far better than the linear readout (§3).
 
 Training (the harness, :class:`phasebench.denoisers.harness.learned.LearnedFamily`): Adam on the level-weighted x0-prediction MSE with
 fresh noise every step (warm-up, then exponential LR decay) for a share
@@ -61,14 +52,13 @@ sampling error of a linear regression (about mse * parameters / sites).  With th
 output the readout is no longer linear: Adam gets the whole budget, with every group
 weighted by ``1 / (single-site MMSE)`` times an adaptive factor ``1 / (running mean of the
 group's own loss)``, normalised to mean 1, so each (level, condition) cell is fitted to a
-similar *relative* excess (measured on ising-temperature against the exact posterior at L = 6 and 10).
+similar *relative* excess (chosen against the exact Ising posterior at L = 6 and 10; §1, §2).
 Groups of a step go through the network together (:meth:`forward_groups`), in chunks of about
 :data:`phasebench.denoisers.harness.noisy_batches.CHUNK_SITES` sites.  ``grad_clip`` (off by default) rescales each step's gradient
-to at most that norm.  Long runs at the bit-flip rate 1e-2 can blow up and collapse (:mod:`phasebench.denoisers.cnn.settings`);
-clipping saved the toric r = 5 member of a 24000-step run but only delayed the r = 6 member's collapse (Adam's step
-is about the learning rate whatever the gradient's norm); a peak rate of 3e-3 with clipping trains every radius
-(the full division's toric-bitflip training).  The fit record's ``initial_loss`` (the untrained network's) shows a
-collapse.
+to at most that norm.  Long runs at the bit-flip rate 1e-2 can blow up and collapse; clipping only delays that
+(Adam's step is about the learning rate whatever the gradient's norm), a lower peak rate trains every radius (§9;
+docs/decisions/toric-bitflip-full-cnn-training.md).  The fit record's ``initial_loss`` (the untrained network's)
+shows a collapse (docs/decisions/collapse-flag.md).
 """
 
 from __future__ import annotations
@@ -178,11 +168,8 @@ class BayesCNNDenoiser(CNNDenoiser):
 
     It was the family with the Bayes output when ``cnn`` had the linear readout; since ``cnn``'s default became
     ``output="auto"`` (the Bayes output wherever it applies: +-1 encoded data under the Gaussian or bit-flip
-    channel, :mod:`phasebench.denoisers.harness.output_heads`), the two fit the same network with the same defaults.
-    History of the measurements that made the Bayes output the default: against the exact Ising
-    posterior on the ising-temperature quick grid (one network per radius conditioned on T, 150 s per
-    member, window features, E|f - q|^2 / E mse(q) per (T, lambda) cell), the L = 10 global member was
-    within 2% in all 84 cells (worst 1.2%), against a worst cell of 61% with the linear readout.
+    channel, :mod:`phasebench.denoisers.harness.output_heads`), the two fit the same network with the same defaults
+    (why the Bayes output became the default: docs/decisions/cnn-settings.md §3).
     """
 
     description = "alias of cnn (the Bayes output where it applies, else the linear readout)"
