@@ -17,16 +17,12 @@ Two choices make the maximum over levels a smooth, grid-independent statistic:
 * *common noise*: every level of a test configuration uses the same random draws (for the
   Gaussian channel ``y = a(lambda) x + s(lambda) z`` with one z per configuration,
   :func:`phasebench.suites.evaluation.task_split`), so a configuration's excess is a smooth function
-  of the level.  With an independent draw per level, the maximum picked up the noise of each level:
-  on the Ising quick division the ``linear`` family's T_c was 2.215 on the quick lambda grid and
-  2.240 on a 6x finer one, and its peak values differed by up to 16% between the two grids; with
-  common noise both grids give 2.2895;
+  of the level; with an independent draw per level the maximum picks up the noise of each level
+  (measured: docs/decisions/ising-temperature-common-noise.md);
 * *parabolic refinement* (:func:`phasebench.suites.estimators.parabolic_max`): the largest mean
   excess and its two neighbours in log level define a parabola whose vertex is the peak, so the
   value does not depend on where the peak falls between grid points (for the Ising model the peak
-  moves from about lambda = 0.1 at L = 6 to 0.03 at L = 10).  Measured with common noise on the
-  Ising quick grid against the 6x finer one, for ``linear``: peak values within 0.6% at every
-  T < 2.7 with the refinement, 2.6% without.
+  moves from about lambda = 0.1 at L = 6 to 0.03 at L = 10; measured: the same record).
 
 In the ordered phase a local member cannot know the global sign, so Phi ~ c <m^2>, and
 ``Phi L^a`` is a scaling function of ``(g - g_c) L^{1/nu}``: g_c is placed at the crossing of
@@ -69,13 +65,9 @@ def exponent_text(a: float) -> str:
 def lambda_grid(lo: float, hi: float, step: float) -> tuple:
     """Log lambda grid from 10^lo to 10^hi, ``step`` decades apart (a third in the quick division, a quarter in the full).
 
-    Phi is a maximum over lambda, so the grid must resolve the peak of the local excess: a
-    grid half a decade apart under-reads the peak by up to ~20% (measured on the Ising quick
-    division: L = 10, T = 2.24, cnn excess 0.157 / 0.191 / 0.096 at lambda = 0.01 / 0.032 /
-    0.1), and by a different amount at each L because the peak moves to smaller lambda as L
-    grows (about 0.1 at L = 6 and 0.03 at L = 10).  At lambda = 1 the local excess is below
-    a tenth of its peak at every T of the Ising grids (L = 6: 0.011-0.020 against 0.09-0.35), so
-    the grids stop half a decade below it.
+    Phi is a maximum over lambda, so the grid must resolve the peak of the local excess, which moves
+    to smaller lambda as L grows; the local excess is small at lambda = 1, so the grids stop half a
+    decade below it (measured: docs/decisions/ising-temperature-lambda-grid.md).
     """
     n = int(round((hi - lo) / step)) + 1
     return tuple(float(v) for v in np.round(np.logspace(lo, hi, n), 5))
@@ -311,9 +303,8 @@ def phi_excess(rec: Dict[str, Any]) -> np.ndarray:
     For a family of nested projections (``DenoiserFamily.nested_projections``: ``linear``,
     ``exact``) the excess is ``E|f_r - f_g|^2``: the cross term of ``mse(f_r) - mse(f_g) =
     |f_r - f_g|^2 + 2 (f_r - f_g)(f_g - x)`` has zero mean when f_g is the projection onto a class
-    that contains f_r.  Dropping it removes its variance: on the Ising full division, ``linear``'s Phi
-    has a median relative bootstrap sd of 2.0% against 3.7%, and the L = 14/18 crossing's CI is
-    [2.259, 2.294] against [2.121, 2.444].  For a learned family the identity only holds as far as
+    that contains f_r.  Dropping it removes its variance (measured:
+    docs/decisions/ising-temperature-nested-projections.md).  For a learned family the identity only holds as far as
     its global member is optimal (``mse(f_r) - mse(f_g) - E|f_r - f_g|^2 = 2 E(f_r - f_g) delta``,
     delta = f_g - its optimum, first order in delta), so its Phi stays the paired difference.
     """

@@ -19,8 +19,7 @@ class GFFMarkovTask(DecayLength):
 
     def config(self, division: str) -> TaskConfig:
         if division == "quick":
-            # budget 20: at 15 the cnn's refit floor (~1e-5) at r = 3, 4 was resolved at lambda = 3, 10 and
-            # pulled xi_eff up (worst |xi_eff/xi_M - 1| 1.34 at 15, 0.06 at 20)
+            # budget 20 reference s (measured: docs/decisions/gff-markov-quick-budget.md)
             return TaskConfig(L=(32,), levels=(0.1, 0.3, 1.0, 3.0, 10.0), radii=(0, 1, 2, 3, 4),
                               n_train=2000, n_test=1000, seed=0, budget=20.0)
         return TaskConfig(L=(32,), levels=tuple(np.round(np.logspace(-1, 1, 9), 4)), radii=(0, 1, 2, 3, 4, 5, 6),

@@ -32,11 +32,8 @@ class IsingTemperatureTask(ParameterTransition):
                               extra={"exact_max_L": 6, "exact_n": 50, "data_n": 4000})
         temps = temperature_grid(dense=True)
         return TaskConfig(L=(6, 10, 14, 18), levels=lambda_grid(-3.25, -0.25, 0.25), radii=(),
-                          # 300 reference s per member: the L = 6 / 10 global members' worst gap to the exact posterior
-                          # 1.35% / 1.73% (208/208 cells within 2% at both sizes); at 150 s: 1.80% / 2.81% (L = 10 with
-                          # 48 configurations at lambda = 0.562: 2.48% at 150 s, 1.73% at 300 s); cnn T_c over the four
-                          # sizes 2.3021 [2.2073, 2.3970] (1.45%; 0.93% at 150 s), 57 min in all on 2 cores
+                          # 300 reference s per member (measured: docs/decisions/ising-temperature-budget.md)
                           n_train=2000, n_test=1000, budget=300.0, model_params_grid=tuple({"T": t} for t in temps),
-                          # exact check: 16 configurations per (T, lambda) cell at L = 10 (0.4-0.6 s each), 256 at L = 6
-                          # (3 ms each); with 16 at L = 6 one stripe configuration made a cell's gap 5.5%, CI [0.3%, 12.5%]
+                          # exact check: 16 configurations per (T, lambda) cell at L = 10, 256 at L = 6
+                          # (measured: docs/decisions/ising-temperature-exact-check.md)
                           extra={"exact_max_L": 10, "exact_n": 16, "exact_n_by_L": {6: 256}, "data_n": 20000})

@@ -8,7 +8,7 @@ from ..objectives.noise_transition import NoiseTransition
 from .base import TASKS
 
 #: the full division's ``cnn`` training, over the bit-flip defaults: a fixed 24000 Adam steps for every radius from a
-#: peak rate of 3e-3, gradient norm clipped at 1 (the measurements that chose it: :mod:`phasebench.denoisers.cnn.settings`)
+#: peak rate of 3e-3, gradient norm clipped at 1 (measured: docs/decisions/toric-bitflip-full-cnn-training.md)
 FULL_CNN_TRAINING = {"steps": 24000, "lr": 3e-3, "grad_clip": 1}
 
 
@@ -26,6 +26,7 @@ class ToricBitflipTask(NoiseTransition):
                               extra={"centres_per_config": 16, "learned_radii": (1, 2, 3), "global_L": (4, 6), "global_n": 400})
         return TaskConfig(L=(16,), levels=(0.02, 0.04, 0.06, 0.07, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.125,
                                             0.13, 0.14, 0.16, 0.18, 0.2),
+                          # 360 reference s per member (measured: docs/decisions/toric-bitflip-budget.md)
                           radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=500, budget=360.0,
                           family_options={"cnn": dict(FULL_CNN_TRAINING)},
                           extra={"centres_per_config": 48, "learned_radii": (1, 2, 3, 4, 5, 6),

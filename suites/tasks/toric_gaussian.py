@@ -34,7 +34,5 @@ class ToricGaussianTask(NoiseTransition):
                           extra={"centres_per_config": 32, "learned_radii": (1, 2, 3, 4, 5, 6),
                                  "global_L": (6, 8, 10), "global_n": {6: 2000, 8: 800, 10: 150},
                                  "global_levels": (0.7, 0.85, 1.0, 1.15, 1.3, 1.5)},
-                          # the bit-flip task's step settings (quick grid, r = 3, 60 reference s: 2682 Adam steps
-                          # instead of 768; excess over exact r-local at lambda = 0.4 / 1.0 / 2.2: 1.8% / 24.5% / 428%
-                          # against 2.2% / 29.8% / 654% with the Gaussian defaults)
+                          # the bit-flip task's step settings (measured: docs/decisions/toric-gaussian-cnn-options.md)
                           family_options={"cnn": {"batch": 2, "lr": 1e-2, "lr_final": 1e-4}})
