@@ -51,9 +51,8 @@ from .mcmc_stats import integrated_autocorrelation_time, mean_and_error
 ALGORITHMS = ("auto", "metropolis", "swendsen-wang", "wolff")
 #: where Metropolis sweeps run: the Numba kernel, or torch (CUDA if available), which is bitwise identical
 BACKENDS = ("numba", "torch")
-# Wall time of one Wolff sweep over one checkerboard Metropolis sweep at T_c, measured
-# on the development machine (2 shared cores): about 6 at L = 32 and 11-16 at L = 64
-# (suites/benchmarks/test_bench_ising_sampler.py records it).
+# Wall time of one Wolff sweep over one checkerboard Metropolis sweep at T_c
+# (measured: docs/decisions/ising-sampler-cluster-cost.md)
 CLUSTER_COST_RATIO = 10.0
 TWO_START_Z_MAX = 4.0
 MIN_PILOT_TAUS = 50.0

@@ -9,8 +9,8 @@ that the members fitted in workers denoise bit for bit like those fitted in the 
 Fitted members are stored in and taken from ``PHASEBENCH_FIT_CACHE`` when it is set (:mod:`phasebench.suites.fit_cache`).
 Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use, or 1 when the
 families train on a GPU; 1 fits in-process).  Several processes may share one GPU, each with its own
-CUDA context: six toric ``cnn`` members at once on an H200 had 1.7-2x the throughput of one at a time
-(README), but each context costs GPU memory, so the default stays 1 there.
+CUDA context, which raised the throughput but costs GPU memory, so the default stays 1 there (measured:
+docs/decisions/gpu-training-and-workers.md).
 Non-trainable families (exact oracles, closed forms) fit in-process: they are fast, and some
 hold large tables; so do families defined in ``__main__``, which a fresh interpreter may lack.
 Workers start with ``spawn`` (a fresh interpreter: forking a process that has run torch's or

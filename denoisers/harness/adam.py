@@ -6,8 +6,8 @@ is the same sequence of tensor operations: the groups' weights, the running mean
 step's loss stay on the device, and the host reads the loss once, after the last step.  On CPU, with one torch
 thread, a fixed step count gives bitwise-identical weights.
 
-On a GPU a small network's step costs its kernel launches, not its arithmetic (measured on an H200, toric cnn,
-L = 16, 18 levels, 2 configurations per level: 24 ms per eager step at radius 6, about 500 operations).  Where
+On a GPU a small network's step costs its kernel launches, not its arithmetic (measured:
+docs/decisions/gpu-training-and-workers.md).  Where
 every group goes through the network in one call each step (static shapes: the toric grids), the step can be
 captured once as a CUDA graph and replayed (``PHASEBENCH_CUDA_GRAPHS=1``, CUDA only): only the noise draw and
 the copy into the graph's input buffers run eagerly.  Adam then runs with ``capturable=True`` and a tensor

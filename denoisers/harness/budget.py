@@ -1,9 +1,7 @@
 """Training budgets in *reference seconds*: a budget is a fixed amount of work, not wall-clock time.
 
 A wall-clock budget made the number of Adam steps, and with it every trained family's score,
-depend on the machine's speed and load: two quick runs of identical code placed the ``cnn``
-family's T_c at 2.235 and 2.141, and step counts for one toric member differed by 2.5x.
-Instead, a budget of B seconds buys the work that takes B seconds on the reference machine,
+depend on the machine's speed and load.  Instead, a budget of B seconds buys the work that takes B seconds on the reference machine,
 computed from the shape of the problem by the cost models below.  The step count and the
 number of refit configurations are then functions of (budget, network, data shape) alone, so
 a fit is bitwise reproducible on CPU (one torch thread, :func:`phasebench.denoisers.harness.noisy_batches.set_torch_threads`),
@@ -12,9 +10,7 @@ and a faster machine or a GPU simply finishes sooner.
 Reference machine: the project's 2-core Intel Xeon (AVX-512) CI machine, torch 2.13.0+cpu, one
 torch thread.  The coefficients are a non-negative least-squares fit (relative errors) to
 per-step and per-configuration times measured there on every configuration the suite's tasks
-train (GFF L = 32, r = 0..4; Ising L = 6 and 10 conditioned on 12 temperatures, linear and Bayes
-outputs; Ising L = 8; toric code L = 16, r = 1..6 with periodic units): measured / modelled
-time per Adam step 0.81..1.45, per refit configuration 0.75..1.51.
+train (the fit and its accuracy: docs/decisions/reference-seconds-budgets.md).
 """
 
 from __future__ import annotations

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping
 
 #: a trained member whose final loss is at least this fraction of its untrained network's (``initial_loss``, the
-#: trivial predictor's) collapsed instead of learning (the toric radius-5 and -6 ``cnn`` members at 24000 steps:
-#: 1.10 and 1.15 against about 1; a member that learns ends at 0.35-0.6)
+#: trivial predictor's) collapsed instead of learning (measured: docs/decisions/collapse-flag.md)
 COLLAPSE_FRACTION = 0.9
 
 

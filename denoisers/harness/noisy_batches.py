@@ -42,13 +42,10 @@ def set_torch_threads() -> int:
     """Threads for torch: PHASEBENCH_TORCH_THREADS if set, else 1.
 
     One thread makes training bitwise reproducible: with two, MKL-DNN's convolution gradients and
-    MKL's products differ in the last bits between identical runs (measured on the reference
-    machine: 1 run in 12 for a toric cnn, 1 in 3 for its readout refit), and the difference grows
-    through training.  It costs little at the suite's sizes: per Adam step, 2 threads took 0.6x to
-    1.3x the time of 1, and members train side by side in worker processes instead
-    (:mod:`phasebench.suites.parallel_fit`).  Inference uses one thread too: a forward pass on 2 threads
-    matched 1 thread on the test batches but not on the locality audit's (last bits of its
-    diagnostic), and a quick division with 2-thread inference was no faster (471 s vs 425-440 s).
+    MKL's products differ in the last bits between identical runs, and the difference grows through
+    training.  It costs little at the suite's sizes, and members train side by side in worker processes
+    instead (:mod:`phasebench.suites.parallel_fit`).  Inference uses one thread too (measured:
+    docs/decisions/torch-threads.md).
     """
     import torch
 
@@ -233,8 +230,7 @@ class NoisyBatches:
 
 
 #: sites per forward pass in training: larger batches of small lattices run faster together, while
-#: one batch of many large lattices falls out of cache (measured: GFF L=32 r=0, 5 levels x 8
-#: configurations, 35 ms/step in chunks of one level vs 60 ms/step in one pass, 1 thread)
+#: one batch of many large lattices falls out of cache (measured: docs/decisions/training-batching.md)
 CHUNK_SITES = 8192
 #: the same on a GPU, where a call costs its kernel launches whatever its size: a step's groups go through in
 #: one call up to this many sites (a radius-6 toric member at 2^20 sites holds about 3 GB of activations)
@@ -272,8 +268,7 @@ def sites_per_step_groups(n_groups: int, min_groups: int, batch: int, sites: int
 
     A conditioned fit has a group per (level, condition) pair; drawing every group at every step makes
     one step cost groups x L^2 sites, so the step count of a fixed budget falls as 1 / (groups L^2)
-    (measured on the full ising-temperature division, 208 groups, budget 150: 168 Adam steps for the
-    L = 18 local member).  A random subset of a fixed number of sites per step keeps the step count
+    (measured: docs/decisions/training-batching.md).  A random subset of a fixed number of sites per step keeps the step count
     near that of small lattices, and every group is still drawn about once per groups / subset steps.
     """
     per_call = max(1, CHUNK_SITES // max(1, batch * sites))
