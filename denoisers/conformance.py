@@ -43,7 +43,7 @@ from .base import DENOISERS, DenoiserFamily, make_family
 from .locality import audit_locality
 
 #: small settings (quick) and a fuller pass; ``budget`` is in reference seconds
-#: (:mod:`phasebench.denoisers.reference_cost`): 0.05 is 5 Adam steps and a 192-configuration readout
+#: (:mod:`phasebench.denoisers.harness.budget`): 0.05 is 5 Adam steps and a 192-configuration readout
 #: refit of an r = 1 ``cnn`` at L = 6, enough to run every stage of a learned fit
 QUICK = dict(L=6, n_train=16, n_test=2, budget=0.05, radii=(1,), audit_sites=3, all_channels=False, repeat_all=False)
 FULL = dict(L=8, n_train=32, n_test=4, budget=0.2, radii=(0, 1, 2), audit_sites=6, all_channels=True, repeat_all=True)

@@ -111,3 +111,14 @@ def test_relative_links_point_to_existing_files():
 def test_link_checker_catches_a_missing_file(tmp_path):
     (tmp_path / "a.md").write_text("[ok](a.md) [web](https://x.org) [anchor](#top) [gone](docs/none.md#s)")
     assert broken_links(tmp_path / "a.md", tmp_path) == ["a.md: docs/none.md#s"]
+
+
+#: a repository path written in the docs, e.g. `denoisers/harness/budget.py` (globs and placeholders excluded)
+REPO_PATH = re.compile(r"`((?:lattice_models|denoisers|suites|tests|examples|docs)/[\w/.-]*\w)`")
+
+
+def test_paths_named_in_the_docs_exist():
+    """File and folder names in README.md and docs/ (in backticks) name files that exist: the docs follow moves."""
+    missing = [f"{path.relative_to(ROOT)}: {name}" for path in markdown_files()
+               for name in REPO_PATH.findall(path.read_text()) if not (ROOT / name).exists()]
+    assert not missing, "\n".join(missing)

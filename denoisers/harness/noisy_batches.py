@@ -211,11 +211,7 @@ class NoisyBatches:
         the noise come from the generators in the same order; on CPU the bit flips of the whole batch are one
         serial stream of uniforms, and Gaussian noise is drawn per group), so a fit does not depend on which
         is used; this one launches a fixed number of kernels per step instead of some per group, and on a GPU
-        the launches are what a step costs.  Measured on an H200 (toric cnn, L = 16, 18 levels, 32
-        configurations per level): with a draw per group and CPU-sized calls, a radius-4 step took 233-257 ms,
-        of which 35 ms on the GPU (about 9700 kernel launches); with this draw and one call per step
-        (:data:`CHUNK_SITES_GPU`), 13 ms at radius 1 and 34 ms at radius 6
-        (``suites/benchmarks/test_bench_cnn_training.py``).
+        the launches are what a step costs (measured: docs/decisions/gpu-training-and-workers.md).
         """
         import torch
 

@@ -98,11 +98,8 @@ def finite_size_crossing(x: Sequence[float], curves: Dict[int, np.ndarray], expo
     straight line fitted to the difference of the two scaled curves within
     ``|x - x*| <= window / L_mean^(1/nu)`` of their first crossing x* (:func:`crossing_by_local_fit`):
     a window of fixed width in the scaling variable ``(x - x_c) L^{1/nu}``, where the difference is
-    close to linear.  For the Ising ``ising-temperature`` quantity (``exponent`` 1/4, ``nu`` 1) the
-    default window was validated on the data's own ``<m^2> L^{1/4}`` in the full division (20000
-    configurations per T): pairs 6/10, 10/14, 14/18 at 2.2709, 2.2666, 2.2717 (first crossing of the
-    interpolation: 2.2729, 2.2662, 2.2748), with CIs 1.4 to 2.5 times narrower; wider windows (1.6,
-    2.4) bias the crossings low by up to 0.01 (curvature of the scaling function).
+    close to linear.  The default window (:data:`CROSSING_WINDOW`) was validated on the Ising data's own ``<m^2> L^{1/4}``
+    (measured: docs/decisions/ising-temperature-crossing-window.md).
 
     The estimate (``value``, ``lo``, ``hi``) is the crossing of the largest pair when only one pair
     crosses or some pair does not; with every pair (two or more) crossing, the linear extrapolation
