@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 RESULTS_FORMAT = "phasebench-results/1"
 
 
+def _cell(value: Any) -> str:
+    """A table cell's text: a ``|`` inside it (``|T_c^ - T_c|``) is escaped, or it would end the cell."""
+    return re.sub(r"(?<!\\)\|", r"\\|", str(value))
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(_cell(c) for c in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 

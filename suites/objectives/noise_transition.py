@@ -287,7 +287,7 @@ class NoiseTransition(Task):
         label = self.level_label
         header = ["family", "L", "status", f"{label}_c estimate [95% CI]", f"|{label}_c^ - target|" if self.scored else "target",
                   "peak of xi_eff vs largest r (extrapolated to r = inf in the estimate)",
-                  "excess over exact r-local, worst p per r (relative)",
+                  f"excess over exact r-local, worst {label} per r (relative)",
                   f"share of the exact gain per ring r -> r+1 at the exact {label}_c^", "seconds (fit)"]
         rows = []
         for key, s in summary.items():
