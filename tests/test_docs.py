@@ -122,3 +122,17 @@ def test_paths_named_in_the_docs_exist():
     missing = [f"{path.relative_to(ROOT)}: {name}" for path in markdown_files()
                for name in REPO_PATH.findall(path.read_text()) if not (ROOT / name).exists()]
     assert not missing, "\n".join(missing)
+
+
+def test_leaderboard_md_documents_every_column():
+    """Every column header of the built-in tasks' tables appears, as rendered, in docs/leaderboard.md (toric-gaussian's
+    are toric-bitflip's with lambda for p)."""
+    from phasebench.suites.leaderboard import _cell
+    from phasebench.suites.tasks import TASKS, get_task
+
+    text = (ROOT / "docs" / "leaderboard.md").read_text()
+    missing = []
+    for name in TASKS.names():
+        header, _ = get_task(name).leaderboard_rows({})
+        missing += [f"{name}: {h}" for h in header if name != "toric-gaussian" and _cell(h) not in text]
+    assert not missing, "\n".join(missing)
