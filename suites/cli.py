@@ -2,7 +2,9 @@
 
 Bad input (unknown names, out-of-range parameters, malformed files) prints one
 line on stderr and exits with status 2; every output file is written
-atomically, so a failed command leaves no partial output.
+atomically, so a failed command leaves no partial output.  SIGINT (Ctrl-C) and
+SIGTERM stop any command at once, its worker processes included, with one line
+on stderr and the status 130 or 143 (:mod:`phasebench.suites.interrupts`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import argparse
 import json
 import sys
 from typing import Any, List, Optional
+
+from phasebench.suites.interrupts import Interrupted, prepare_exit, stop_signals_raise
 
 EXIT_BAD_INPUT = 2
 
@@ -214,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",
                    help="set a family's option for every task, over the task's own (e.g. cnn.batch=32, cnn.steps=5000)")
     s.add_argument("--no-progress", action="store_true")
-    s.set_defaults(func=cmd_run)
+    s.set_defaults(func=cmd_run, fits_members=True)
 
     s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown")
     s.add_argument("files", nargs="+")
@@ -223,14 +227,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def interrupted_message(args, stop: Interrupted) -> str:
+    """The one line for an interrupted command: what stopped, and where finished fits were kept."""
+    line = f"phasebench: {args.command} interrupted by {stop.signal_name}; no output was written"
+    if getattr(args, "fits_members", False):
+        from phasebench.suites.fit_cache import cache_directory
+
+        directory = cache_directory()
+        line += (f"; the members fitted so far are in the fit cache {directory}" if directory else
+                 "; set PHASEBENCH_FIT_CACHE to keep fitted members across interruptions")
+    return line
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        with stop_signals_raise():
+            return args.func(args)
     except ValueError as exc:  # BadInput, UnknownNameError and parameter validation errors
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"phasebench: error: {msg}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Interrupted as stop:
+        print(interrupted_message(args, stop), file=sys.stderr)
+        prepare_exit()
+        return stop.exit_status
 
 
 if __name__ == "__main__":

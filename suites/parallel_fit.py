@@ -14,19 +14,21 @@ docs/decisions/gpu-training-and-workers.md).
 Non-trainable families (exact oracles, closed forms) fit in-process: they are fast, and some
 hold large tables; so do families defined in ``__main__``, which a fresh interpreter may lack.
 Workers start with ``spawn`` (a fresh interpreter: forking a process that has run torch's or
-numba's thread pools can deadlock).
+numba's thread pools can deadlock); an interrupt or a failed fit kills them at once, and they never
+outlive this process (:mod:`phasebench.suites.interrupts`).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
+
+from .interrupts import WorkerPool
 
 
 @dataclass
@@ -107,7 +109,7 @@ def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[
         for i in todo:
             keep(i, _fit(specs[i]))
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(remote)), mp_context=get_context("spawn")) as pool:
+        with WorkerPool(min(workers, len(remote))) as pool:
             futures = {pool.submit(_fit, specs[i]): i for i in remote}
             for i in todo:
                 if i not in remote:  # while the workers train

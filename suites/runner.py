@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from phasebench.denoisers import DENOISERS, validate_radius
 from phasebench.lattice_models.base import validate_count
 from phasebench.lattice_models.geometry import check_window
-from phasebench.lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic, write_text_atomic
+from phasebench.lattice_models.provenance import (atomic_path, git_commit, hardware, package_version, write_json_atomic,
+                                                 write_text_atomic)
 
 from .estimators import BootstrapConfig
 from .evaluation import evaluate
@@ -73,6 +76,13 @@ def resolve_families(task, requested: Optional[Sequence[str]], cfg) -> List[str]
     return [n for n in requested if task.accepts_family(DENOISERS.get(n), cfg)]
 
 
+def publish_files(stage: Path, out: Path) -> None:
+    """Copy every file under ``stage`` to the same place under ``out``, each atomically."""
+    for src in sorted(p for p in stage.rglob("*") if p.is_file()):
+        with atomic_path(out / src.relative_to(stage), suffix=src.suffix) as tmp:
+            shutil.copyfile(src, tmp)
+
+
 def run(
     tasks: Optional[Sequence[str]] = None,
     families: Optional[Sequence[str]] = None,
@@ -111,37 +121,42 @@ def run(
         },
         "tasks": {},
     }
-    plot_dir = out / "plots"
-    for task, fams in plan:
-        cfg = configs[task.name]
-        stages: Dict[str, float] = {}  # seconds per stage, e.g. "toric-bitflip:exact:L16"
-        clock = {"name": None, "t": time.perf_counter()}
+    # plots wait in a staging folder until every task is done: an interrupted or failed run writes nothing
+    stage = Path(tempfile.mkdtemp(prefix="phasebench-run-"))
+    try:
+        for task, fams in plan:
+            cfg = configs[task.name]
+            stages: Dict[str, float] = {}  # seconds per stage, e.g. "toric-bitflip:exact:L16"
+            clock = {"name": None, "t": time.perf_counter()}
 
-        def tick(msg: str) -> None:
-            now = time.perf_counter()
-            if clock["name"] is not None:
-                stages[clock["name"]] = stages.get(clock["name"], 0.0) + now - clock["t"]
-            clock["name"], clock["t"] = msg, now
-            bar.set_postfix_str(msg)
+            def tick(msg: str) -> None:
+                now = time.perf_counter()
+                if clock["name"] is not None:
+                    stages[clock["name"]] = stages.get(clock["name"], 0.0) + now - clock["t"]
+                clock["name"], clock["t"] = msg, now
+                bar.set_postfix_str(msg)
 
-        t_task = time.perf_counter()
-        bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
-        grids = task.evaluate_all(fams, cfg, tick)
-        tick("scoring")
-        bar.update(len(fams))
-        summary = task.summarize(grids, bootstrap)
-        plots = task.plots(grids, summary, plot_dir) if grids else []
-        tick("done")
-        results["tasks"][task.name] = {
-            "description": task.description, "scored": task.scored, "task": task.describe(), "model": task.model_name,
-            "model_params": task.model_params, "channel": task.channel().to_dict(),
-            "config": {k: v for k, v in vars(cfg).items()}, "families": fams,
-            "bootstrap": bootstrap.to_dict(), "summary": summary, "cells": task.cells(grids, bootstrap),
-            "plots": [str(Path(p).relative_to(out)) for p in plots],
-            "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
-        }
-    bar.close()
-    results["provenance"]["wall_seconds"] = time.perf_counter() - t0
-    write_json_atomic(out / "results.json", results)
-    write_text_atomic(out / "leaderboard.md", render_results(results))
+            t_task = time.perf_counter()
+            bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
+            grids = task.evaluate_all(fams, cfg, tick)
+            tick("scoring")
+            bar.update(len(fams))
+            summary = task.summarize(grids, bootstrap)
+            plots = task.plots(grids, summary, stage / "plots") if grids else []
+            tick("done")
+            results["tasks"][task.name] = {
+                "description": task.description, "scored": task.scored, "task": task.describe(), "model": task.model_name,
+                "model_params": task.model_params, "channel": task.channel().to_dict(),
+                "config": {k: v for k, v in vars(cfg).items()}, "families": fams,
+                "bootstrap": bootstrap.to_dict(), "summary": summary, "cells": task.cells(grids, bootstrap),
+                "plots": [str(Path(p).relative_to(stage)) for p in plots],
+                "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
+            }
+        results["provenance"]["wall_seconds"] = time.perf_counter() - t0
+        publish_files(stage, out)
+        write_json_atomic(out / "results.json", results)
+        write_text_atomic(out / "leaderboard.md", render_results(results))
+    finally:
+        bar.close()
+        shutil.rmtree(stage, ignore_errors=True)
     return results
