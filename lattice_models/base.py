@@ -113,6 +113,17 @@ def validate_count(n: Any, name: str = "n") -> int:
     return validate_int(n, name, 1)
 
 
+def validate_positive(value: Any, name: str) -> float:
+    """A finite number > 0, or ValueError naming the parameter ("NAME must be > 0, got ...")."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number > 0, got {value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
 class LatticeModel:
     """Base class for lattice models.
 

@@ -23,6 +23,7 @@ from typing import Any, Sequence, Tuple
 import numpy as np
 from scipy.special import expit
 
+from .base import validate_positive
 from .registry import Registry
 
 CHANNELS: Registry[type] = Registry("channel")
@@ -179,13 +180,7 @@ class GaussianChannel(NoiseChannel):
         super().check_variable_type(variable_type)
 
     def validate_level(self, level: Any) -> float:
-        try:
-            lam = float(level)
-        except (TypeError, ValueError):
-            raise ValueError(f"noise level lambda must be a number > 0, got {level!r}") from None
-        if not (math.isfinite(lam) and lam > 0):
-            raise ValueError(f"noise level lambda must be > 0, got {level!r}")
-        return lam
+        return validate_positive(level, "noise level lambda")
 
     def amplitudes(self, level: float) -> Tuple[float, float]:
         lam = self.validate_level(level)

@@ -23,10 +23,11 @@ an attribute ``channels`` and a method ``flops_per_site()``.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, Dict, Tuple
 
 import numpy as np
+
+from phasebench.lattice_models.base import validate_positive
 
 from ..base import DenoiserFamily, Hyperparameter, torch_device
 from .adam import TrainConfig, train_x0_predictor
@@ -155,7 +156,7 @@ class LearnedFamily(DenoiserFamily):
         scale = feats.std(axis=0)
         net.feature_scale.copy_(torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=dtype))
         u_std = standardised_clean(clean_train, std, dtype, device)
-        budget = DEFAULT_BUDGET if budget is None else _positive_budget(budget)
+        budget = DEFAULT_BUDGET if budget is None else validate_positive(budget, "budget")
         rest = self.finish_share(settings, bayes)  # the budget's share left for ``finish``
         batch = max(1, round(settings["batch"] * len(levels) / len(groups)))  # same configurations per step overall
         sites = int(np.prod(clean_train.shape[2:]))
@@ -243,12 +244,3 @@ class LearnedFamily(DenoiserFamily):
     def describe(self) -> dict:
         return {**super().describe(), "fit": dict(self.fit_info_)}
 
-
-def _positive_budget(value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"budget must be a number > 0, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"budget must be a number > 0, got {value!r}")
-    return v
