@@ -2,7 +2,7 @@
 
 ``sampled-edges`` (one study per L, one split): on ``centres_per_config`` random window centres per
 test configuration (every variable of each centre), per family and radius (settings ``radii``:
-family -> its radii, or None for a global-only family such as mwpm, member key ``(family, None)``):
+family -> its radii; a family in ``global_only``, such as mwpm, has the one member ``(family, None)``):
 
 * per-configuration MSE and cross-entropy of the member's probabilities ``P(x = 1 | y)``;
 * the ``exact`` family (evaluated first) gives the exact r-local marginals q_r on those sites (the
@@ -66,7 +66,7 @@ def evaluate_sampled_edges(task, study, data, fitted, cfg, tick):
     for fam_name in study.settings["families"]:
         tick(f"{task.name}:{fam_name}:L{L}")
         radii = study.settings["radii"][fam_name]
-        if radii is None:  # a global-only family: MSE per level on the same edges; no radius scan
+        if fam_name in study.settings["global_only"]:  # MSE per level on the same edges; no radius scan
             fam, info = fitted[fam_name, None]
             mse = np.stack([edge_scores(fam.denoise(y, lv), x, mask)["mse"] for lv, y in zip(levels, noisy)])
             records.append({"kind": "global", "family": fam_name, "L": L, "levels": levels, "mse": mse,

@@ -107,15 +107,13 @@ class NoiseTransition(Task):
         families = sorted(families, key=lambda name: name != "exact")
         studies = []
         for L in cfg.L:
-            radii = {name: None if not DENOISERS.get(name).local_members else self.members_needed(DENOISERS.get(name), cfg, L)
-                     for name in families}
-            members = {}
-            for name in families:
-                for r in [None] if radii[name] is None else radii[name]:  # None: a global-only family (mwpm)
-                    seed = derive_seed(cfg.seed, L, 3) if r is None else derive_seed(cfg.seed, L, r, 3)
-                    members[name, r] = MemberRequest(name, r, (0,), seed)
+            radii = {name: self.members_needed(DENOISERS.get(name), cfg, L) for name in families}  # [None]: global only
+            members = {(name, r): MemberRequest(name, r, (0,), derive_seed(cfg.seed, L, 3) if r is None else
+                                                derive_seed(cfg.seed, L, r, 3))
+                       for name in families for r in radii[name]}
             studies.append(Study("sampled-edges", f"L{L}", levels, [Split(L)], members,
-                                 {"families": families, "radii": radii, "centres_per_config": cfg.extra["centres_per_config"]}))
+                                 {"families": families, "radii": radii, "centres_per_config": cfg.extra["centres_per_config"],
+                                  "global_only": [name for name in families if not DENOISERS.get(name).local_members]}))
         if "exact" in families and cfg.extra.get("global_L"):  # the exact family's global reference
             n = cfg.extra["global_n"]  # per-L sizes: the L = 10 transfer matrix costs ~0.7 s
             studies.append(Study("global-decoder", "global-decoder",
