@@ -83,3 +83,17 @@ def test_the_runner_fits_every_member_of_a_task_in_one_pass(monkeypatch):
     assert len(calls) == 1 and len(calls[0]) == 2 * 2 * 2  # (L) x (local, global) x (values of T)
     assert {(f, r) for f, r, _ in calls[0]} == {("linear", 1), ("linear", 3), ("linear", 2), ("linear", 5)}
     assert [(r["family"], r["L"]) for r in records] == [("linear", 6), ("linear", 10)]
+
+
+def test_an_unknown_evaluation_is_refused_before_any_work():
+    from phasebench.suites import evaluators
+    from phasebench.suites.study import Study
+    from phasebench.suites.tasks.gff_markov import GFFMarkovTask
+
+    class Misplanned(GFFMarkovTask):
+        def plan(self, families, cfg):
+            return [Study("no-such-evaluation", "x", [1.0])]
+
+    task = Misplanned()
+    with pytest.raises(ValueError, match="unknown evaluations \\['no-such-evaluation'\\]"):
+        evaluators.evaluate_task(task, ["linear"], task.config("quick"), lambda msg: None)

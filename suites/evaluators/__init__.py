@@ -59,6 +59,9 @@ def member_spec(task: "Task", study: Study, data, request, cfg: "TaskConfig") ->
 def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Callable[[str], None]) -> List[Any]:
     """Every record of ``task`` on its grid for ``families`` (module doc)."""
     studies = task.plan(families, cfg)
+    unknown = sorted({s.evaluation for s in studies} - EVALUATIONS.keys())
+    if unknown:  # before any data is loaded or member fitted
+        raise ValueError(f"task {task.name!r} plans unknown evaluations {unknown} (known: {', '.join(EVALUATIONS)})")
     tick(f"{task.name}:datasets")
     data = [load_splits(task, s, cfg) for s in studies]
     keys = [(i, key) for i, s in enumerate(studies) for key in s.members]
