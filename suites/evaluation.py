@@ -1,29 +1,27 @@
-"""The shared evaluation loop: fit each radius, denoise every level, record paired errors.
+"""Shared pieces of the runner's evaluations (:mod:`phasebench.suites.evaluators`).
 
-For one (task, family, L, model parameters) it produces a :class:`Grid` of
-per-configuration test errors for every (radius, level), the reference errors
-on the *same* configurations and noise draws, the exact theory where the
-model has it, and the locality audit of every finite-radius member.
+The datasets of a study and their seeded noisy test sets (:func:`task_split`), per-configuration
+statistics of a member's outputs (:func:`member_statistics`), and the :class:`Grid` record of the
+``grid`` evaluation: per-configuration test errors for every (radius, level) of one (task, family,
+L, model parameters), the reference errors on the *same* configurations and noise draws, the exact
+theory where the model has it, and the locality audit of every finite-radius member.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import numpy as np
 
 from phasebench.denoisers.harness.fit_record import COLLAPSE_FRACTION, fit_collapsed  # noqa: F401  (COLLAPSE_FRACTION: re-exported for the tasks)
-from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models.datasets import load_or_generate
 
-from .parallel_fit import MemberSpec, fit_member, fit_members
 from .estimators import derive_seed, mean_with_ci, per_config_mse
 
 if TYPE_CHECKING:  # tasks depend on this module, not the other way round
     from .estimators import BootstrapConfig
-    from .tasks.base import Task, TaskConfig
+    from .objectives.base import TaskConfig
 
 
 @dataclass
@@ -86,13 +84,6 @@ def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], k
     return train, test, noisy
 
 
-def member_specs(family_name: str, radii, train: np.ndarray, channel, levels, cfg: "TaskConfig", L: int, model,
-                 conditions: Optional[np.ndarray] = None) -> List[MemberSpec]:
-    """One fit per radius for a task's scan, each seeded by (task seed, L, r)."""
-    return [MemberSpec(family_name, r, train, channel, levels, derive_seed(cfg.seed, L, r, 3), cfg.budget, model,
-                       cfg.family_options.get(family_name, {}), conditions) for r in radii]
-
-
 def config_magnetisation(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).reshape(len(x), -1).mean(axis=1)
 
@@ -114,70 +105,6 @@ def member_statistics(denoise: Callable, noisy: List[np.ndarray], levels: List[f
         for k in stats:
             out[k][j] = STATISTICS[k](est, x_test)
     return out
-
-
-def evaluate(
-    task: "Task",
-    family_name: str,
-    L: int,
-    config: "TaskConfig",
-    model_params: Optional[Dict[str, float]] = None,
-    progress: Optional[Callable[[str], None]] = None,
-) -> Grid:
-    t_start = time.perf_counter()
-    params = dict(model_params or {})
-    model = task.model(**params)
-    channel = task.channel()
-    levels = [channel.validate_level(lv) for lv in config.levels]
-    train, test, noisy = task_split(model, channel, config, L, levels)
-    x_test = test.samples
-    options = config.family_options.get(family_name, {})
-
-    def spec(radius):
-        return MemberSpec(family_name, radius, train.samples, channel, levels, derive_seed(config.seed, L, 3),
-                          config.budget, model, options)
-
-    # Reference: the exact global posterior where the model has it, else the family's global member.
-    exact_ref = model.supports_exact_posterior(channel, None, L)
-    if progress:
-        progress(f"{task.name} {family_name} L={L} r={list(config.radii)}")
-    fits = fit_members([spec(r) for r in config.radii] + ([] if exact_ref else [spec(task.global_radius(L))]))
-    if exact_ref:
-        ref_kind = "exact-global"
-        ref_fn = lambda y, lv: model.exact_posterior_mean(y, channel, lv, None)  # noqa: E731
-    else:
-        ref_kind = "family-global"
-        ref_fam, info = fits[-1]
-        ref_fn = ref_fam.denoise
-    ref_errors = member_statistics(ref_fn, noisy, levels, x_test)["mse"]
-
-    grid = Grid(
-        task=task.name, family=family_name, L=L, model_params=dict(model.values), levels=levels,
-        radii=list(config.radii), errors=np.empty((len(config.radii), len(levels), len(x_test))),
-        ref_errors=ref_errors, ref_kind=ref_kind,
-        datasets={"train": train.sha256, "test": test.sha256},
-    )
-    if ref_kind == "family-global":
-        grid.members["global"] = info
-
-    for i, r in enumerate(config.radii):
-        fam, info = fits[i]
-        grid.members[str(r)] = info
-        grid.errors[i] = member_statistics(fam.denoise, noisy, levels, x_test)["mse"]
-        mid = len(levels) // 2
-        grid.locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], seed=derive_seed(config.seed, r)).to_dict()
-
-    mmse = [model.exact_mmse(channel, lv, L) for lv in levels]
-    if all(v is not None for v in mmse):
-        grid.theory_mmse = np.array(mmse, dtype=np.float64)
-        local = [[model.exact_local_mse(channel, lv, L, r) for lv in levels] for r in config.radii]
-        if all(v is not None for row in local for v in row):
-            grid.theory_excess = np.array(local, dtype=np.float64) - grid.theory_mmse[None]
-    xi = [model.markov_length(channel, lv) for lv in levels]
-    if all(v is not None for v in xi):
-        grid.markov_length = np.array(xi, dtype=np.float64)
-    grid.seconds = time.perf_counter() - t_start
-    return grid
 
 
 def grid_cells(grid: "Grid", bootstrap: "BootstrapConfig") -> List[Dict[str, Any]]:

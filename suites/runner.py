@@ -20,7 +20,7 @@ from phasebench.lattice_models.provenance import (atomic_path, git_commit, hardw
                                                  write_text_atomic)
 
 from .estimators import BootstrapConfig
-from .evaluation import evaluate
+from .evaluators import evaluate_task
 from .parallel_fit import n_workers
 from .leaderboard import RESULTS_FORMAT, render_results
 from .objectives import objective_for_model
@@ -138,7 +138,7 @@ def run(
 
             t_task = time.perf_counter()
             bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
-            grids = task.evaluate_all(fams, cfg, tick)
+            grids = evaluate_task(task, fams, cfg, tick)  # datasets -> fitted members -> records
             tick("scoring")
             bar.update(len(fams))
             summary = task.summarize(grids, bootstrap)

@@ -8,6 +8,7 @@ import pytest
 from phasebench.lattice_models.channels import GaussianChannel
 from phasebench.lattice_models.ising import Ising
 from phasebench.suites.estimators import BootstrapConfig, bootstrap_indices, per_config_mse
+from phasebench.suites.evaluators import evaluate_task
 from phasebench.suites.tasks.base import TaskConfig
 from phasebench.suites.objectives.parameter_transition import global_gap_to_exact
 from phasebench.suites.tasks.ising_temperature import IsingTemperatureTask
@@ -55,13 +56,13 @@ def test_orthogonality_gap_is_zero_for_the_exact_posterior():
 
 
 def test_tiny_grid_end_to_end_records_the_gap_for_the_linear_family():
-    """The task's own evaluate_all + summarize on a tiny grid: the linear global member is a linear filter, so
+    """The runner's evaluation of the task's plan + summarize on a tiny grid: the linear global member is a linear filter, so
     its gap to the exact (nonlinear) posterior is strictly positive, finite and the same as the direct computation."""
     task = IsingTemperatureTask()
     cfg = TaskConfig(L=(6,), levels=(0.3, 1.0), radii=(), n_train=200, n_test=60, budget=5.0,
                      model_params_grid=({"T": 2.0}, {"T": 2.6}),
                      extra={"exact_max_L": 6, "exact_n": 20, "exact_n_by_L": {6: 30}, "data_n": 100})
-    records = task.evaluate_all(["linear"], cfg, lambda msg: None)
+    records = evaluate_task(task, ["linear"], cfg, lambda msg: None)
     rec = records[0]
     assert rec["global_dist_to_exact"].shape == (2, 2, 30)  # exact_n_by_L overrides exact_n at that size
     summary = task.summarize(records, BootstrapConfig(seed=cfg.seed))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from phasebench.suites.estimators import BootstrapConfig
+from phasebench.suites.evaluators import evaluate_task
 from phasebench.suites.tasks.base import TaskConfig
 from phasebench.suites.tasks.toric_bitflip import ToricBitflipTask
 
@@ -15,7 +16,7 @@ def tiny():
     task = ToricBitflipTask()
     cfg = TaskConfig(L=(8,), levels=(0.06, 0.12), radii=(1, 2), n_train=60, n_test=40, budget=2.0,
                      extra={"centres_per_config": 6, "learned_radii": (1, 2), "global_L": (), "global_n": 10})
-    records = task.evaluate_all(["exact", "linear"], cfg, lambda msg: None)
+    records = evaluate_task(task, ["exact", "linear"], cfg, lambda msg: None)
     return task, records, task.summarize(records, BootstrapConfig(seed=cfg.seed))
 
 
@@ -65,7 +66,7 @@ def test_the_global_decoder_runs_with_the_exact_family_only():
     cfg = TaskConfig(L=(6,), levels=(0.08, 0.12), radii=(1,), n_train=20, n_test=10, budget=1.0,
                      extra={"centres_per_config": 4, "learned_radii": (1,), "global_L": (4,), "global_n": 6,
                             "global_levels": (0.1, 0.12)})
-    kinds = {fams: [r["kind"] for r in task.evaluate_all(list(fams), cfg, lambda msg: None)]
+    kinds = {fams: [r["kind"] for r in evaluate_task(task, list(fams), cfg, lambda msg: None)]
              for fams in (("linear",), ("exact",))}
     assert kinds[("linear",)] == ["local"]
     assert kinds[("exact",)] == ["local", "global-decoder"]

@@ -1,7 +1,8 @@
 """The task interface (benchopt style: a dataset, solvers and an objective).
 
-An *objective* says what is measured and scored: how the records of the evaluated families become
-scores (:meth:`Task.summarize`), leaderboard rows and plots.  A *task* is an objective configured
+An *objective* says what is measured and scored: which datasets, members and evaluations it needs
+(:meth:`Task.plan`, plain data that the runner executes: it fits and evaluates every member, never the
+objective), how the records of the evaluations become scores (:meth:`Task.summarize`), leaderboard rows and plots.  A *task* is an objective configured
 for one model and channel: the model's parameters, the channel, and per division the lattice
 sizes, noise levels, radii, train/test sizes and seed (:class:`TaskConfig`).  The built-in tasks
 (:mod:`phasebench.suites.tasks`) are such configurations; ``phasebench run --model`` builds one for
@@ -17,9 +18,12 @@ appears on the leaderboard with no task edited.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Tuple
 
 from phasebench.lattice_models import make_channel, make_model
+
+from ..estimators import derive_seed
+from ..study import MemberRequest, Split, Study
 
 if TYPE_CHECKING:
     from ..estimators import BootstrapConfig
@@ -108,17 +112,24 @@ class Task:
         return sorted(accepted, key=lambda n: (registry.get(n).trainable, n))
 
     # -- evaluation and scores ----------------------------------------------------------------------
-    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick: Callable[[str], None]) -> List[Any]:
-        """Evaluate every family on the task's grid; the default is one :class:`Grid` per (family, L, params)."""
-        from ..evaluation import evaluate
-
-        records = []
+    def plan(self, families: List[str], cfg: TaskConfig) -> List[Study]:
+        """What the runner should fit and evaluate (:mod:`phasebench.suites.study`); the default: one ``grid``
+        study per (family, L, model parameters), every radius of the grid and, where the model has no exact
+        global posterior, the family's global member as the reference (:mod:`phasebench.suites.evaluators.grid`)."""
+        channel = self.channel()
+        levels = [channel.validate_level(lv) for lv in cfg.levels]
+        studies = []
         for fam in families:
             for L in cfg.L:
                 for params in cfg.model_params_grid:
-                    tick(f"{self.name}:{fam}:L{L}")
-                    records.append(evaluate(self, fam, L, cfg, params))
-        return records
+                    exact_reference = self.model(**params).supports_exact_posterior(channel, None, L)
+                    seed = derive_seed(cfg.seed, L, 3)  # one seed for every radius
+                    members: Dict[Any, MemberRequest] = {r: MemberRequest(fam, r, (0,), seed) for r in cfg.radii}
+                    if not exact_reference:
+                        members["global"] = MemberRequest(fam, self.global_radius(L), (0,), seed)
+                    studies.append(Study("grid", f"{fam}:L{L}", levels, [Split(L, tuple(params.items()))], members,
+                                         {"family": fam, "exact_reference": exact_reference}))
+        return studies
 
     def cells(self, records: List[Any], bootstrap: "BootstrapConfig") -> List[Dict[str, Any]]:
         """One JSON record per evaluated cell (CIs from ``bootstrap``)."""

@@ -45,38 +45,16 @@ from typing import Any, Dict, List
 import numpy as np
 
 from phasebench.denoisers import DENOISERS
-from phasebench.denoisers.locality import audit_locality
-from phasebench.lattice_models.datasets import load_or_generate
 
-from ..estimators import BootstrapConfig, crossing_with_ci, gain_captured, mean_with_ci, threshold_from_increments
-from ..evaluation import COLLAPSE_FRACTION, collapsed_members, derive_seed, member_specs, task_split
-from ..parallel_fit import fit_member, fit_members
+from ..estimators import BootstrapConfig, crossing_with_ci, derive_seed, gain_captured, mean_with_ci, threshold_from_increments
+from ..evaluation import COLLAPSE_FRACTION, collapsed_members
+from ..study import MemberRequest, Split, Study
 from .base import Task, TaskConfig
 from .targets import noise_transition
 
 #: the level grid around a declared critical level for a task built from a model alone: ``level_c * factor``,
 #: the relative spacing of the toric-bitflip quick grid (p = 0.04 .. 0.18 around 0.10922)
 RELATIVE_LEVELS = (0.366, 0.549, 0.641, 0.732, 0.824, 0.916, 1.007, 1.099, 1.19, 1.373, 1.648)
-
-
-def sampled_edge_mask(n: int, C: int, L: int, k: int, seed: int) -> np.ndarray:
-    """k random window centres per configuration (every variable of each centre: both edges of a toric
-    vertex), (n, C, L, L)."""
-    rng = np.random.default_rng(seed)
-    mask = np.zeros((n, L * L), dtype=bool)
-    for s in range(n):
-        mask[s, rng.choice(L * L, size=k, replace=False)] = True
-    return np.repeat(mask.reshape(n, 1, L, L), C, axis=1)
-
-
-def edge_scores(prob: np.ndarray, x: np.ndarray, mask: np.ndarray) -> Dict[str, np.ndarray]:
-    """Per-configuration MSE and cross-entropy (nats) over the masked edges."""
-    q = np.clip(np.asarray(prob, dtype=np.float64), 1e-12, 1 - 1e-12)
-    xf = np.asarray(x, dtype=np.float64)
-    sq = np.where(mask, (q - xf) ** 2, 0.0)
-    ce = np.where(mask, -(xf * np.log(q) + (1 - xf) * np.log1p(-q)), 0.0)
-    count = mask.reshape(len(mask), -1).sum(axis=1)
-    return {"mse": sq.reshape(len(q), -1).sum(axis=1) / count, "ce": ce.reshape(len(q), -1).sum(axis=1) / count}
 
 
 class NoiseTransition(Task):
@@ -119,103 +97,30 @@ class NoiseTransition(Task):
             return [None]
         return [r for r in cfg.radii if 2 * r + 1 < L and (family.name == "exact" or r in cfg.extra["learned_radii"])]
 
-    # -- evaluation -----------------------------------------------------------------------------
-    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
-        model, channel = self.model(), self.channel()
+    # -- the plan: datasets and members ------------------------------------------------------------
+    def plan(self, families: List[str], cfg: TaskConfig) -> List[Study]:
+        """Per L, every member of every family on the same sampled edges, the ``exact`` family first (the others
+        are compared with its oracle); with it, the exact global decoder at ``extra["global_L"]``
+        (:mod:`phasebench.suites.evaluators.sampled_edges`)."""
+        channel = self.channel()
         levels = [channel.validate_level(v) for v in cfg.levels]
-        families = sorted(families, key=lambda name: name != "exact")  # the others are compared with its oracle
-        records = []
+        families = sorted(families, key=lambda name: name != "exact")
+        studies = []
         for L in cfg.L:
-            train, test, noisy = task_split(model, channel, cfg, L, levels)
-            x = test.samples
-            mask = sampled_edge_mask(len(x), model.channels, L, cfg.extra["centres_per_config"], derive_seed(cfg.seed, L, 4))
-            exact_mse, exact_q = None, {}  # exact r-local marginals on the sampled edges, per (r, level)
-            for fam_name in families:
-                tick(f"{self.name}:{fam_name}:L{L}")
-                if not DENOISERS.get(fam_name).local_members:
-                    records.append(self._global_family(fam_name, train, channel, levels, noisy, x, mask, cfg, model, L))
-                    continue
-                radii = [r for r in cfg.radii if 2 * r + 1 < L and (fam_name == "exact" or r in cfg.extra["learned_radii"])]
-                mse = np.empty((len(radii), len(levels), len(x)))
-                ce = np.empty_like(mse)
-                probs, on_masks = {}, {}
-                dist = np.full((len(radii), len(levels), len(x)), np.nan)  # E|f_r - q_r|^2 per configuration
-                members, locality = {}, {}
-                specs = member_specs(fam_name, radii, train.samples, channel, levels, cfg, L, model)
-                for i, (r, (fam, info)) in enumerate(zip(radii, fit_members(specs))):
-                    members[str(r)] = info
-                    for j, lv in enumerate(levels):
-                        prob = self._predict(fam, noisy[j], lv, mask)
-                        on_mask = on_masks[i, j] = prob[mask].reshape(len(x), -1)
-                        if fam_name == "exact":
-                            probs[i, j] = prob
-                            exact_q[r, j] = on_mask
-                        elif (r, j) in exact_q:
-                            dist[i, j] = ((on_mask - exact_q[r, j]) ** 2).mean(axis=1)
-                        sc = edge_scores(prob, x, mask)
-                        mse[i, j], ce[i, j] = sc["mse"], sc["ce"]
-                    mid = len(levels) // 2
-                    locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], n_sites=1).to_dict()
-                increments, method = mse[:-1] - mse[1:], "mse differences"
-                reference = max((r for r, _ in exact_q), default=-1)
-                if fam_name != "exact" and radii and reference >= radii[-1]:  # Rao-Blackwellised (module doc)
-                    method = f"against the exact radius-{reference} posterior"
-                    to_ref = np.stack([[((on_masks[i, j] - exact_q[reference, j]) ** 2).mean(axis=1)
-                                        for j in range(len(levels))] for i in range(len(radii))])  # E (f_r - q_R)^2
-                    increments = to_ref[:-1] - to_ref[1:]
-                if fam_name == "exact":
-                    method = "E (q_{r+1} - q_r)^2"
-                    exact_mse = {r: mse[i] for i, r in enumerate(radii)}
-                    # Nested Bayes posteriors: MSE(r) - MSE(r+1) = E[(q_{r+1} - q_r)^2] exactly, an estimator
-                    # free of the Bernoulli noise of x (Pythagoras for nested conditional expectations).
-                    count = mask.reshape(len(x), -1).sum(axis=1)
-                    for i in range(len(radii) - 1):
-                        for j in range(len(levels)):
-                            d2 = np.where(mask, (probs[i + 1, j] - probs[i, j]) ** 2, 0.0)
-                            increments[i, j] = d2.reshape(len(x), -1).sum(axis=1) / count
-                records.append({"kind": "local", "family": fam_name, "L": L, "levels": levels, "radii": radii,
-                                "mse": mse, "ce": ce, "increments": increments, "increments_method": method,
-                                "members": members, "locality": locality,
-                                "dist_to_exact": dist,
-                                "exact_mse": exact_mse, "datasets": {"train": train.sha256, "test": test.sha256}})
+            radii = {name: self.members_needed(DENOISERS.get(name), cfg, L) for name in families}  # [None]: global only
+            members = {(name, r): MemberRequest(name, r, (0,), derive_seed(cfg.seed, L, 3) if r is None else
+                                                derive_seed(cfg.seed, L, r, 3))
+                       for name in families for r in radii[name]}
+            studies.append(Study("sampled-edges", f"L{L}", levels, [Split(L)], members,
+                                 {"families": families, "radii": radii, "centres_per_config": cfg.extra["centres_per_config"],
+                                  "global_only": [name for name in families if not DENOISERS.get(name).local_members]}))
         if "exact" in families and cfg.extra.get("global_L"):  # the exact family's global reference
-            records += self._global_decoding(cfg, tick)
-        return records
-
-    def _global_family(self, fam_name, train, channel, levels, noisy, x, mask, cfg, model, L):
-        """A global-only family (e.g. mwpm): MSE per level on the same edges; no radius scan."""
-        fam, info = fit_member(fam_name, None, train.samples, channel, levels, derive_seed(cfg.seed, L, 3), cfg.budget, model)
-        mse = np.stack([edge_scores(fam.denoise(y, lv), x, mask)["mse"] for lv, y in zip(levels, noisy)])
-        return {"kind": "global", "family": fam_name, "L": L, "levels": levels, "mse": mse, "members": {"global": info}}
-
-    @staticmethod
-    def _predict(fam, y, level, mask):
-        if fam.name == "exact" and fam.radius is not None:  # evaluate the window oracle on the sampled sites only
-            return fam.model_.exact_posterior_mean_at(y, fam.channel_, level, fam.radius, mask)
-        return fam.denoise(y, level)
-
-    def _global_decoding(self, cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
-        """Logical failure rate of exact maximum-likelihood decoding, per L and level.
-
-        Estimated as the mean of ``1 - max_class P(class | y)``, the decoder's exact failure
-        probability given y: unbiased, with less variance than the failure indicator."""
-        model, channel = self.model(), self.channel()
-        levels = [channel.validate_level(v) for v in cfg.extra.get("global_levels", cfg.levels)]
-        out = []
-        for L in cfg.extra.get("global_L", ()):
-            tick(f"{self.name}:global-decoder:L{L}")
-            n = cfg.extra["global_n"]
-            n = n[L] if isinstance(n, dict) else n  # per-L sizes: the L = 10 transfer matrix costs ~0.7 s
-            x = load_or_generate(model, n, L, derive_seed(cfg.seed, L, 5)).samples
-            fails = np.empty((len(levels), len(x)))
-            for j, lv in enumerate(levels):
-                y = channel.corrupt(x, lv, derive_seed(cfg.seed, L, 6, j), model.variable_type)
-                fail = model.exact_failure_probability(y, channel, lv)  # E = failure rate
-                if fail is None:  # the model has no exact global decoder
-                    return []
-                fails[j] = fail
-            out.append({"kind": "global-decoder", "family": "exact-global", "L": L, "levels": levels, "failures": fails})
-        return out
+            n = cfg.extra["global_n"]  # per-L sizes: the L = 10 transfer matrix costs ~0.7 s
+            studies.append(Study("global-decoder", "global-decoder",
+                                 [channel.validate_level(v) for v in cfg.extra.get("global_levels", cfg.levels)],
+                                 settings={"L": list(cfg.extra["global_L"]),
+                                           "n": {L: n[L] if isinstance(n, dict) else n for L in cfg.extra["global_L"]}}))
+        return studies
 
     # -- scores -----------------------------------------------------------------------------------
     def summarize(self, records: List[Dict[str, Any]], bootstrap: BootstrapConfig) -> Dict[str, Any]:

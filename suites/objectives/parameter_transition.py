@@ -42,12 +42,9 @@ from typing import Any, Dict, List
 import numpy as np
 
 from phasebench.denoisers import DENOISERS
-from phasebench.denoisers.locality import audit_locality
-from phasebench.lattice_models.datasets import load_or_generate
 
-from ..estimators import BootstrapConfig, finite_size_crossing, parabolic_max, per_config_mse
-from ..evaluation import batched, config_magnetisation, derive_seed, member_specs, task_split
-from ..parallel_fit import fit_member, fit_members
+from ..estimators import BootstrapConfig, derive_seed, finite_size_crossing, parabolic_max
+from ..study import MemberRequest, Split, Study
 from .base import Task, TaskConfig
 from .targets import parameter_transition
 
@@ -118,90 +115,34 @@ class ParameterTransition(Task):
     def members_needed(self, family, cfg, L):
         return [local_radius(L), global_radius(L)]
 
-    # -- evaluation ---------------------------------------------------------------------------
-    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
+    # -- the plan: datasets and members ------------------------------------------------------------
+    def plan(self, families: List[str], cfg: TaskConfig) -> List[Study]:
+        """Per L, one split per value of g (common noise) and each family's local and global members
+        (conditionable families: one member per radius over the whole grid of g; others: one per value),
+        evaluated in pairs (:mod:`phasebench.suites.evaluators.parameter_scan`)."""
         channel = self.channel()
         levels = [channel.validate_level(v) for v in cfg.levels]
         values = [p[self.axis] for p in cfg.model_params_grid]
-        records = []
+        studies = []
         for L in cfg.L:
             r_loc, r_glob = local_radius(L), global_radius(L)
-            models = [self.model(**{self.axis: v}) for v in values]
-            train, test, noisy = zip(*(task_split(m, channel, cfg, L, levels, key=(k,), common_noise=True)
-                                       for k, m in enumerate(models)))
-            # the estimator check on the data's own <m^2> L^a: a larger, independent sample per value
-            data_m2 = np.stack([config_magnetisation(load_or_generate(m, cfg.extra["data_n"], L, derive_seed(cfg.seed, L, k, 5)).samples) ** 2
-                                for k, m in enumerate(models)])  # (n_values, data_n)
-            exact = post = None
-            if L <= cfg.extra.get("exact_max_L", 0) and all(m.supports_exact_posterior(channel, None, L) for m in models):
-                tick(f"{self.name}:exact-oracle:L{L}")
-                n_ex = min(cfg.extra.get("exact_n_by_L", {}).get(L, cfg.extra["exact_n"]), cfg.n_test)
-                # exact posterior means, (n_values, n_levels, n_ex, C, L, L), and their per-configuration MSE
-                post = np.stack([np.stack([m.exact_posterior_mean(y[:n_ex], channel, lv, None)
-                                           for y, lv in zip(noisy[k], levels)]) for k, m in enumerate(models)])
-                x_ex = np.stack([t.samples[:n_ex] for t in test]).astype(np.float64)[:, None]  # (n_values, 1, n_ex, C, L, L)
-                exact = ((post - x_ex) ** 2).mean(axis=(-3, -2, -1))
-            for fam_name in families:
-                tick(f"{self.name}:{fam_name}:L{L}")
-                fitted = {}  # a conditioned family: one network per radius, both fitted side by side
-                if DENOISERS.get(fam_name).conditionable:
-                    x = np.concatenate([t.samples for t in train])
-                    cond = np.repeat(np.asarray(values, float), [len(t.samples) for t in train])
-                    specs = member_specs(fam_name, (r_loc, r_glob), x, self.channel(), levels, cfg, L, models[0], cond)
-                    fitted = dict(zip((r_loc, r_glob), fit_members(specs)))
-                ev = self._member_pair_errors(fam_name, (r_loc, r_glob), cfg, L, levels, values, models, train, test,
-                                              noisy, post, fitted)
-                mid = len(levels) // 2
-                fam = ev["families"][r_loc]
-                kw = {"condition": values[0]} if fam.conditionable else {}
-                locality = {r_loc: audit_locality(_Bound(fam, kw), noisy[0][mid][:1], levels[mid]).to_dict()}
-                records.append({
-                    "family": fam_name, "L": L, "values": values, "levels": levels, "r_local": r_loc, "r_global": r_glob,
-                    "local": ev["mse"][r_loc], "global": ev["mse"][r_glob], "exact": exact, "data_m2": data_m2,
-                    "local_to_global": ev["between"], "nested_projections": fam.nested_projections,
-                    "local_dist_to_exact": ev["to_exact"][r_loc], "global_dist_to_exact": ev["to_exact"][r_glob],
-                    "members": {str(r): info for r, info in ev["info"].items()}, "locality": locality,
-                    "datasets": {f"{self.axis}={v}": [tr.sha256, te.sha256] for v, tr, te in zip(values, train, test)},
-                })
-        return records
-
-    def _member_pair_errors(self, fam_name, radii, cfg, L, levels, values, models, train, test, noisy, post, fitted):
-        """Evaluate the local and the global member together, on the same noisy test sets.
-
-        Returns a dict of per-configuration arrays (n_values, n_levels, n_test): ``mse`` per radius,
-        ``between`` = mean |f_local - f_global|^2, and ``to_exact`` per radius = mean |f - q|^2 to
-        the exact posterior means ``post`` (n_values, n_levels, n_ex, C, L, L) on the first n_ex test
-        configurations (None without them); plus ``info`` (fit info) and ``families`` (the last
-        fitted family) per radius.  ``fitted``: radius -> (family, info) of a conditioned family,
-        fitted on all values of g; other families are fitted here, once per value.
-        """
-        opts = cfg.family_options.get(fam_name, {})
-        shape = (len(values), len(levels), cfg.n_test)
-        mse = {r: np.empty(shape) for r in radii}
-        to_exact = {r: None if post is None else np.empty(post.shape[:3]) for r in radii}
-        between = np.empty(shape)
-        info = {r: {"fit_seconds": 0.0} for r in radii}
-        families = {}
-        for k, (model, g) in enumerate(zip(models, values)):
-            denoisers = {}
-            for r in radii:
-                if r in fitted:
-                    families[r], info[r] = fitted[r]
-                    denoisers[r] = lambda y, lv, fam=families[r], g=g: fam.denoise(y, lv, condition=g)
-                else:
-                    families[r], one = fit_member(fam_name, r, train[k].samples, self.channel(), levels,
-                                                  derive_seed(cfg.seed, L, r, 3), cfg.budget, model, opts)
-                    info[r] = {**one, "fit_seconds": info[r]["fit_seconds"] + one["fit_seconds"]}
-                    denoisers[r] = families[r].denoise
-            x = test[k].samples
-            for j, lv in enumerate(levels):
-                out = {r: batched(lambda b, d=denoisers[r]: d(b, lv), noisy[k][j]) for r in radii}
-                for r in radii:
-                    mse[r][k, j] = per_config_mse(out[r], x)
-                    if post is not None:
-                        to_exact[r][k, j] = per_config_mse(out[r][: post.shape[2]], post[k, j])
-                between[k, j] = per_config_mse(out[radii[0]], out[radii[1]])
-        return {"mse": mse, "between": between, "to_exact": to_exact, "info": info, "families": families}
+            members = {}
+            for fam in families:
+                for r in (r_loc, r_glob):
+                    seed = derive_seed(cfg.seed, L, r, 3)
+                    if DENOISERS.get(fam).conditionable:
+                        members[fam, r] = MemberRequest(fam, r, tuple(range(len(values))), seed, conditions=tuple(values))
+                    else:
+                        members.update({(fam, r, k): MemberRequest(fam, r, (k,), seed, model=k) for k in range(len(values))})
+            exact_n = None  # the exact posterior on the first exact_n test configurations, where affordable
+            if L <= cfg.extra.get("exact_max_L", 0) and all(self.model(**{self.axis: v}).supports_exact_posterior(channel, None, L)
+                                                           for v in values):
+                exact_n = min(cfg.extra.get("exact_n_by_L", {}).get(L, cfg.extra["exact_n"]), cfg.n_test)
+            studies.append(Study("member-pairs", f"L{L}", levels,
+                                 [Split(L, ((self.axis, v),), (k,), common_noise=True) for k, v in enumerate(values)],
+                                 members, {"families": list(families), "axis": self.axis, "values": values, "r_local": r_loc,
+                                           "r_global": r_glob, "exact_n": exact_n, "data_n": cfg.extra["data_n"]}))
+        return studies
 
     # -- scores ---------------------------------------------------------------------------------
     def estimate(self, values, curves: Dict[int, np.ndarray]) -> Dict[str, Any]:
@@ -355,14 +296,3 @@ def _phi_note(summary_entry: Dict[str, Any]) -> str:
 
 def _nan_last(v: float) -> float:
     return v if math.isfinite(v) else 9.0
-
-
-class _Bound:
-    """A fitted family with its condition bound, for the locality audit."""
-
-    def __init__(self, fam, kw):
-        self.fam, self.kw = fam, kw
-        self.name, self.radius = fam.name, fam.radius
-
-    def denoise(self, y, level):
-        return self.fam.denoise(y, level, **self.kw)

@@ -23,9 +23,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..evaluation import config_magnetisation, member_specs, member_statistics, task_split
-from ..parallel_fit import fit_members
-from ..estimators import BootstrapConfig, level_at_fraction_with_ci, replicate_interval
+from ..estimators import BootstrapConfig, derive_seed, level_at_fraction_with_ci, replicate_interval
+from ..study import MemberRequest, Split, Study
 from .base import TASKS, Task, TaskConfig
 
 
@@ -61,28 +60,15 @@ class IsingSpeciationTask(Task):
                 raise ValueError(f"ising-speciation needs the exact transfer-matrix oracle, which supports L <= "
                                  f"{self.oracle_max_L}; got L={L}")
 
-    def evaluate_all(self, families: List[str], cfg: TaskConfig, tick) -> List[Dict[str, Any]]:
-        model, channel = self.model(), self.channel()
+    def plan(self, families: List[str], cfg: TaskConfig) -> List[Study]:
+        """Per L, every radius of every family, evaluated beside the exact global posterior
+        (:mod:`phasebench.suites.evaluators.magnetisation`)."""
+        channel = self.channel()
         levels = [channel.validate_level(v) for v in cfg.levels]
-        records = []
-        for L in cfg.L:
-            train, test, noisy = task_split(model, channel, cfg, L, levels)
-            x = test.samples
-            tick(f"{self.name}:exact-oracle:L{L}")
-            glob = member_statistics(lambda y, lv: model.exact_posterior_mean(y, channel, lv, None), noisy, levels, x,
-                                     stats=("aligned_m", "mse"))
-            rec = {"L": L, "levels": levels, "abs_m": np.abs(config_magnetisation(x)), "global": glob,
-                   "train_m": config_magnetisation(train.samples), "train": train.samples, "families": {},
-                   "datasets": {"train": train.sha256, "test": test.sha256}}
-            for fam_name in families:
-                tick(f"{self.name}:{fam_name}:L{L}")
-                rec["families"][fam_name] = {}
-                specs = member_specs(fam_name, cfg.radii, train.samples, channel, levels, cfg, L, model)
-                for r, (fam, info) in zip(cfg.radii, fit_members(specs)):
-                    stats = member_statistics(fam.denoise, noisy, levels, x, stats=("aligned_m", "mse"))
-                    rec["families"][fam_name][r] = {**stats, "info": info}
-            records.append(rec)
-        return records
+        return [Study("aligned-magnetisation", f"L{L}", levels, [Split(L)],
+                      {(fam, r): MemberRequest(fam, r, (0,), derive_seed(cfg.seed, L, r, 3)) for fam in families for r in cfg.radii},
+                      {"families": list(families), "radii": list(cfg.radii)})
+                for L in cfg.L]
 
     def summarize(self, records, bootstrap: BootstrapConfig):
         out: Dict[str, Any] = {}
