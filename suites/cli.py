@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, List, Optional
 
 from phasebench.suites.interrupts import Interrupted, prepare_exit, stop_signals_raise
 
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
 class BadInput(ValueError):
@@ -252,6 +254,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(interrupted_message(args, stop), file=sys.stderr)
         prepare_exit()
         return stop.exit_status
+    except BrokenPipeError:  # the reader went away (``phasebench tasks | head``): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when stdout is flushed
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -147,3 +147,14 @@ def test_inspect_validates_datasets(capsys, tmp_path):
     datasets.save(ds, tmp_path / "broken.npz")
     code, _, err = run_cli(capsys, "inspect", str(tmp_path / "broken.npz"))
     assert code == 2 and "parity" in err and len(err.strip().splitlines()) == 1
+
+
+def test_closed_pipe_stops_quietly():
+    """``phasebench tasks | head -1``: the reader is gone; no traceback, status 141 (128 + SIGPIPE)."""
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "phasebench.suites.cli", "tasks"], stdout=write_end,
+                            stderr=subprocess.PIPE)
+    os.close(write_end)
+    os.close(read_end)  # closed before the listing is written: its first write meets a broken pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err
