@@ -34,6 +34,13 @@ START_TIMEOUT_SECONDS = 600.0  # imports, data and the first fits on a loaded 2-
 UNTIMED = ("provenance", "fit_cache")  # machine, clock, argv; where a member was loaded from
 
 
+def _sigint_default():
+    """In the child: SIGINT to its default. A test runner started in the background of a non-interactive shell
+    (a CI script, ``cmd &``) passes SIGINT on as ignored, and a program that finds it ignored keeps it so, as
+    Python does (``nohup`` semantics); the run under test stands for one started from a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _session(sid: int):
     """{pid: (state, cmdline)} of the live processes of session ``sid`` (zombies are finished)."""
     found = {}
@@ -78,7 +85,7 @@ def _start(tmp: Path, datasets: Path, fit_cache: Path = None, workers: int = 2):
     (tmp / "tmp").mkdir(exist_ok=True)
     argv = [sys.executable, "-m", "phasebench.suites.cli", "run", *GRID, "--out", str(tmp / "out"), "--no-progress"]
     return subprocess.Popen(argv, env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_sigint_default)
 
 
 def _complete(tmp: Path, datasets: Path, fit_cache: Path = None, workers: int = 2) -> dict:
@@ -207,7 +214,8 @@ def test_ctrl_c_stops_sample_inside_the_loop_gas_sampler(tmp_path):
             "--n", "64", "--sampler-option", "thermalization=1000000", "--out", str(tmp_path / "s.npz")]
     # no BLAS threads: the second thread is numba's, started by the first kernel call (thermalization)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="2")
-    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_sigint_default)
     try:
         assert _wait(lambda: proc.poll() is not None or _threads(proc.pid) > 1, START_TIMEOUT_SECONDS, 0.05)
         time.sleep(0.5)
