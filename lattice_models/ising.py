@@ -46,7 +46,7 @@ from .exact import ising_exact as exact
 from .kernels import ising_cluster, ising_metropolis
 from .kernels.counter_rng import chain_keys
 from .exact.torus_ising import MAX_L as ORACLE_MAX_L
-from .mcmc_stats import integrated_autocorrelation_time, mean_and_error
+from .mcmc_stats import integrated_autocorrelation_time, mean_and_error, series_means
 
 ALGORITHMS = ("auto", "metropolis", "swendsen-wang", "wolff")
 #: where Metropolis sweeps run: the Numba kernel, or torch (CUDA if available), which is bitwise identical
@@ -290,15 +290,7 @@ class Ising(LatticeModel):
         N = s.shape[1] * s.shape[2]
         e = -(s * np.roll(s, 1, axis=1) + s * np.roll(s, 1, axis=2)).sum(axis=(1, 2)) / N
         m = s.sum(axis=(1, 2)) / N
-        out = {}
-        for name, x in (("energy", e), ("abs_m", np.abs(m)), ("m2", m * m)):
-            if len(x) < 2:
-                out[name] = (float(x.mean()), float("nan"))
-                continue
-            mean, err, _ = mean_and_error(x)
-            naive = float(x.std(ddof=1) / math.sqrt(len(x)))
-            out[name] = (mean, max(err, naive))
-        return out
+        return series_means({"energy": e, "abs_m": np.abs(m), "m2": m * m})
 
     def exact_observables(self, L: int) -> Dict[str, float]:
         """Brute force (``energy``, ``abs_m``, ``m2``) for L <= 4; Kaufman ``energy`` beyond."""

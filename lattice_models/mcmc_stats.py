@@ -11,7 +11,7 @@ independent samples, so the variance of a mean of ``n`` samples is
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 
@@ -60,3 +60,19 @@ def mean_and_error(x: np.ndarray) -> Tuple[float, float, float]:
     n = x.size
     var = float(x.var(ddof=1)) if n > 1 else math.nan
     return float(x.mean()), math.sqrt(2.0 * tau * var / n), tau
+
+
+def series_means(series: Dict[str, np.ndarray]) -> Dict[str, Tuple[float, float]]:
+    """``name -> (mean, standard error)`` of per-configuration series in sample order.
+
+    The error is :func:`mean_and_error`'s (corrected for correlation along the order, ``sqrt(2 tau_int)``),
+    never below the naive ``sd / sqrt(n)``; a single value has error NaN."""
+    out = {}
+    for name, x in series.items():
+        x = np.asarray(x, dtype=np.float64)
+        if len(x) < 2:
+            out[name] = (float(x.mean()), float("nan"))
+            continue
+        mean, err, _ = mean_and_error(x)
+        out[name] = (mean, max(err, float(x.std(ddof=1) / math.sqrt(len(x)))))
+    return out

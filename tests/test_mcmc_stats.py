@@ -36,3 +36,17 @@ def test_error_bar_is_calibrated_on_ar1():
 def test_bad_series():
     with pytest.raises(ValueError, match="series"):
         integrated_autocorrelation_time(np.zeros(1))
+
+
+def test_series_means_is_the_correlated_mean_and_error_per_series():
+    """A positively correlated series (AR(1), rho = 0.9): the error is mean_and_error's, above sd/sqrt(n)."""
+    from phasebench.lattice_models.mcmc_stats import mean_and_error, series_means
+
+    rng = np.random.default_rng(0)
+    x = np.empty(4000)
+    x[0] = 0.0
+    for t in range(1, len(x)):
+        x[t] = 0.9 * x[t - 1] + rng.normal()
+    (mean, err), = series_means({"x": x}).values()
+    assert (mean, err) == mean_and_error(x)[:2] and err > 2 * x.std(ddof=1) / np.sqrt(len(x))
+    assert np.isnan(series_means({"one": np.array([2.0])})["one"][1])

@@ -27,6 +27,7 @@ import numba as nb
 import numpy as np
 
 from .counter_rng import random_u64
+from .union_find import find_root, union_roots
 
 _S11 = np.uint64(11)
 _S63 = np.uint64(63)
@@ -100,24 +101,6 @@ def _wolff_sweep(flat, L, key, c, thr, stack, n_clusters):
 
 
 @nb.njit(inline="always", cache=True)
-def _find(parent, x):
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]  # path halving
-        x = parent[x]
-    return x
-
-
-@nb.njit(inline="always", cache=True)
-def _union(parent, a, b):
-    ra = _find(parent, a)
-    rb = _find(parent, b)
-    if ra < rb:
-        parent[rb] = ra
-    elif rb < ra:
-        parent[ra] = rb
-
-
-@nb.njit(inline="always", cache=True)
 def _sw_sweep(flat, L, key, c, thr, parent):
     """One Swendsen-Wang update of one chain (``flat`` spins, length L^2); returns the new counter.
 
@@ -130,13 +113,13 @@ def _sw_sweep(flat, L, key, c, thr, parent):
         right = _neighbour(x, 0, L, N)
         down = _neighbour(x, 2, L, N)
         if flat[right] == s and (random_u64(key, c + np.uint64(2 * x)) >> _S11) < thr:
-            _union(parent, x, right)
+            union_roots(parent, x, right)
         if flat[down] == s and (random_u64(key, c + np.uint64(2 * x + 1)) >> _S11) < thr:
-            _union(parent, x, down)
+            union_roots(parent, x, down)
     base = c + np.uint64(2 * N)
     flip = parent[N:]
     for x in range(N):  # a root is the smallest site of its cluster, so it is decided first
-        root = _find(parent, x)
+        root = find_root(parent, x)
         if root == x:
             flip[x] = np.int64(random_u64(key, base + np.uint64(x)) >> _S63)
         if flip[root] == 1:

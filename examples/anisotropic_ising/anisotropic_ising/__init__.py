@@ -27,7 +27,7 @@ import numpy as np
 from phasebench.lattice_models import LatticeModel, Param, Transition
 from phasebench.lattice_models.base import validate_int
 from phasebench.lattice_models.kernels.counter_rng import chain_keys
-from phasebench.lattice_models.mcmc_stats import integrated_autocorrelation_time, mean_and_error
+from phasebench.lattice_models.mcmc_stats import integrated_autocorrelation_time, mean_and_error, series_means
 
 from . import exact, swendsen_wang
 
@@ -125,14 +125,7 @@ class AnisotropicIsing(LatticeModel):
         e = -(self.Jx * (s * np.roll(s, -1, axis=2)).sum(axis=(1, 2))
               + self.Jy * (s * np.roll(s, -1, axis=1)).sum(axis=(1, 2))) / N
         m = s.sum(axis=(1, 2)) / N
-        out = {}
-        for name, x in (("energy", e), ("abs_m", np.abs(m)), ("m2", m * m)):
-            if len(x) < 2:
-                out[name] = (float(x.mean()), float("nan"))
-                continue
-            mean, err, _ = mean_and_error(x)
-            out[name] = (mean, max(err, float(x.std(ddof=1) / math.sqrt(len(x)))))
-        return out
+        return series_means({"energy": e, "abs_m": np.abs(m), "m2": m * m})
 
     def exact_observables(self, L: int) -> Dict[str, float]:
         """Brute-force ``energy``, ``abs_m`` and ``m2`` for L <= 4 (none beyond)."""

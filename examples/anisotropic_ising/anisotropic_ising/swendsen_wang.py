@@ -22,6 +22,7 @@ import numba as nb
 import numpy as np
 
 from phasebench.lattice_models.kernels.counter_rng import random_u64
+from phasebench.lattice_models.kernels.union_find import find_root, union_roots
 
 _S11 = np.uint64(11)
 _S63 = np.uint64(63)
@@ -32,24 +33,6 @@ def bond_threshold(coupling_over_T: float) -> np.uint64:
 
     The same expression as phasebench's isotropic kernel, so equal couplings give its exact bits."""
     return np.uint64(int((1.0 - math.exp(-2.0 * coupling_over_T)) * 9007199254740992.0))
-
-
-@nb.njit(inline="always", cache=True)
-def _find(parent, x):
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]  # path halving
-        x = parent[x]
-    return x
-
-
-@nb.njit(inline="always", cache=True)
-def _union(parent, a, b):
-    ra = _find(parent, a)
-    rb = _find(parent, b)
-    if ra < rb:
-        parent[rb] = ra
-    elif rb < ra:
-        parent[ra] = rb
 
 
 @nb.njit(inline="always", cache=True)
@@ -82,13 +65,13 @@ def _sw_sweep(flat, L, key, c, thr_x, thr_y, parent):
         right = x + 1 if (x + 1) % L != 0 else x + 1 - L
         down = x + L if x + L < N else x + L - N
         if flat[right] == s and (random_u64(key, c + np.uint64(2 * x)) >> _S11) < thr_x:
-            _union(parent, x, right)
+            union_roots(parent, x, right)
         if flat[down] == s and (random_u64(key, c + np.uint64(2 * x + 1)) >> _S11) < thr_y:
-            _union(parent, x, down)
+            union_roots(parent, x, down)
     base = c + np.uint64(2 * N)
     flip = parent[N:]
     for x in range(N):  # a root is the smallest site of its cluster, so it is decided before its members
-        root = _find(parent, x)
+        root = find_root(parent, x)
         if root == x:
             flip[x] = np.int64(random_u64(key, base + np.uint64(x)) >> _S63)
         if flip[root] == 1:
