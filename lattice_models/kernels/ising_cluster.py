@@ -101,9 +101,11 @@ def _wolff_sweep(flat, L, key, c, thr, stack, n_clusters):
 
 
 @nb.njit(inline="always", cache=True)
-def _sw_sweep(flat, L, key, c, thr, parent):
+def sw_sweep(flat, L, key, c, thr_x, thr_y, parent):
     """One Swendsen-Wang update of one chain (``flat`` spins, length L^2); returns the new counter.
 
+    A bond joins equal neighbours with probability ``1 - exp(-2 J / T)``, drawn as ``u64 >> 11 < thr``:
+    ``thr_x`` along rows (right neighbour), ``thr_y`` along columns (down); equal for the isotropic model.
     ``parent`` is int64 scratch of length 2 L^2 (union-find forest, then flip decisions)."""
     N = L * L
     for x in range(N):
@@ -112,9 +114,9 @@ def _sw_sweep(flat, L, key, c, thr, parent):
         s = flat[x]
         right = _neighbour(x, 0, L, N)
         down = _neighbour(x, 2, L, N)
-        if flat[right] == s and (random_u64(key, c + np.uint64(2 * x)) >> _S11) < thr:
+        if flat[right] == s and (random_u64(key, c + np.uint64(2 * x)) >> _S11) < thr_x:
             union_roots(parent, x, right)
-        if flat[down] == s and (random_u64(key, c + np.uint64(2 * x + 1)) >> _S11) < thr:
+        if flat[down] == s and (random_u64(key, c + np.uint64(2 * x + 1)) >> _S11) < thr_y:
             union_roots(parent, x, down)
     base = c + np.uint64(2 * N)
     flip = parent[N:]
@@ -153,7 +155,7 @@ def run_cluster_chains(spins, keys, counters, thr, clusters_per_sweep, n_sweeps,
                 c, nf = _wolff_sweep(flat, L, key, c, thr, work, clusters_per_sweep)
                 flipped[ch] += nf
             else:
-                c = _sw_sweep(flat, L, key, c, thr, work)
+                c = sw_sweep(flat, L, key, c, thr, thr, work)
             if e_trace.shape[1] > 0:
                 e, m = energy_magnetisation_plain(state)
                 e_trace[ch, t] = e

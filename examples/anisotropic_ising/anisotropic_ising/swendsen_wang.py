@@ -16,23 +16,10 @@ every ``NUMBA_NUM_THREADS``.
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
 import numpy as np
 
-from phasebench.lattice_models.kernels.counter_rng import random_u64
-from phasebench.lattice_models.kernels.union_find import find_root, union_roots
-
-_S11 = np.uint64(11)
-_S63 = np.uint64(63)
-
-
-def bond_threshold(coupling_over_T: float) -> np.uint64:
-    """Add a bond iff ``random_u64 >> 11 < threshold``: probability ``1 - exp(-2 J / T)`` to 2**-53.
-
-    The same expression as phasebench's isotropic kernel, so equal couplings give its exact bits."""
-    return np.uint64(int((1.0 - math.exp(-2.0 * coupling_over_T)) * 9007199254740992.0))
+from phasebench.lattice_models.kernels.ising_cluster import bond_threshold, sw_sweep  # noqa: F401 (re-exported)
 
 
 @nb.njit(inline="always", cache=True)
@@ -50,33 +37,6 @@ def _bond_sums(flat, L):
         by += s * np.int64(flat[down])
         m += s
     return bx, by, m
-
-
-@nb.njit(inline="always", cache=True)
-def _sw_sweep(flat, L, key, c, thr_x, thr_y, parent):
-    """One Swendsen-Wang update of one chain; returns the new counter.
-
-    ``parent`` is int64 scratch of length 2 L^2 (union-find forest, then the flip decisions)."""
-    N = L * L
-    for x in range(N):
-        parent[x] = x
-    for x in range(N):
-        s = flat[x]
-        right = x + 1 if (x + 1) % L != 0 else x + 1 - L
-        down = x + L if x + L < N else x + L - N
-        if flat[right] == s and (random_u64(key, c + np.uint64(2 * x)) >> _S11) < thr_x:
-            union_roots(parent, x, right)
-        if flat[down] == s and (random_u64(key, c + np.uint64(2 * x + 1)) >> _S11) < thr_y:
-            union_roots(parent, x, down)
-    base = c + np.uint64(2 * N)
-    flip = parent[N:]
-    for x in range(N):  # a root is the smallest site of its cluster, so it is decided before its members
-        root = find_root(parent, x)
-        if root == x:
-            flip[x] = np.int64(random_u64(key, base + np.uint64(x)) >> _S63)
-        if flip[root] == 1:
-            flat[x] = -flat[x]
-    return c + np.uint64(3 * N)
 
 
 @nb.njit(parallel=True, cache=True)
@@ -97,7 +57,7 @@ def run_chains(spins, keys, counters, thr_x, thr_y, jx, jy, n_sweeps, record_eve
         state = spins[ch]
         flat = state.reshape(N)
         for t in range(n_sweeps):
-            c = _sw_sweep(flat, L, key, c, thr_x, thr_y, work)
+            c = sw_sweep(flat, L, key, c, thr_x, thr_y, work)
             if e_trace.shape[1] > 0:
                 bx, by, m = _bond_sums(flat, L)
                 e_trace[ch, t] = -(jx * bx + jy * by) / N
