@@ -114,16 +114,33 @@ class Estimate:
         return self.mean > 0 and self.lo > 0
 
 
-def replicate_interval(replicates: np.ndarray, min_found: float) -> Tuple[float, float]:
-    """Percentile CI (level ``CI_LEVEL``) of the finite bootstrap replicates; NaN unless more than
-    ``min_found`` of them, and more than 10, are finite."""
-    values = np.asarray(replicates, dtype=np.float64)
-    found = values[np.isfinite(values)]
-    if len(found) <= max(min_found * len(values), 10):
-        return float("nan"), float("nan")
+def replicate_interval(replicates: np.ndarray) -> Tuple[float, float]:
+    """Percentile CI (level ``CI_LEVEL``) of bootstrap replicates, failed ones counted, not dropped.
+
+    A failed replicate (NaN: no crossing, no interior peak, a root off the grid) is an extreme
+    outcome of unknown side, so it is placed beyond *both* ends: the lower limit is the
+    ``alpha`` quantile with the failures at -inf, the upper the ``1 - alpha`` quantile with them at
+    +inf.  Dropping them instead removes the extreme replicates and narrows the interval (measured:
+    docs/decisions/interval-coverage.md).  With more failures than the ``alpha`` tail can absorb
+    the interval is unbounded and returned as NaN (no interval).
+    """
+    values = np.asarray(replicates, dtype=np.float64).ravel()
+    n = len(values)
+    found = np.sort(values[np.isfinite(values)])
+    n_failed = n - len(found)
     alpha = (1 - CI_LEVEL) / 2
-    lo, hi = np.quantile(found, [alpha, 1 - alpha])
+    position = alpha * (n - 1)  # np.quantile's linear rule on the n values
+    if n < 20 or n_failed > math.floor(position):
+        return float("nan"), float("nan")
+    lo = np.quantile(np.concatenate([np.full(n_failed, -np.inf), found]), alpha)
+    hi = np.quantile(np.concatenate([found, np.full(n_failed, np.inf)]), 1 - alpha)
     return float(lo), float(hi)
+
+
+def failed_fraction(replicates: np.ndarray) -> float:
+    """The fraction of bootstrap replicates that failed (are not finite)."""
+    values = np.asarray(replicates, dtype=np.float64)
+    return float(1.0 - np.isfinite(values).mean()) if values.size else 1.0
 
 
 def mean_with_ci(values: np.ndarray, boot_idx: np.ndarray) -> Estimate:
@@ -148,6 +165,6 @@ def ratio_with_ci(numerator: np.ndarray, denominator: np.ndarray, boot_idx: np.n
 
     value = float(ratio(num.mean(), den.mean()))
     boots = ratio(num[boot_idx].mean(axis=1), den[boot_idx].mean(axis=1))
-    lo, hi = replicate_interval(boots, min_found=0.9)
+    lo, hi = replicate_interval(boots)
     finite = boots[np.isfinite(boots)]
     return Estimate(value, lo, hi, float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"))

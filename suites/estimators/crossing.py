@@ -47,7 +47,7 @@ def crossing_with_ci(x: Sequence[float], f_small: np.ndarray, f_large: np.ndarra
     est = first_downward_crossing(x, diff[0])
     boots = np.array([first_downward_crossing(x, row) for row in diff[1:]])
     found = boots[np.isfinite(boots)]
-    lo, hi = replicate_interval(boots, min_found=0.5)
+    lo, hi = replicate_interval(boots)
     return {"value": est, "lo": lo, "hi": hi, "found_fraction": float(len(found) / max(len(boots), 1))}
 
 
@@ -85,7 +85,7 @@ def crossing_by_local_fit(x: Sequence[float], f_small: np.ndarray, f_large: np.n
         return float(r) if x[0] <= r <= x[-1] else nan
 
     boots = np.array([root(row) for row in diff[1:]])
-    lo, hi = replicate_interval(boots, min_found=0.5)
+    lo, hi = replicate_interval(boots)
     return {"value": root(diff[0]), "lo": lo, "hi": hi, "found_fraction": float(np.isfinite(boots).mean()) if len(boots) else 0.0,
             "window": [float(x[sel[0]]), float(x[sel[-1]])]}
 
@@ -158,5 +158,5 @@ def level_at_fraction_with_ci(levels: Sequence[float], values: np.ndarray, refer
     est = first_upward_crossing_log(levels, values.mean(axis=-1), fraction * reference.mean())
     boots = np.array([first_upward_crossing_log(levels, values[:, b].mean(axis=-1), fraction * reference[b].mean())
                       for b in boot_idx])
-    lo, hi = replicate_interval(boots, min_found=0.9)
+    lo, hi = replicate_interval(boots)
     return {"value": est, "lo": lo, "hi": hi}

@@ -25,7 +25,8 @@ they are ``E[(q_{r+1} - q_r)^2]`` (nested Bayes posteriors), positive and free o
    the grid is no peak (``xi_eff`` is monotone there, and the transition, if any, is outside the
    grid): that scale's value is NaN, flagged ``peak_at_grid_edge``, and so is every bootstrap
    replicate whose maximum sits at the edge.  A scale is *resolved* when its peak and its CI are
-   finite (more than ``MIN_FOUND`` of the replicates locate an interior peak).
+   finite (failed replicates are counted beyond both ends of the interval, :func:`.bootstrap.replicate_interval`,
+   so an interval exists only where nearly all of the replicates locate an interior peak).
 3. **Extrapolation.**  At a finite scale the peak is shifted from the transition as
    ``level*(rho) = level_c + b rho^{-1/nu}`` (finite-size scaling with ``rho`` in place
    of L; ``nu`` is the transition's correlation-length exponent, a parameter: 1/0.655 along the
@@ -51,7 +52,6 @@ from .bootstrap import Estimate, mean_with_ci, replicate_interval
 
 PEAK_FRACTION = 0.4
 RHO_OFFSET = 1.5
-MIN_FOUND = 0.9  # a CI needs more than this fraction of finite bootstrap replicates
 
 
 # -- decay length from excesses over the radii --------------------------------------------------------------
@@ -95,7 +95,7 @@ def decay_length_with_ci(radii: Sequence[int], per_config_excess: np.ndarray, bo
     out["xi"] = fit_decay_length(r, rows.mean(axis=1), sig)
     boots = rows[:, boot_idx].mean(axis=2)  # (n_keep, n_boot)
     xis = np.array([fit_decay_length(r, boots[:, b], sig) for b in range(n_boot)])
-    out["lo"], out["hi"] = replicate_interval(xis, min_found=0.9)
+    out["lo"], out["hi"] = replicate_interval(xis)
     return out
 
 
@@ -227,7 +227,7 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
         raw = peak_location(levels, kappa, sel, weights)
         est = interior_or_nan(levels, raw)
         reps = np.array([interior_or_nan(levels, peak_location(levels, row, sel, weights)) for row in kappa_b])
-        lo, hi = replicate_interval(reps, MIN_FOUND)
+        lo, hi = replicate_interval(reps)
         point_peaks.append(est)
         rep_peaks.append(reps)
         out["by_rmax"].append({"r_max": int(radii_inc[k]) + 1, "rho": float(radii_inc[i] + RHO_OFFSET),
@@ -235,7 +235,7 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
                                "peak_at_grid_edge": bool(np.isfinite(raw) and not np.isfinite(est))})
     with np.errstate(divide="ignore"):  # xi_eff at the largest scale (the last pair)
         xi, xi_b = 1.0 / kappa, 1.0 / kappa_b
-    out["xi_eff"] = [dict(zip(("xi", "lo", "hi"), (float(xi[j]), *replicate_interval(xi_b[:, j], MIN_FOUND))))
+    out["xi_eff"] = [dict(zip(("xi", "lo", "hi"), (float(xi[j]), *replicate_interval(xi_b[:, j]))))
                      for j in range(len(levels))]
     resolved = np.array([np.isfinite([e["value"], e["lo"], e["hi"]]).all() for e in out["by_rmax"]])
     for e, ok in zip(out["by_rmax"], resolved):
@@ -245,7 +245,7 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
         w = inverse_variance_weights(rep_peaks.T)
         value = extrapolate(rho, point_peaks, w, nu)
         reps = np.array([extrapolate(rho, rep_peaks[:, b], w, nu) for b in range(rep_peaks.shape[1])])
-        lo, hi = replicate_interval(reps, MIN_FOUND)
+        lo, hi = replicate_interval(reps)
         out["extrapolated"] = {"value": value, "lo": lo, "hi": hi, "rho": rho.tolist()}
         used = [e["r_max"] for e in out["by_rmax"] if e["resolved"]]
         method = f"peak extrapolated in rho^(-1/nu), nu = {nu:.3g}, from r_max in {used}"

@@ -77,7 +77,7 @@ class IsingSpeciationTask(Task):
             m2 = rec["train_m"] ** 2
             lam_max = covariance_top_eigenvalue(rec["train"])
             idx = bootstrap.indices(len(rec["train"]), "lambda_S", L)
-            lo, hi = replicate_interval(np.array([covariance_top_eigenvalue(rec["train"][b]) for b in idx]), min_found=0.9)
+            lo, hi = replicate_interval(np.array([covariance_top_eigenvalue(rec["train"][b]) for b in idx]))
             entry = {
                 "family": "all", "refused": False, "L": L, "levels": levels,
                 "abs_m": float(rec["abs_m"].mean()), "m2": float(m2.mean()),

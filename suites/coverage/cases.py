@@ -1,0 +1,3 @@
+"""Imports every case module, so that :data:`phasebench.suites.coverage.CASES` is complete."""
+
+from . import mean_cases  # noqa: F401
