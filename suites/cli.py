@@ -139,7 +139,7 @@ def cmd_run(args) -> int:
 
     overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
                                    ("budget", args.budget), ("n_train", args.n_train), ("n_test", args.n_test),
-                                   ("axis_values", args.values)) if v is not None}
+                                   ("seed", args.seed), ("axis_values", args.values)) if v is not None}
     if args.family_option:
         overrides["family_options"] = parse_family_options(args.family_option)
     model = None
@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override the grid of the scanned model parameter (parameter-axis objectives, e.g. T)")
     s.add_argument("--n-train", type=int, help="override the training set size")
     s.add_argument("--n-test", type=int, help="override the test set size")
+    s.add_argument("--seed", type=int, help="override the task's seed (data, noise, training and bootstrap seeds all derive from it)")
     s.add_argument("--budget", type=float, help="override the training budget per fitted member, in reference seconds (the work that takes that long on the reference machine; see README)")
     s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",
                    help="set a family's option for every task, over the task's own (e.g. cnn.batch=32, cnn.steps=5000)")

@@ -45,6 +45,8 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
         cfg = dataclasses.replace(cfg, family_options=merged)
     validate_count(cfg.n_train, "n_train")
     validate_count(cfg.n_test, "n_test")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {cfg.seed!r}")
     if not (isinstance(cfg.budget, (int, float)) and math.isfinite(cfg.budget) and cfg.budget > 0):
         raise ValueError(f"budget must be a number of seconds > 0, got {cfg.budget!r}")
     model = task.model()

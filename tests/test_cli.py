@@ -62,6 +62,7 @@ BAD = [
     (["run", "--task", "ising-temperature", "--L", "8", "--out", "{dir}"], "L = 2 mod 4"),
     (["run", "--task", "gff-markov", "--budget", "-1", "--out", "{dir}"], "budget"),
     (["run", "--task", "gff-markov", "--budget", "nan", "--out", "{dir}"], "budget"),
+    (["run", "--task", "gff-markov", "--seed", "-1", "--out", "{dir}"], "seed"),
     (["sample", "toric_loops", "-p", "x=0", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
     (["sample", "toric_loops", "-p", "x=1.5", "--L", "4", "--n", "2", "--out", "{out}"], "'x'"),
     (["run", "--task", "toric-bitflip", "--levels", "0.6", "--out", "{dir}"], "[0, 0.5]"),
@@ -85,6 +86,14 @@ def test_family_options_from_the_command_line_merge_over_the_task_s():
     assert own["batch"] == 2 and own["lr_final"] == 1e-4
     cfg = apply_overrides(task, task.config("full"), {"family_options": opts})
     assert cfg.family_options["cnn"] == {**own, **opts["cnn"]}  # batch and lr replaced, lr_final kept
+
+
+def test_seed_override_reseeds_the_task():
+    from phasebench.suites.runner import apply_overrides
+    from phasebench.suites.tasks import get_task
+
+    task = get_task("toric-bitflip")
+    assert apply_overrides(task, task.config("quick"), {"seed": 7}).seed == 7
 
 
 @pytest.mark.parametrize("args,needle", BAD)
