@@ -52,6 +52,34 @@ def test_leaderboard_rerenders_from_results(small_run, capsys):
     assert "gff-markov" in text and "| exact |" in text and "| linear |" in text
     assert main(["leaderboard", str(out / "results.json"), "--out", str(out / "lb.md")]) == 0
     assert (out / "lb.md").read_text() == text
+    assert text == (out / "leaderboard.md").read_text()  # rendered from the file as from the run's own records
+
+
+def test_results_are_strict_json(small_run):
+    """No NaN or Infinity tokens: a missing number is null (a browser's JSON.parse accepts the file)."""
+    out, _ = small_run
+
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    json.loads((out / "results.json").read_text(), parse_constant=refuse)
+
+
+def test_strict_json_round_trip_keeps_missing_numbers_and_meaningful_nulls():
+    import math
+
+    import numpy as np
+
+    from phasebench.lattice_models.provenance import strict_json
+    from phasebench.suites.leaderboard import missing_numbers_as_nan
+
+    record = {"value": float("nan"), "lo": np.float64("inf"), "hi": 1.0, "cells": [{"radius": None, "xi": float("nan")}],
+              "arr": np.array([1.0, np.nan])}
+    strict = strict_json(record)
+    assert strict["value"] is None and strict["lo"] is None and strict["arr"] == [1.0, None]
+    back = missing_numbers_as_nan(json.loads(json.dumps(strict, allow_nan=False)))
+    assert math.isnan(back["value"]) and math.isnan(back["lo"]) and back["hi"] == 1.0
+    assert back["cells"][0]["radius"] is None and math.isnan(back["cells"][0]["xi"])
 
 
 def test_leaderboard_renders_pytest_benchmark_json(tmp_path):
