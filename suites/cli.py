@@ -223,11 +223,41 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_run, fits_members=True)
 
+    s = sub.add_parser("cmi", help="the conditional mutual information heat map I(level, r) of a task's noisy data")
+    s.add_argument("task")
+    s.add_argument("--estimator", required=True, help="exact, gaussian or immse (phasebench.suites.cmi)")
+    s.add_argument("--division", default="quick")
+    s.add_argument("--n", type=int, help="samples for a data-based estimator (default: the task's test set size)")
+    s.add_argument("--levels", type=float, nargs="+", help="override the noise levels")
+    s.add_argument("--radii", type=int, nargs="+", help="override the radii")
+    s.add_argument("--L", type=int, nargs="+", help="override the lattice size (the first is used)")
+    s.add_argument("--seed", type=int, help="override the task's seed")
+    s.add_argument("--out", default="reports/cmi")
+    s.set_defaults(func=cmd_cmi)
+
     s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown")
     s.add_argument("files", nargs="+")
     s.add_argument("--out")
     s.set_defaults(func=cmd_leaderboard)
     return p
+
+
+def cmd_cmi(args) -> int:
+    from phasebench.suites.cmi.heatmap import check_estimator, write_heatmap
+    from phasebench.suites.runner import apply_overrides
+    from phasebench.suites.tasks import get_task
+
+    task = get_task(args.task)
+    check_estimator(args.estimator, task.model_name, task.channel())
+    overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii), ("seed", args.seed))
+                 if v is not None}
+    cfg = apply_overrides(task, task.config(args.division), overrides)
+    if args.n is not None and args.n < 3:
+        raise BadInput(f"--n must be >= 3, got {args.n}")
+    result = write_heatmap(task, cfg, args.estimator, args.out, args.n)
+    print(f"{args.task}: {len(result['cells'])} cells, {result['wall_seconds']:.1f} s; wrote {args.out}/cmi_{args.estimator}.json "
+          f"and {args.out}/{result['plot']}")
+    return 0
 
 
 def interrupted_message(args, stop: Interrupted) -> str:
