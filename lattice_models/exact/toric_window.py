@@ -38,9 +38,13 @@ both, and the dimensions, by GF(2) rank and enumeration.)
 
 Hence the r-local posterior of the centre edge given only ``y_W``,
 ``P(x_e = 1 | y_W) ∝ sum_{x_W in P} [x_e = 1] prod_{f in W} P(y_f | x_f)``,
-is a contraction over ``W`` alone, independent of L once ``2r + 1 < L``.  It is computed by
-a row transfer matrix with ``2^(2r+1)`` states (:mod:`phasebench.lattice_models.kernels.toric_window`);
-cost ``O(r^2 2^(2r))`` per window, two centre marginals per window.
+is a contraction over ``W`` alone, independent of L once ``2r + 1 < L``.  Two exact methods compute it:
+a row transfer matrix with ``2^(2r+1)`` states (:mod:`phasebench.lattice_models.kernels.toric_window`,
+cost ``O(r^2 2^(2r))`` per window), and a Kasteleyn Pfaffian of the window's planar Fisher graph
+(:mod:`phasebench.lattice_models.exact.toric_pfaffian`, a sparse LU of about ``6 (2r)^2`` nodes).  Both give
+the two centre marginals of a window; ``method="auto"`` takes the transfer matrix below
+``PFAFFIAN_FROM_RADIUS`` and the Pfaffian from there on (the measured crossover:
+docs/decisions/toric-pfaffian-window.md).
 """
 
 from __future__ import annotations
@@ -50,7 +54,22 @@ from typing import Any, Optional
 import numpy as np
 
 from ..channels import NoiseChannel
-from ..kernels.toric_window import field_marginals, window_centre_marginals
+from ..kernels import toric_window as transfer_matrix
+from . import toric_pfaffian
+
+#: the smallest radius at which ``method="auto"`` uses the Pfaffian (cheaper from here on, as measured)
+PFAFFIAN_FROM_RADIUS = 7
+METHODS = ("auto", "transfer_matrix", "pfaffian")
+
+
+def window_oracle(r: int, method: str = "auto"):
+    """The module (transfer matrix or Pfaffian) whose ``window_centre_marginals(qh, qv)`` and
+    ``field_marginals(qh_field, qv_field, r, centres)`` compute the radius-r window posterior."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "pfaffian" or (method == "auto" and r >= PFAFFIAN_FROM_RADIUS):
+        return toric_pfaffian
+    return transfer_matrix
 
 
 def validate_window_radius(r: Any, L: int) -> int:
@@ -82,17 +101,20 @@ def _check_channel(channel: NoiseChannel) -> None:
         raise ValueError(f"the toric_loops oracles need a channel on binary variables, not {channel.name!r}")
 
 
-def window_posterior(y_window: np.ndarray, channel: NoiseChannel, level: float, r: Optional[int] = None):
+def window_posterior(y_window: np.ndarray, channel: NoiseChannel, level: float, r: Optional[int] = None,
+                     method: str = "auto"):
     """``(P(h_centre = 1 | y_W), P(v_centre = 1 | y_W))`` for one window ``y_window`` of shape
-    ``(2, 2r+1, 2r+1)`` in window coordinates (channel 0 horizontal, 1 vertical)."""
+    ``(2, 2r+1, 2r+1)`` in window coordinates (channel 0 horizontal, 1 vertical); ``method``: see
+    :func:`window_oracle`."""
     y_window = np.asarray(y_window)
     n = y_window.shape[-1]
     if y_window.shape != (2, n, n) or n % 2 == 0:
         raise ValueError(f"y_window must have shape (2, 2r+1, 2r+1), got {y_window.shape}")
     if r is not None and 2 * r + 1 != n:
         raise ValueError(f"y_window of width {n} does not match radius r={r}")
+    oracle = window_oracle(n // 2, method)
     q = edge_likelihoods(y_window, channel, level)
-    ph, pv = window_centre_marginals(np.ascontiguousarray(q[0]), np.ascontiguousarray(q[1]))
+    ph, pv = oracle.window_centre_marginals(np.ascontiguousarray(q[0]), np.ascontiguousarray(q[1]))
     return float(ph), float(pv)
 
 
@@ -116,19 +138,21 @@ def _edge_mask(edges: Any, N: int, L: int, seed: Any) -> np.ndarray:
 
 
 def local_posterior_marginals(y: np.ndarray, channel: NoiseChannel, level: float, r: int,
-                              edges: Any = None, seed: Any = None):
+                              edges: Any = None, seed: Any = None, method: str = "auto"):
     """Exact ``P(x_e = 1 | y_W(e))`` for edge data ``y`` of shape ``(n, 2, L, L)``.
 
     ``edges=None``: every edge; returns the probabilities ``(n, 2, L, L)``.  Otherwise
     ``edges`` is a boolean mask ``(2, L, L)`` / ``(n, 2, L, L)``, or an int k: k random window
     centres per sample (both edges of each centre), drawn with ``seed``; returns
-    ``(probabilities, mask)`` with NaN outside the mask.  Windows wrap cyclically.
+    ``(probabilities, mask)`` with NaN outside the mask.  Windows wrap cyclically.  ``method``: the
+    window oracle (:func:`window_oracle`); both are exact, they differ in cost.
     """
     y = np.asarray(y)
     if y.ndim != 4 or y.shape[1] != 2 or y.shape[2] != y.shape[3]:
         raise ValueError(f"y must have shape (n, 2, L, L), got {y.shape}")
     N, _, L, _ = y.shape
     r = validate_window_radius(r, L)
+    oracle = window_oracle(r, method)
     q = edge_likelihoods(y, channel, level)
     mask = None if edges is None else _edge_mask(edges, N, L, seed)
     if mask is None:
@@ -136,7 +160,7 @@ def local_posterior_marginals(y: np.ndarray, channel: NoiseChannel, level: float
     else:
         centres = np.argwhere(mask.any(axis=1))
     centres = np.ascontiguousarray(centres, dtype=np.int64)
-    values = field_marginals(np.ascontiguousarray(q[:, 0]), np.ascontiguousarray(q[:, 1]), r, centres)
+    values = oracle.field_marginals(np.ascontiguousarray(q[:, 0]), np.ascontiguousarray(q[:, 1]), r, centres)
     out = np.full((N, 2, L, L), np.nan)
     s, i, j = centres.T
     out[s, 0, i, j] = values[:, 0]

@@ -3,11 +3,14 @@
 Run with ``pytest suites/benchmarks/test_bench_toric.py``; derived rates are in extra_info.
 """
 
+import timeit
+
 import numpy as np
 import pytest
 
 from phasebench.denoisers import make_family
 from phasebench.lattice_models import BitFlipChannel, GaussianChannel, make_model
+from phasebench.lattice_models.exact import toric_pfaffian
 from phasebench.lattice_models.kernels.toric_window import window_centre_marginals
 
 MODEL = make_model("toric_loops")
@@ -34,6 +37,27 @@ def test_bench_local_oracle_per_edge(benchmark, r):
     benchmark(window_centre_marginals, qh, qv)
     benchmark.extra_info["ms_per_edge"] = benchmark.stats.stats.mean * 1e3 / 2
     benchmark.extra_info["states"] = 2**n
+
+
+@pytest.mark.parametrize("r", [6, 7, 8, 9, 10, 11, 12])
+def test_bench_pfaffian_oracle_per_edge(benchmark, r):
+    """The Pfaffian window oracle on one bit-flip window at p = 0.1 (one core): ms per edge, and for r <= 9
+    the transfer matrix's on the same window in the same run (best of 5) with ``tm_over_pfaffian``, the
+    ratio of best times (> 1: the Pfaffian is cheaper).  Table: docs/decisions/toric-pfaffian-window.md."""
+    n = 2 * r + 1
+    channel = BitFlipChannel()
+    y = channel.corrupt(MODEL.sample(1, 2 * n, seed=r), 0.1, seed=r)[0, :, :n, :n]
+    q = channel.binary_likelihood(y, 0.1)
+    qh, qv = np.ascontiguousarray(q[0]), np.ascontiguousarray(q[1])
+    toric_pfaffian.window_centre_marginals(qh, qv)  # builds the window's Fisher graph once
+    benchmark(toric_pfaffian.window_centre_marginals, qh, qv)
+    best = benchmark.stats.stats.min
+    benchmark.extra_info.update(ms_per_edge=benchmark.stats.stats.mean * 1e3 / 2, best_ms_per_edge=best * 1e3 / 2,
+                                fisher_nodes=toric_pfaffian.kasteleyn_layout(r).n_nodes)
+    if r <= 9:
+        window_centre_marginals(qh, qv)  # compile
+        tm_best = min(timeit.repeat(lambda: window_centre_marginals(qh, qv), number=1, repeat=5))
+        benchmark.extra_info.update(tm_best_ms_per_edge=tm_best * 1e3 / 2, tm_over_pfaffian=tm_best / best)
 
 
 @pytest.mark.parametrize("channel,level", [(BitFlipChannel(), 0.08), (GaussianChannel(encode_binary_as_spin=True), 1.5)],
