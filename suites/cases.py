@@ -14,10 +14,12 @@ family and records them, so that it is correct on its own.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from phasebench.denoisers import DENOISERS
+from phasebench.lattice_models.provenance import json_default, strict_json
 
 from .runner import apply_overrides, resolve_families, run_provenance, task_record
 from .tasks import DIVISIONS, TASKS, check_division, get_task
@@ -78,6 +80,11 @@ def run_case(task_name: str, family: str, division: str = "quick",
     provenance["wall_seconds"] = time.perf_counter() - t0
     return {"format": CASE_FORMAT, "task": task_name, "family": family, "division": division, "families": families,
             "family_order": order, "provenance": provenance, "record": record}
+
+
+def plain_json(case: Dict[str, Any]) -> Dict[str, Any]:
+    """``case`` in plain JSON types (for ``extra_info``), a missing number as null as in results.json."""
+    return json.loads(json.dumps(strict_json(case), default=json_default, allow_nan=False))
 
 
 def is_case(extra_info: Any) -> bool:

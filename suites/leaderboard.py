@@ -123,7 +123,8 @@ def split_benchmarks(data: Dict[str, Any]) -> tuple:
     the same JSON with its speed benchmarks only, or None where it has none)."""
     from .cases import is_case, results_from_cases
 
-    cases = [b["extra_info"] for b in data["benchmarks"] if is_case(b.get("extra_info"))]
+    cases = [{**b["extra_info"], "record": missing_numbers_as_nan(b["extra_info"]["record"])}
+             for b in data["benchmarks"] if is_case(b.get("extra_info"))]
     speed = [b for b in data["benchmarks"] if not is_case(b.get("extra_info"))]
     return results_from_cases(cases), ({**data, "benchmarks": speed} if speed else None)
 

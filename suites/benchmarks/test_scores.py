@@ -16,12 +16,9 @@ Only the quick division runs by default; ``--phasebench-division full`` (or ``al
 variable PHASEBENCH_DIVISION) runs the full division's cases, which are marked ``phasebench_full``.
 """
 
-import json
-
 import pytest
 
-from phasebench.lattice_models.provenance import json_default
-from phasebench.suites.cases import case_id, run_case, score_cases
+from phasebench.suites.cases import case_id, plain_json, run_case, score_cases
 
 CASES = [pytest.param(d, t, f, id=case_id(d, t, f), marks=[pytest.mark.phasebench_full] if d == "full" else [])
          for d, t, f in score_cases()]
@@ -33,6 +30,6 @@ def test_score(benchmark, request, division, task, family):
     if selected not in (division, "all"):
         pytest.skip(f"a {division}-division case (run with --phasebench-division {division})")
     case = benchmark.pedantic(run_case, args=(task, family, division), rounds=1, iterations=1)
-    benchmark.extra_info.update(json.loads(json.dumps(case, default=json_default)))
+    benchmark.extra_info.update(plain_json(case))
     record = case["record"]
     assert family in record["families"] and record["summary"], f"{task}: no scores for {family}"
