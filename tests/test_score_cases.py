@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from phasebench.lattice_models.provenance import json_default
-from phasebench.suites.cases import CASE_FORMAT, case_id, companions, join_task_cases, run_case, score_cases
+from phasebench.suites.cases import (CASE_FORMAT, case_id, companions, join_task_cases, plain_json, run_case,
+                                     score_cases)
 from phasebench.suites.cli import main
 from phasebench.suites.leaderboard import render_file
 from phasebench.suites.runner import resolve_families, run
 from phasebench.suites.tasks import TASKS, get_task
-
-from test_plugins import make_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"L": [8], "levels": [0.3, 1.0, 3.0], "radii": [0, 1, 2], "n_train": 200, "n_test": 100}
@@ -43,14 +43,22 @@ def test_companions_are_what_the_task_scores_against():
     assert companions(gff, "cnn", gff.config("quick")) == []
 
 
-def test_plugin_family_appears_as_cases(tmp_path):
-    """A family installed through the entry-point group becomes cases with no edit to suites/."""
-    env = make_plugin(tmp_path)
+def test_example_plugin_family_appears_as_cases(tmp_path):
+    """The example plugin family (examples/window_mean), installed through its entry point, becomes cases with no
+    edit to suites/: on every task whose model it supports (the GFF and Ising tasks), in both divisions."""
+    dist = tmp_path / "phasebench_window_mean-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: phasebench-window-mean\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[phasebench.denoisers]\nwindow_mean = window_mean:WindowMean\n")
+    path = [str(tmp_path), str(ROOT / "examples" / "window_mean"), os.environ.get("PYTHONPATH", "")]
     out = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "benchmarks" / "test_scores.py"),
-                          "--collect-only", "-q", "-p", "no:cacheprovider", "-k", "identity"],
-                         capture_output=True, text=True, env=env, cwd=ROOT)
+                          "--collect-only", "-q", "-p", "no:cacheprovider", "-k", "window_mean"],
+                         capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))})
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "test_score[gff-markov-identity]" in out.stdout and "test_score[gff-markov-identity-full]" in out.stdout
+    cases = set(re.findall(r"test_score\[([\w-]+)\]", out.stdout))
+    tasks = ("gff-markov", "ising-speciation", "ising-temperature")
+    assert cases == {f"{t}-window_mean{d}" for t in tasks for d in ("", "-full")}
 
 
 def toric_like_cases():
@@ -108,7 +116,7 @@ def without_timing(obj):
 def benchmark_json(cases):
     return {"machine_info": {"cpu": {"count": 2}}, "datetime": "2026-12-02", "benchmarks": [
         {"name": f"test_score[{case_id(c['division'], c['task'], c['family'])}]", "stats": {"median": 1.0, "rounds": 1},
-         "extra_info": json.loads(json.dumps(c, default=json_default))} for c in cases]}
+         "extra_info": plain_json(c)} for c in cases]}
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +140,7 @@ def test_leaderboard_from_benchmark_json_equals_the_runs(tiny_runs):
     # the cases draw no plots
     same = without_timing({**results, "tasks": {n: {**t, "plots": []} for n, t in results["tasks"].items()}})
     same["provenance"] = {**same["provenance"], "cases": 2}
-    (out / "results.json").write_text(json.dumps(same, default=json_default))
+    (out / "results.json").write_text(json.dumps(plain_json(same)))
     (out / "bench.json").write_text(json.dumps(without_timing(bench)))
     from_run, from_bench = render_file(out / "results.json"), render_file(out / "bench.json")
     scores, speeds = from_bench.split("# phasebench speed benchmarks")
@@ -144,11 +152,11 @@ def test_leaderboard_from_benchmark_json_equals_the_runs(tiny_runs):
 def test_compare_flags_a_degraded_score_and_exits_1(tiny_runs, tmp_path, capsys):
     out, results, cases = tiny_runs
     (tmp_path / "old.json").write_text(json.dumps(benchmark_json(cases)))
-    (tmp_path / "same.json").write_text(json.dumps(results, default=json_default))
+    (tmp_path / "same.json").write_text(json.dumps(plain_json(results)))
     assert main(["leaderboard", "--compare", str(tmp_path / "old.json"), str(tmp_path / "same.json"),
                  "--fail-on-regression"]) == 0
     assert "**0 regressions**, 0 other changes" in capsys.readouterr().out
-    worse = json.loads(json.dumps(results, default=json_default))
+    worse = plain_json(results)
     row = worse["tasks"]["gff-markov"]["summary"]["linear/L8"]["levels"][1]
     row["excess"][2] = {k: 10 * v for k, v in row["excess"][2].items()}  # r = 2 at lambda = 1: excess x 10
     (tmp_path / "worse.json").write_text(json.dumps(worse))
