@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from phasebench.denoisers import DENOISERS
 from phasebench.lattice_models.provenance import json_default, strict_json
 
+from .leaderboard import RESULTS_FORMAT
 from .runner import apply_overrides, resolve_families, run_provenance, task_record
 from .tasks import DIVISIONS, TASKS, check_division, get_task
 
@@ -111,7 +112,7 @@ def results_from_cases(cases: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
         provenance = {**firsts[0], "division": division, "started": min(p.get("started", "") for p in firsts),
                       "wall_seconds": sum(c["provenance"].get("wall_seconds", 0.0) for n in names for c in tasks[n]),
                       "cases": sum(len(tasks[n]) for n in names)}
-        out.append({"format": "phasebench-results/1", "provenance": provenance,
+        out.append({"format": RESULTS_FORMAT, "provenance": provenance,
                     "tasks": {n: join_task_cases(tasks[n]) for n in names}})
     return out
 

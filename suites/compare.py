@@ -77,7 +77,6 @@ def intervals(entry: Any, path: str = "") -> Dict[str, Interval]:
     """Every score with a CI in a summary entry, by its path (module doc); 2-D lists over the entry's
     ``radii`` x ``levels`` and lists of per-level records are labelled by radius and level."""
     out: Dict[str, Interval] = {}
-    axes = (entry.get("radii"), entry.get("levels")) if isinstance(entry, dict) else (None, None)
 
     def walk(obj: Any, where: str) -> None:
         if isinstance(obj, dict):
@@ -87,23 +86,24 @@ def intervals(entry: Any, path: str = "") -> Dict[str, Interval]:
             for key, value in obj.items():
                 if key not in SKIPPED_KEYS:
                     walk(value, f"{where}.{key}" if where else str(key))
+        elif isinstance(obj, list) and _radius_level_grid(obj, radii, levels):
+            for i, row in enumerate(obj):
+                for j, value in enumerate(row):
+                    walk(value, f"{where}[r={radii[i]}, level={levels[j]:g}]")
         elif isinstance(obj, list):
             for i, value in enumerate(obj):
-                walk(value, f"{where}[{_index_label(obj, i, axes)}]")
+                level = value.get("level") if isinstance(value, dict) else None
+                walk(value, f"{where}[{f'level={level:g}' if _number(level) else i}]")
 
+    radii, levels = (entry.get("radii"), entry.get("levels")) if isinstance(entry, dict) else (None, None)
     walk(entry, path)
     return out
 
 
-def _index_label(items: List[Any], i: int, axes) -> str:
-    radii, levels = axes
-    item = items[i]
-    if isinstance(item, dict) and _number(item.get("level")):
-        return f"level={item['level']:g}"
-    if (isinstance(radii, list) and isinstance(levels, list) and len(items) == len(radii) and len(radii) != len(levels)
-            and all(isinstance(row, list) and len(row) == len(levels) for row in items)):
-        return f"r={radii[i]}"
-    return str(i)
+def _radius_level_grid(items: List[Any], radii: Any, levels: Any) -> bool:
+    """True for a list of rows, one per radius of ``radii``, each with one item per level of ``levels``."""
+    return (isinstance(radii, list) and isinstance(levels, list) and len(items) == len(radii) != len(levels)
+            and all(_number(v) for v in levels) and all(isinstance(row, list) and len(row) == len(levels) for row in items))
 
 
 def classify(change: ScoreChange, target: Optional[float]) -> ScoreChange:
