@@ -121,12 +121,13 @@ def render_benchmarks(data: Dict[str, Any]) -> str:
 def split_benchmarks(data: Dict[str, Any]) -> tuple:
     """pytest-benchmark JSON -> (results.json-shaped dicts joined from its score cases, one per division;
     the same JSON with its speed benchmarks only, or None where it has none)."""
-    from .cases import is_case, results_from_cases
+    from .case_records import is_case, results_from_cases
 
     cases = [{**b["extra_info"], "record": missing_numbers_as_nan(b["extra_info"]["record"])}
              for b in data["benchmarks"] if is_case(b.get("extra_info"))]
     speed = [b for b in data["benchmarks"] if not is_case(b.get("extra_info"))]
-    return results_from_cases(cases), ({**data, "benchmarks": speed} if speed else None)
+    results = [{"format": RESULTS_FORMAT, **r} for r in results_from_cases(cases)]
+    return results, ({**data, "benchmarks": speed} if speed else None)
 
 
 def results_of(path: str | Path) -> List[Dict[str, Any]]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from phasebench.suites.cases import (CASE_FORMAT, case_id, companions, join_task_cases, plain_json, run_case,
-                                     score_cases)
+from phasebench.suites.case_records import CASE_FORMAT, join_task_cases, plain_json
+from phasebench.suites.cases import case_id, companions, run_case, score_cases
 from phasebench.suites.cli import main
 from phasebench.suites.leaderboard import render_file
 from phasebench.suites.runner import resolve_families, run

@@ -18,7 +18,8 @@ variable PHASEBENCH_DIVISION) runs the full division's cases, which are marked `
 
 import pytest
 
-from phasebench.suites.cases import case_id, plain_json, run_case, score_cases
+from phasebench.suites.case_records import plain_json
+from phasebench.suites.cases import case_id, run_case, score_cases
 
 CASES = [pytest.param(d, t, f, id=case_id(d, t, f), marks=[pytest.mark.phasebench_full] if d == "full" else [])
          for d, t, f in score_cases()]
