@@ -18,6 +18,7 @@ from typing import Any, List, Optional
 from phasebench.suites.interrupts import Interrupted, prepare_exit, stop_signals_raise
 
 EXIT_BAD_INPUT = 2
+EXIT_REGRESSION = 1  # leaderboard --compare --fail-on-regression: a score regressed
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
@@ -161,12 +162,25 @@ def cmd_leaderboard(args) -> int:
     from phasebench.lattice_models.provenance import write_text_atomic
     from phasebench.suites.leaderboard import render_file
 
-    text = "\n".join(render_file(p) for p in args.files)  # parse everything before writing anything
+    if args.compare and args.files:
+        raise BadInput("give result files to render or --compare OLD NEW, not both")
+    if args.fail_on_regression and not args.compare:
+        raise BadInput("--fail-on-regression needs --compare OLD NEW")
+    status = 0
+    if args.compare:
+        from phasebench.suites.compare import compare_files
+
+        text, changes = compare_files(*args.compare)
+        status = EXIT_REGRESSION if args.fail_on_regression and any(c.regression for c in changes) else 0
+    elif args.files:
+        text = "\n".join(render_file(p) for p in args.files)  # parse everything before writing anything
+    else:
+        raise BadInput("give result files (results.json or pytest-benchmark JSON) or --compare OLD NEW")
     if args.out:
         write_text_atomic(args.out, text)
     else:
         sys.stdout.write(text)
-    return 0
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,8 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="reports/cmi")
     s.set_defaults(func=cmd_cmi)
 
-    s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown")
-    s.add_argument("files", nargs="+")
+    s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown, or compare two")
+    s.add_argument("files", nargs="*")
+    s.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
+                   help="each score's change between two runs (results.json or pytest-benchmark JSON), with its CI; "
+                        "changes outside the CIs are flagged")
+    s.add_argument("--fail-on-regression", action="store_true",
+                   help=f"with --compare: exit with status {EXIT_REGRESSION} when a flagged change is a regression")
     s.add_argument("--out")
     s.set_defaults(func=cmd_leaderboard)
     return p

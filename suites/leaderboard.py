@@ -118,9 +118,39 @@ def render_benchmarks(data: Dict[str, Any]) -> str:
     return "\n".join(out) + "\n" + _table(header, rows) + "\n"
 
 
-def render_file(path: str | Path) -> str:
+def split_benchmarks(data: Dict[str, Any]) -> tuple:
+    """pytest-benchmark JSON -> (results.json-shaped dicts joined from its score cases, one per division;
+    the same JSON with its speed benchmarks only, or None where it has none)."""
+    from .case_records import is_case, results_from_cases
+
+    cases = [{**b["extra_info"], "record": missing_numbers_as_nan(b["extra_info"]["record"])}
+             for b in data["benchmarks"] if is_case(b.get("extra_info"))]
+    speed = [b for b in data["benchmarks"] if not is_case(b.get("extra_info"))]
+    results = [{"format": RESULTS_FORMAT, **r} for r in results_from_cases(cases)]
+    return results, ({**data, "benchmarks": speed} if speed else None)
+
+
+def results_of(path: str | Path) -> List[Dict[str, Any]]:
+    """The results of a results.json, or those joined from the score cases of a pytest-benchmark JSON;
+    ValueError if it holds none."""
     data = load(path)
-    return render_results(data) if data.get("format") == RESULTS_FORMAT else render_benchmarks(data)
+    if data.get("format") == RESULTS_FORMAT:
+        return [data]
+    results, _ = split_benchmarks(data)
+    if not results:
+        raise ValueError(f"{path} holds no phasebench score cases (suites/benchmarks/test_scores.py)")
+    return results
+
+
+def render_file(path: str | Path) -> str:
+    """A results.json as its leaderboard; a pytest-benchmark JSON as the leaderboard of its score cases (the same
+    as from the results.json of a run of the same cells and seeds) and a section of its speed benchmarks."""
+    data = load(path)
+    if data.get("format") == RESULTS_FORMAT:
+        return render_results(data)
+    results, speed = split_benchmarks(data)
+    parts = [render_results(r) for r in results] + ([render_benchmarks(speed)] if speed else [])
+    return "\n".join(parts) if parts else render_benchmarks(data)
 
 
 def _fmt(v: Any) -> str:

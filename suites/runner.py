@@ -11,7 +11,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from phasebench.denoisers import DENOISERS, validate_radius
 from phasebench.lattice_models.base import validate_count
@@ -85,6 +85,48 @@ def publish_files(stage: Path, out: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
+def run_provenance(division: str) -> Dict[str, Any]:
+    """Where and how a run was made: package version, commit, hardware, division, workers, torch threads."""
+    return {
+        "package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "division": division, "argv": sys.argv,
+        "fit_workers": n_workers(), "torch_threads_env": os.environ.get("PHASEBENCH_TORCH_THREADS"),
+    }
+
+
+def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
+                status: Callable[[str], None] = lambda msg: None) -> Dict[str, Any]:
+    """The results.json record of ``task`` evaluated for ``families`` on the grid ``cfg``: datasets, fitted
+    members and evaluations (:func:`phasebench.suites.evaluators.evaluate_task`), the task's scores with their
+    bootstrap CIs, its cells, and the seconds per stage.  Plots go under ``plot_dir`` (none without it; their
+    paths are recorded relative to it).  ``status`` hears the name of each stage as it starts."""
+    stages: Dict[str, float] = {}  # seconds per stage, e.g. "toric-bitflip:exact:L16"
+    clock = {"name": None, "t": time.perf_counter()}
+
+    def tick(msg: str) -> None:
+        now = time.perf_counter()
+        if clock["name"] is not None:
+            stages[clock["name"]] = stages.get(clock["name"], 0.0) + now - clock["t"]
+        clock["name"], clock["t"] = msg, now
+        status(msg)
+
+    t_task = time.perf_counter()
+    bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
+    grids = evaluate_task(task, families, cfg, tick)  # datasets -> fitted members -> records
+    tick("scoring")
+    summary = task.summarize(grids, bootstrap)
+    plots = task.plots(grids, summary, plot_dir / "plots") if grids and plot_dir is not None else []
+    tick("done")
+    return {
+        "description": task.description, "scored": task.scored, "task": task.describe(), "model": task.model_name,
+        "model_params": task.model_params, "channel": task.channel().to_dict(),
+        "config": {k: v for k, v in vars(cfg).items()}, "families": list(families),
+        "bootstrap": bootstrap.to_dict(), "summary": summary, "cells": task.cells(grids, bootstrap),
+        "plots": [str(Path(p).relative_to(plot_dir)) for p in plots],
+        "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
+    }
+
+
 def run(
     tasks: Optional[Sequence[str]] = None,
     families: Optional[Sequence[str]] = None,
@@ -108,52 +150,18 @@ def run(
     plan = [(t, resolve_families(t, families, configs[t.name])) for t in task_objs]
     out = Path(out_dir)
     t0 = time.perf_counter()
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     from tqdm.auto import tqdm
 
     bar = tqdm(total=sum(len(f) for _, f in plan), desc="phasebench", unit="family", file=sys.stderr,
                disable=None if progress else True, leave=False)
-    results: Dict[str, Any] = {
-        "format": RESULTS_FORMAT,
-        "provenance": {
-            "package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
-            "started": started, "division": division, "argv": sys.argv,
-            "fit_workers": n_workers(), "torch_threads_env": os.environ.get("PHASEBENCH_TORCH_THREADS"),
-        },
-        "tasks": {},
-    }
+    results: Dict[str, Any] = {"format": RESULTS_FORMAT, "provenance": run_provenance(division), "tasks": {}}
     # plots wait in a staging folder until every task is done: an interrupted or failed run writes nothing
     stage = Path(tempfile.mkdtemp(prefix="phasebench-run-"))
     try:
         for task, fams in plan:
-            cfg = configs[task.name]
-            stages: Dict[str, float] = {}  # seconds per stage, e.g. "toric-bitflip:exact:L16"
-            clock = {"name": None, "t": time.perf_counter()}
-
-            def tick(msg: str) -> None:
-                now = time.perf_counter()
-                if clock["name"] is not None:
-                    stages[clock["name"]] = stages.get(clock["name"], 0.0) + now - clock["t"]
-                clock["name"], clock["t"] = msg, now
-                bar.set_postfix_str(msg)
-
-            t_task = time.perf_counter()
-            bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
-            grids = evaluate_task(task, fams, cfg, tick)  # datasets -> fitted members -> records
-            tick("scoring")
+            results["tasks"][task.name] = task_record(task, fams, configs[task.name], stage, bar.set_postfix_str)
             bar.update(len(fams))
-            summary = task.summarize(grids, bootstrap)
-            plots = task.plots(grids, summary, stage / "plots") if grids else []
-            tick("done")
-            results["tasks"][task.name] = {
-                "description": task.description, "scored": task.scored, "task": task.describe(), "model": task.model_name,
-                "model_params": task.model_params, "channel": task.channel().to_dict(),
-                "config": {k: v for k, v in vars(cfg).items()}, "families": fams,
-                "bootstrap": bootstrap.to_dict(), "summary": summary, "cells": task.cells(grids, bootstrap),
-                "plots": [str(Path(p).relative_to(stage)) for p in plots],
-                "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
-            }
         results["provenance"]["wall_seconds"] = time.perf_counter() - t0
         publish_files(stage, out)
         write_json_atomic(out / "results.json", results)
