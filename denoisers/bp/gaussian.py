@@ -33,41 +33,69 @@ import numpy as np
 from .schedule import iterate
 from .site_lattice import DIRECTIONS, bond_per_direction, cavity, uniform_bonds
 
-#: arithmetic operations per site and round: per direction two cavity subtractions, a square, two
-#: divisions, two products; the two four-term totals
-FLOPS_PER_SITE_ROUND = 4 * 7 + 6
+#: arithmetic operations per site and round: per direction a cavity subtraction and a product by the
+#: precomputed gain; the four-term total (the precision messages do not depend on the data: once per lattice)
+FLOPS_PER_SITE_ROUND = 4 * 2 + 4
+
+
+def precision_gains(diagonal: np.ndarray, coupling: np.ndarray, rounds: Optional[int], *, damping: float = 0.0,
+                    tolerance: float = 1e-10, max_rounds: int = 1000):
+    """The precision messages, which do not depend on the data: ``(gains, precision)``.
+
+    ``gains[t] (4, L, L)`` is ``-J_ij / Pc_j`` of round t + 1 (t = 0 .. rounds - 1): what multiplies the
+    cavity potential in the potential messages of that round; ``precision (L, L)`` is the estimate's precision
+    ``J_ii + sum_j P_{j->i}`` after the last round.  ``rounds`` None: the precisions are iterated until converged
+    and ``gains`` holds their fixed point once.
+    """
+    c2 = coupling * coupling
+
+    def step(P: np.ndarray) -> np.ndarray:
+        total = diagonal + P.sum(axis=1)
+        return np.stack([-c2[d] / cavity(total, P, d) for d in range(len(DIRECTIONS))], axis=1)
+
+    def gains(P: np.ndarray) -> np.ndarray:
+        total = diagonal + P.sum(axis=1)
+        return np.stack([coupling[d] / cavity(total, P, d)[0] for d in range(len(DIRECTIONS))])
+
+    P = np.zeros((1, 4) + diagonal.shape)
+    if rounds is None:
+        P, _ = iterate(step, P, (), rounds=None, damping=damping, tolerance=tolerance, max_rounds=max_rounds)
+        return gains(P)[None], diagonal + P[0].sum(axis=0)
+    out = []
+    for _ in range(rounds):
+        out.append(gains(P))
+        P, _ = iterate(step, P, (), rounds=1, damping=damping)
+    return np.array(out).reshape((rounds, 4) + diagonal.shape), diagonal + P[0].sum(axis=0)
 
 
 def gaussian_bp(h: np.ndarray, diagonal: np.ndarray, coupling: np.ndarray, rounds: Optional[int], *,
                 damping: float = 0.0, tolerance: float = 1e-10, max_rounds: int = 1000):
-    """Means of ``N(J^{-1} h, J^{-1})`` by Gaussian BP; returns ``(means (n, L, L), precisions (n, L, L), rounds)``.
+    """Means of ``N(J^{-1} h, J^{-1})`` by Gaussian BP; returns ``(means (n, L, L), precision (L, L), rounds)``.
 
     ``h (n, L, L)``; ``diagonal``: J_ii, broadcastable to ``(L, L)``; ``coupling (4, L, L)``: ``-J_ij`` on each
     site's bond in each direction (:func:`.site_lattice.bond_per_direction`); ``rounds``: as in
-    :func:`.schedule.iterate` (None: until converged).  Messages are stored as ``(n, 8, L, L)``: the four
-    precisions, then the four potentials.
+    :func:`.schedule.iterate` (None: until converged).  The precision messages are run once
+    (:func:`precision_gains`); the potential messages ``(n, 4, L, L)`` then follow them round by round (the
+    global member: at the precisions' fixed point, which has the same fixed point of the means).
     """
     h = np.asarray(h, dtype=np.float64)
     n, L, _ = h.shape
     diagonal = np.broadcast_to(np.asarray(diagonal, dtype=np.float64), (L, L))
-    c2 = coupling * coupling
+    schedule = dict(damping=damping, tolerance=tolerance, max_rounds=max_rounds)
+    gains, precision = precision_gains(diagonal, coupling, rounds, **schedule)
 
-    def step(msg: np.ndarray, h: np.ndarray) -> np.ndarray:
-        P, eta = msg[:, :4], msg[:, 4:]
-        P_total = diagonal + P.sum(axis=1)
-        eta_total = h + eta.sum(axis=1)
-        new = np.empty_like(msg)
-        for d in range(len(DIRECTIONS)):
-            P_cav = cavity(P_total, P, d)
-            new[:, d] = -c2[d] / P_cav
-            new[:, 4 + d] = coupling[d] * cavity(eta_total, eta, d) / P_cav
-        return new
+    def step(eta: np.ndarray, h: np.ndarray, gain: np.ndarray) -> np.ndarray:
+        total = h + eta.sum(axis=1)
+        return np.stack([gain[d] * cavity(total, eta, d) for d in range(len(DIRECTIONS))], axis=1)
 
-    messages = np.zeros((n, 8, L, L))
-    messages, used = iterate(step, messages, (h,), rounds=rounds, damping=damping, tolerance=tolerance,
-                             max_rounds=max_rounds)
-    precision = diagonal + messages[:, :4].sum(axis=1)
-    return (h + messages[:, 4:].sum(axis=1)) / precision, precision, used
+    eta = np.zeros((n, 4, L, L))
+    if rounds is None:
+        eta, used = iterate(lambda e, h: step(e, h, gains[0]), eta, (h,), rounds=None, **schedule)
+    else:
+        for gain in gains:
+            eta, used = iterate(lambda e, h: step(e, h, gain), eta, (h,), rounds=1, damping=damping)
+        used = np.full(n, rounds, dtype=np.int64)
+    return (h + eta.sum(axis=1)) / precision, precision, used
 
 
 class FieldBP:
