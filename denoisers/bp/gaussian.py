@@ -98,6 +98,12 @@ def gaussian_bp(h: np.ndarray, diagonal: np.ndarray, coupling: np.ndarray, round
     return (h + eta.sum(axis=1)) / precision, precision, used
 
 
+def field_posterior(mass_sq: float, a: float, s: float, L: int):
+    """``(diagonal J_ii (L, L), coupling -J_ij (4, L, L))`` of the GFF posterior on the L x L torus."""
+    stiffness = bond_per_direction(*uniform_bonds(1.0, L))
+    return mass_sq + a * a / (s * s) + stiffness.sum(axis=0), stiffness
+
+
 class FieldBP:
     """Gaussian BP for the GFF of squared mass ``mass_sq`` under the additive Gaussian channel ``channel``."""
 
@@ -113,10 +119,8 @@ class FieldBP:
     def estimate(self, y: np.ndarray, level: float, rounds: Optional[int], **schedule) -> np.ndarray:
         """``E[x | y]`` estimated by ``rounds`` rounds (None: until converged), for y of shape ``(n, 1, L, L)``."""
         a, s = self.channel.amplitudes(level)
-        L = y.shape[-1]
-        stiffness = bond_per_direction(*uniform_bonds(1.0, L))
-        diagonal = self.mass_sq + a * a / (s * s) + stiffness.sum(axis=0)
-        means, _, _ = gaussian_bp(a / (s * s) * np.asarray(y[:, 0], dtype=np.float64), diagonal, stiffness, rounds,
+        diagonal, coupling = field_posterior(self.mass_sq, a, s, y.shape[-1])
+        means, _, _ = gaussian_bp(a / (s * s) * np.asarray(y[:, 0], dtype=np.float64), diagonal, coupling, rounds,
                                   **schedule)
         return means[:, None]
 
@@ -127,9 +131,7 @@ def round_kernel(mass_sq: float, a: float, s: float, L: int, rounds: int) -> np.
     the response at every site to a unit observation at site 0 (the messages are linear in y)."""
     impulse = np.zeros((1, L, L))
     impulse[0, 0, 0] = 1.0
-    stiffness = bond_per_direction(*uniform_bonds(1.0, L))
-    response = gaussian_bp(a / (s * s) * impulse, mass_sq + a * a / (s * s) + stiffness.sum(axis=0), stiffness,
-                           rounds)[0][0]
+    response = gaussian_bp(a / (s * s) * impulse, *field_posterior(mass_sq, a, s, L), rounds)[0][0]
     d = np.arange(-rounds, rounds + 1)
     return response[(-d[:, None]) % L, (-d[None, :]) % L]
 
