@@ -51,7 +51,8 @@ class BeliefPropagation(DenoiserFamily):
     hyperparameters = (
         Hyperparameter("damping", 0.0, "float", low=0.0, high=1.0, high_inclusive=False,
                        doc="each message becomes (1 - damping) x its update + damping x its old value"),
-        Hyperparameter("max_rounds", 1000, "int", low=1, doc="most rounds of the global member"),
+        Hyperparameter("max_rounds", 200, "int", low=1,
+                       doc="most rounds of the global member (a configuration whose messages cycle stops there)"),
         Hyperparameter("tolerance", 1e-10, "float", low=0.0, low_inclusive=False,
                        doc="the global member stops when no message changes by more than tolerance x max(1, |message|)"),
     )

@@ -26,30 +26,48 @@ from typing import Optional
 import numpy as np
 
 from .schedule import iterate
-from .site_lattice import DIRECTIONS, bond_per_direction, cavity, uniform_bonds
+from .site_lattice import DIRECTIONS, OPPOSITE, bond_per_direction, from_neighbour, uniform_bonds
 
-#: operations per site and round, a tanh or atanh counted as one: per direction a cavity subtraction,
-#: tanh, product, atanh; the four-term total
-FLOPS_PER_SITE_ROUND = 4 * 4 + 4
+#: arithmetic operations per site and round: the total by four tanh additions (3 each), then per direction
+#: the cavity by one tanh subtraction (4) and the product by tanh K_ij
+FLOPS_PER_SITE_ROUND = 4 * 3 + 4 * 5
+
+
+def tanh_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``tanh(A + B)`` from ``a = tanh A`` and ``b = tanh B`` (``|b| < 1``, so the denominator stays >= 1 - |b|)."""
+    return (a + b) / (1.0 + a * b)
 
 
 def ising_bp(h: np.ndarray, bond_tanh: np.ndarray, rounds: Optional[int], *, damping: float = 0.0,
              tolerance: float = 1e-10, max_rounds: int = 1000):
     """``(E[s | y] estimates (n, L, L), rounds run)`` by loopy BP.  ``h (n, L, L)`` site fields (may be +-inf);
     ``bond_tanh (4, L, L)``: ``tanh K_ij`` on each site's bond in each direction
-    (:func:`.site_lattice.bond_per_direction`); ``rounds`` as in :func:`.schedule.iterate`."""
-    h = np.asarray(h, dtype=np.float64)
+    (:func:`.site_lattice.bond_per_direction`), below 1; ``rounds`` as in :func:`.schedule.iterate`.
 
-    def step(u: np.ndarray, h: np.ndarray) -> np.ndarray:
-        total = h + u.sum(axis=1)
-        new = np.empty_like(u)
+    The messages are kept as ``tanh u_{j->i}``, which turns every update into arithmetic: the total field's tanh
+    by the addition theorem, the cavity's by ``tanh(H - u) = (T - t) / (1 - T t)``, and the message by
+    ``tanh u_{j->i} = tanh K_ij tanh(cavity)``.  No transcendental function runs inside the rounds, and an
+    infinite field (``T = +-1``) needs no special case.
+    """
+    tanh_h = np.tanh(np.asarray(h, dtype=np.float64))
+
+    def total(t: np.ndarray, tanh_h: np.ndarray) -> np.ndarray:
+        out = tanh_h
         for d in range(len(DIRECTIONS)):
-            new[:, d] = np.arctanh(bond_tanh[d] * np.tanh(cavity(total, u, d)))
+            out = tanh_add(out, t[:, d])
+        return out
+
+    def step(t: np.ndarray, tanh_h: np.ndarray) -> np.ndarray:
+        T = total(t, tanh_h)
+        new = np.empty_like(t)
+        for d in range(len(DIRECTIONS)):
+            back = t[:, OPPOSITE[d]]  # what this site received from the neighbour in direction OPPOSITE[d]
+            new[:, d] = bond_tanh[d] * from_neighbour((T - back) / (1.0 - T * back), d)
         return new
 
-    u, used = iterate(step, np.zeros((h.shape[0], 4) + h.shape[1:]), (h,), rounds=rounds, damping=damping,
-                      tolerance=tolerance, max_rounds=max_rounds)
-    return np.tanh(h + u.sum(axis=1)), used
+    t, used = iterate(step, np.zeros((tanh_h.shape[0], 4) + tanh_h.shape[1:]), (tanh_h,), rounds=rounds,
+                      damping=damping, tolerance=tolerance, max_rounds=max_rounds)
+    return total(t, tanh_h), used
 
 
 class SpinBP:
