@@ -59,9 +59,9 @@ def test_a_parameter_grid_is_centred_on_the_declared_value():
 
 def test_default_families_are_every_registered_family_that_fits_the_members(monkeypatch):
     ising_t, toric = get_task("ising-temperature"), get_task("toric-bitflip")
-    # exact: no r-local Ising oracle; mwpm: toric only; cnn-bayes: an alias of cnn
-    assert resolve_families(ising_t, None, ising_t.config("quick")) == ["cnn", "linear"]
-    assert resolve_families(toric, None, toric.config("quick")) == ["exact", "mwpm", "cnn", "linear"]
+    # exact: no r-local Ising oracle; mwpm: toric only; cnn-bayes: an alias of cnn; bp: every built-in model
+    assert resolve_families(ising_t, None, ising_t.config("quick")) == ["bp", "cnn", "linear"]
+    assert resolve_families(toric, None, toric.config("quick")) == ["bp", "exact", "mwpm", "cnn", "linear"]
 
     class Newcomer(LinearWiener):  # a new family appears with no task edited
         pass
