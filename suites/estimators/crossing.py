@@ -25,8 +25,8 @@ the envelope of the same data's estimates under these model variants
   need not hold down to the smallest sizes.  With three pairs the remaining two would define the line
   exactly, with about 2.5 times the nominal statistical error: that variant would measure noise, not
   the model, so it is not used.
-* *window* half-width, nominal :data:`CROSSING_WINDOW` = 0.8, variants :data:`WINDOW_RANGE` = 0.4, 1.2
-  (+-50%): the line is a model of the difference's shape near the crossing, and the fit of a line to a
+* *window* half-width, nominal :data:`CROSSING_WINDOW` = 0.8, variants 0.4, 1.2 (:data:`WINDOW_FACTORS`:
+  +-50%): the line is a model of the difference's shape near the crossing, and the fit of a line to a
   curved difference is biased (on the synthetic Ising-like curves of the coverage cases, -0.0006,
   -0.0023, -0.0055 at half-widths 0.4, 0.8, 1.2 for the quick 6/10 pair).  0.4 leaves the three points
   a line needs on the quick grid (T = 2.24 .. 2.30); 1.6 and 2.4 were measured to bias the data's
@@ -211,8 +211,9 @@ def _combine_pairs(pairs, reps, shift_exponent, drop_smallest=False) -> Dict[str
 SHIFT_EXPONENT_RANGE = (1.75, 2.75, 3.0)
 #: the smallest pair is dropped as a variant only where three or more pairs remain to fit the line
 MIN_PAIRS_TO_DROP = 4
-#: the fit window's half-width in the scaling variable, varied around :data:`CROSSING_WINDOW`
-WINDOW_RANGE = (0.4, 1.2)
+#: the fit window's half-width in the scaling variable, varied by these factors around the nominal
+#: (:data:`CROSSING_WINDOW`: 0.4 and 1.2)
+WINDOW_FACTORS = (0.5, 1.5)
 
 
 def finite_size_crossing(x: Sequence[float], curves: Dict[int, np.ndarray], exponent: float, target: Optional[float],
@@ -237,7 +238,7 @@ def finite_size_crossing(x: Sequence[float], curves: Dict[int, np.ndarray], expo
 
     With ``systematic``, the model's variants (the module doc: shift exponents
     :data:`SHIFT_EXPONENT_RANGE`, the smallest pair dropped when :data:`MIN_PAIRS_TO_DROP` or more cross, window widths
-    :data:`WINDOW_RANGE`) give ``systematic`` and ``combined`` intervals
+    ``window`` times :data:`WINDOW_FACTORS`) give ``systematic`` and ``combined`` intervals
     (:func:`phasebench.suites.estimators.systematic.with_systematic`).
     """
     for name, v in (("exponent", exponent), ("nu", nu), ("window", window), ("shift_exponent", shift_exponent)):
@@ -253,12 +254,13 @@ def finite_size_crossing(x: Sequence[float], curves: Dict[int, np.ndarray], expo
             variants.update({f"shift 1/L^{s:g}": _combine_pairs(pairs, reps, s)["value"] for s in SHIFT_EXPONENT_RANGE})
             if len(pairs) >= MIN_PAIRS_TO_DROP:
                 variants["smallest pair dropped"] = _combine_pairs(pairs, reps, shift_exponent, drop_smallest=True)["value"]
-        for wdt in WINDOW_RANGE:
+        widths = [window * f for f in WINDOW_FACTORS]
+        for wdt in widths:
             w_pairs, w_reps = _pair_crossings(x, curves, exponent, nu, wdt)
             variants[f"window {wdt:g}"] = _combine_pairs(w_pairs, w_reps, shift_exponent)["value"]
         model_range = (f"shift exponent {', '.join(f'{s:g}' for s in SHIFT_EXPONENT_RANGE)} (nominal {shift_exponent:g})"
                        + ("; smallest pair dropped" if len(pairs) >= MIN_PAIRS_TO_DROP else "") + "; "
-                       if extrapolated else "") + f"window {', '.join(f'{w:g}' for w in WINDOW_RANGE)} (nominal {window:g})"
+                       if extrapolated else "") + f"window {', '.join(f'{w:g}' for w in widths)} (nominal {window:g})"
         out = with_systematic(out, variants, model_range)
     ok = target is not None and math.isfinite(out["value"])
     out["rel_error"] = abs(out["value"] - target) / abs(target) if ok else float("nan")
