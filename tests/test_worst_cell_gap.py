@@ -9,7 +9,8 @@ from phasebench.suites.objectives.parameter_transition import global_gap_to_exac
 
 def test_tied_cells_are_covered_where_the_selected_cells_percentile_ci_is_not():
     """84 cells at the same 5% gap, 20 data sets: the selected cell's own percentile CI misses the common value
-    in most (its estimate is the largest of 84), the CI for the largest true gap in none."""
+    in most (its estimate is the largest of 84; coverage 0.40 in docs/decisions/interval-coverage.md), the CI
+    for the largest true gap in at most two (its coverage there: 0.983, so three misses in 20 have p < 0.01)."""
     old = new = 0
     for seed in range(20):
         rng = np.random.default_rng(seed)
@@ -21,7 +22,7 @@ def test_tied_cells_are_covered_where_the_selected_cells_percentile_ci_is_not():
         boot = np.take(dist, idx, axis=-1).mean(-1) / np.take(exact, idx, axis=-1).mean(-1)
         worst = np.unravel_index(np.argmax(dist.mean(-1) / exact.mean(-1)), dist.shape[:2])
         old += np.quantile(boot[worst], 0.025) <= TOP_GAP <= np.quantile(boot[worst], 0.975)
-    assert new == 20 and old < 14
+    assert new >= 18 and old < 14
 
 
 def test_max_interval_of_constant_cells_is_the_maximum():

@@ -122,11 +122,11 @@ class IsingSpeciationTask(Task):
                   "prediction"]
         rows = []
         for key, e in summary.items():
-            rows.append([str(e["L"]), "exact global posterior", "global", interval_text(e["lambda_global"]), "1",
-                         f"lambda_S = 1/Lambda_max = {interval_text(e['lambda_S'])}"])
+            rows.append([str(e["L"]), "exact global posterior", "global", interval_text(e["lambda_global"], 5), "1",
+                         f"lambda_S = 1/Lambda_max = {interval_text(e['lambda_S'], 5)}"])
             for fam, members in e["local"].items():
                 for r, m in members.items():
-                    rows.append([str(e["L"]), fam, r, interval_text(m["lambda_r"]), interval_text(m["ratio_to_global"], 3),
+                    rows.append([str(e["L"]), fam, r, interval_text(m["lambda_r"], 5), interval_text(m["ratio_to_global"], 3),
                                  f"1/((2r+1)^2 <m^2>) = {m['window_prediction']:.3g}"])
         return header, rows
 
