@@ -172,4 +172,4 @@ for _grid in SPECIATION:
     register(CoverageCase(
         name=f"speciation-{_grid}", estimator="level_at_fraction_with_ci", grid=_grid, truth=speciation_truth(),
         simulate=lambda rng, grid=_grid: simulate_speciation(rng, grid),
-        interval=lambda data, seed, grid=_grid: speciation_interval(data, seed, grid)))
+        interval=lambda data, seed, grid=_grid: speciation_interval(data, seed, grid), fast=_grid == "quick"))

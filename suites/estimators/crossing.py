@@ -284,9 +284,15 @@ def level_at_fraction_replicates(levels: Sequence[float], values: np.ndarray, re
     resample of configurations ``boot_idx`` (n_boot, n), NaN where a replicate does not reach it."""
     values, reference = np.asarray(values, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     est = first_upward_crossing_log(levels, values.mean(axis=-1), fraction * reference.mean())
-    boots = np.array([first_upward_crossing_log(levels, values[:, b].mean(axis=-1), fraction * reference[b].mean())
-                      for b in boot_idx])
-    return est, boots
+    curves = values[:, boot_idx].mean(axis=-1).T  # (n_boot, n_levels)
+    targets = fraction * reference[boot_idx].mean(axis=-1)[:, None]
+    reached = (curves[:, :-1] < targets) & (targets <= curves[:, 1:])  # first such j, as first_upward_crossing_log
+    j = np.argmax(reached, axis=1)
+    rows = np.arange(len(curves))
+    log_levels = np.log(np.asarray(levels, dtype=np.float64))
+    t = (targets[:, 0] - curves[rows, j]) / (curves[rows, j + 1] - curves[rows, j])
+    boots = np.exp(log_levels[j] + t * (log_levels[j + 1] - log_levels[j]))
+    return est, np.where(reached.any(axis=1), boots, np.nan)
 
 
 def level_at_fraction_with_ci(levels: Sequence[float], values: np.ndarray, reference: np.ndarray, fraction: float,
