@@ -98,3 +98,71 @@ def test_level_at_fraction_is_exact_for_a_log_linear_curve_and_its_paired_ci_can
     noisy = level_at_fraction_with_ci(levels, c[:, None] * abs_m[None] + 0.2 * rng.standard_normal((7, 300)), abs_m, 0.5, idx)
     se_log = np.log(noisy["hi"] / noisy["lo"]) / (2 * 1.96)  # the CI's standard error in log lambda
     assert 0 < se_log < 0.1 and abs(np.log(noisy["value"] / 10**-1.5)) < 3 * se_log
+
+
+def test_line_roots_are_the_weighted_polyfit_roots():
+    from phasebench.suites.estimators.crossing import line_roots
+
+    rng = np.random.default_rng(8)
+    x = np.linspace(2.2, 2.34, 6)
+    rows = 0.4 - 3.0 * (x - 2.27) + 0.05 * rng.standard_normal((50, 6))
+    w = rng.uniform(0.5, 2.0, 6)
+    expected = []
+    for row in rows:
+        slope, icpt = np.polyfit(x, row, 1, w=w)
+        expected.append(-icpt / slope if slope < 0 and x[0] <= -icpt / slope <= x[-1] else np.nan)
+    np.testing.assert_allclose(line_roots(x, rows, w), expected, rtol=0, atol=1e-12)
+    wide = line_roots(x, rows + 0.3, w, (2.0, 2.7))  # lines shifted up: roots beyond x, inside the bounds
+    assert np.isfinite(wide).all() and (wide > x[-1]).all()
+    assert np.isnan(line_roots(x, -rows, w)).all()  # rising lines: no downward crossing
+
+
+def _drifting_curves(Ls, shift_exponent, b=4.0):
+    """Noise-free scaled curves whose pair crossings are x_c + b L_mean^(-shift_exponent) (as above)."""
+    slope = {L: -0.5 * L ** (1 / NU) for L in Ls}
+    offset = {Ls[0]: 1.25}
+    for L1, L2 in zip(Ls, Ls[1:]):
+        t = XC + b / (0.5 * (L1 + L2)) ** shift_exponent
+        offset[L2] = t - slope[L1] * (t - offset[L1]) / slope[L2]
+    return {L: replicated(slope[L] * (X - offset[L]) * L ** -EXPONENT) for L in Ls}
+
+
+def test_systematic_interval_covers_a_shift_the_nominal_model_misses():
+    """Crossings drifting as 1/L^3: the nominal 1/L^2 extrapolation misses x_c (its statistical interval has zero
+    width on noise-free curves), the 1/L^3 variant recovers it, so the systematic and combined intervals contain it."""
+    out = finite_size_crossing(X, _drifting_curves((8, 12, 16), 3), EXPONENT, XC, nu=NU)
+    assert out["method"] == "extrapolated in 1/L^2" and not out["lo"] <= XC <= out["hi"]
+    assert out["systematic"]["variants"]["shift 1/L^3"] == pytest.approx(XC, abs=1e-9)
+    tol = 1e-9  # the 1/L^3 variant is the envelope's edge, equal to x_c up to rounding
+    assert out["systematic"]["lo"] - tol <= XC <= out["systematic"]["hi"] + tol
+    assert out["combined"]["lo"] - tol <= XC <= out["combined"]["hi"] + tol
+    assert "smallest pair dropped" not in out["systematic"]["variants"]  # three pairs: no two-point variant
+    four = finite_size_crossing(X, _drifting_curves((8, 12, 16, 20, 24), 2), EXPONENT, XC, nu=NU)  # four pairs
+    assert four["systematic"]["variants"]["smallest pair dropped"] == pytest.approx(XC, abs=1e-9)
+
+
+def test_extrapolated_interval_is_the_intercepts_not_the_pairs():
+    """Replicate b shifts the curve of the middle size only: both pairs that share it move, in opposite directions.
+    The intercept's replicates combine them with the extrapolation's coefficients, so the CI differs from any
+    rule built from the pairs' own half-widths; it must equal the percentile interval of the replicates'
+    intercepts, computed here by hand."""
+    from phasebench.suites.estimators import replicate_interval
+    from phasebench.suites.estimators.crossing import extrapolate
+
+    Ls = (8, 12, 16)
+    curves = _drifting_curves(Ls, 2)
+    rng = np.random.default_rng(3)
+    curves[12] = curves[12] + 0.02 * rng.standard_normal((len(curves[12]), 1)) * 12 ** -EXPONENT
+    curves[12][0] = _drifting_curves(Ls, 2)[12][0]
+    out = finite_size_crossing(X, curves, EXPONENT, XC, nu=NU, systematic=False)
+    by_replicate = []
+    for b in range(1, len(curves[8])):
+        one = {L: np.vstack([curves[L][b], curves[L][b], curves[L][b]]) for L in Ls}
+        pairs = finite_size_crossing(X, one, EXPONENT, XC, nu=NU, systematic=False)["pairs"]
+        by_replicate.append([p["value"] for p in pairs])
+    by_replicate = np.array(by_replicate)
+    assert np.corrcoef(by_replicate.T)[0, 1] < -0.9  # the shared curve anticorrelates the pairs
+    weights = np.array(out["weights"])
+    lo, hi = replicate_interval(extrapolate(np.array([10.0, 14.0]), by_replicate, weights, 2))
+    assert (out["lo"], out["hi"]) == pytest.approx((lo, hi), abs=1e-9)
+    assert "systematic" not in out

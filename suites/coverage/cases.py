@@ -1,3 +1,5 @@
 """Imports every case module, so that :data:`phasebench.suites.coverage.CASES` is complete."""
 
 from . import mean_cases  # noqa: F401
+from . import crossing_cases  # noqa: F401
+from . import worst_cell_cases  # noqa: F401
