@@ -1,3 +1,4 @@
 """Imports every case module, so that :data:`phasebench.suites.coverage.CASES` is complete."""
 
 from . import mean_cases  # noqa: F401
+from . import decay_length_cases  # noqa: F401
