@@ -2,7 +2,7 @@
 paired ratio that replaced it (:func:`.estimators.xi_eff.paired_decay_length_ratio`).
 
 The data are the real thing, drawn fast: the Gaussian free field of the task (m^2 = 0.25, L = 32) under
-the Gaussian channel, per test configuration, on the division's grid (n_test, radii), at the levels of :data:`LEVELS`.  Every estimator of the task is a linear filter, so a configuration's MSE is computed in Fourier
+the Gaussian channel, per test configuration, on the division's grid (n_test, radii), at the (grid, level) pairs below.  Every estimator of the task is a linear filter, so a configuration's MSE is computed in Fourier
 space (Parseval: ``mean_i e_i^2 = sum_k |E_k|^2 / N^2``) from the white noises of the field and of the
 channel: the exact global posterior (Wiener filter, the reference), the exact r-local optimum (the
 oracle) and a synthetic family ``f_r = f_global + sqrt(c) (f_r^oracle - f_global)`` whose expected
@@ -34,8 +34,12 @@ L, MASS_SQ = 32, 0.25  # the gff-markov task
 N_BOOT = 1000
 SCALE = 1.5  # the synthetic family's excess over the oracle's
 GRIDS = {"quick": {"n_test": 1000, "radii": (0, 1, 2, 3, 4)}, "full": {"n_test": 4000, "radii": (0, 1, 2, 3, 4, 5, 6)}}
-#: levels per grid: the quick grid's smallest, middle and largest; the full grid's middle (its cases cost 4x)
-LEVELS = {"quick": (0.1, 1.0, 10.0), "full": (1.0,)}
+#: (grid, level) of each case kind: the score after (paired) at the quick grid's smallest, middle and largest
+#: level and the full grid's middle one; the old score and the bias-corrected alternative at the middle levels
+#: (a full-grid case costs 4x a quick one)
+PAIRED_AT = (("quick", 0.1), ("quick", 1.0), ("quick", 10.0), ("full", 1.0))
+MARKOV_AT = (("quick", 1.0), ("full", 1.0))
+EXPECTED_AT = (("quick", 1.0),)
 
 
 def window_multiplier(kernel: np.ndarray) -> np.ndarray:
@@ -107,19 +111,23 @@ def expected_fit_interval(d: dict, seed: int):
     return out["xi"]["lo"] / out["xi_expected"], out["xi"]["hi"] / out["xi_expected"]
 
 
-for _grid in GRIDS:
-    for _level in LEVELS[_grid]:
-        _sim = (lambda lv, gr: lambda rng: simulate(rng, lv, gr))(_level, _grid)
-        _where = f"{_grid}-lambda{_level:g}"
-        register(CoverageCase(
-            name=f"gff-markov-ratio-{_where}", estimator="xi_eff/xi_M of the exact oracle (before)", grid=_grid,
-            truth=1.0, simulate=_sim, interval=markov_ratio_interval,
-            notes="the old gff-markov score: the fit's bias against xi_M counted as the oracle's error"))
-        register(CoverageCase(
-            name=f"gff-paired-ratio-{_where}", estimator="paired_decay_length_ratio", grid=_grid, truth=1.0,
-            simulate=_sim, interval=paired_ratio_interval, fast=(_grid == "quick" and _level == 1.0),
-            notes=f"a family with {SCALE:g} times the oracle's excess (true paired ratio 1) against the oracle"))
-        register(CoverageCase(
-            name=f"gff-expected-fit-{_where}", estimator="decay_length_with_ci / fit(exact expected excess)",
-            grid=_grid, truth=1.0, simulate=_sim, interval=expected_fit_interval,
-            notes="the oracle's xi_eff interval over the same fit on its exact expected excess: the bias-corrected score"))
+def _simulator(level: float, grid: str):
+    return lambda rng: simulate(rng, level, grid)
+
+
+for _grid, _level in MARKOV_AT:
+    register(CoverageCase(
+        name=f"gff-markov-ratio-{_grid}-lambda{_level:g}", estimator="xi_eff/xi_M of the exact oracle (before)",
+        grid=_grid, truth=1.0, simulate=_simulator(_level, _grid), interval=markov_ratio_interval,
+        notes="the old gff-markov score: the fit's bias against xi_M counted as the oracle's error"))
+for _grid, _level in PAIRED_AT:
+    register(CoverageCase(
+        name=f"gff-paired-ratio-{_grid}-lambda{_level:g}", estimator="paired_decay_length_ratio", grid=_grid,
+        truth=1.0, simulate=_simulator(_level, _grid), interval=paired_ratio_interval,
+        fast=(_grid, _level) == ("quick", 1.0),
+        notes=f"a family with {SCALE:g} times the oracle's excess (true paired ratio 1) against the oracle"))
+for _grid, _level in EXPECTED_AT:
+    register(CoverageCase(
+        name=f"gff-expected-fit-{_grid}-lambda{_level:g}", estimator="decay_length_with_ci / fit(exact expected excess)",
+        grid=_grid, truth=1.0, simulate=_simulator(_level, _grid), interval=expected_fit_interval,
+        notes="the oracle's xi_eff interval over the same fit on its exact expected excess: the bias-corrected score"))

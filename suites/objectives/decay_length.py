@@ -120,7 +120,8 @@ class DecayLength(Task):
                 "refused": g.refused,
                 "locality": {str(k): v for k, v in g.locality.items()},
                 "levels": per_level,
-                "score_reference": "exact r-local oracle, paired" if oracle is not None else "Markov length (fit bias included)",
+                "score_reference": ("exact r-local oracle, paired" if oracle is not None else
+                                    "Markov length (fit bias included)" if g.markov_length is not None else "none"),
                 "xi_ratio_worst": abs(ratios[worst]["value"] - 1) if worst is not None else float("nan"),
                 "xi_ratio_worst_level": {**ratios[worst], "level": g.levels[worst]} if worst is not None else None,
                 "levels_consistent": sum(ratios[k]["lo"] <= 1 <= ratios[k]["hi"] for k in resolved),
