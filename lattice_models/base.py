@@ -139,6 +139,10 @@ class LatticeModel:
     channels: ClassVar[int] = 1
     boundary: ClassVar[str] = "periodic"
     sampler_name: ClassVar[str] = "?"
+    #: raised when a change of the sampler changes the samples drawn for the same (parameters, L, n, seed,
+    #: options); above 1 it is part of the dataset cache key, so datasets of an older sampler are not reused
+    #: (version 1 keeps the key of the datasets written before samplers had versions)
+    sampler_version: ClassVar[int] = 1
     #: sampler options that choose where the sampler runs but change no bit of the samples (tested
     #: per model); they are recorded in the diagnostics and left out of the dataset's cache key
     execution_options: ClassVar[Tuple[str, ...]] = ()

@@ -1,4 +1,4 @@
-"""Datasets: a pure function of (model, parameters, L, n, seed, sampler settings, version).
+"""Datasets: a pure function of (model, parameters, L, n, seed, sampler settings, package and sampler versions).
 
 Datasets are regenerated, not shipped.  ``load_or_generate`` keeps a disk cache
 keyed by that tuple under the user cache directory (``PHASEBENCH_CACHE``
@@ -36,7 +36,7 @@ class Dataset:
 
 
 def dataset_key(model: LatticeModel, n: int, L: int, seed: int, sampler_options: Optional[dict] = None) -> dict:
-    return {
+    key = {
         "model": model.name,
         "params": dict(model.values),
         "L": int(L),
@@ -45,6 +45,9 @@ def dataset_key(model: LatticeModel, n: int, L: int, seed: int, sampler_options:
         "sampler_options": {k: v for k, v in (sampler_options or {}).items() if k not in model.execution_options},
         "version": package_version(),
     }
+    if model.sampler_version != 1:  # a changed sampler: its datasets get new keys (LatticeModel.sampler_version)
+        key["sampler_version"] = int(model.sampler_version)
+    return key
 
 
 def generate(model: LatticeModel, n: int, L: int, seed: int, **sampler_options: Any) -> Dataset:

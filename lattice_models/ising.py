@@ -16,10 +16,16 @@ Sampling protocol (:meth:`Ising._sample`):
    pilot means of e and |m|; a difference above 4 combined standard errors
    (autocorrelation-corrected) raises :class:`ThermalizationError` -- never a silent
    dataset.
-3. Production: each chain stores a sample every ``spacing`` sweeps (default
-   ``ceil(2 max tau_int)`` from the pilot).  Samples are ordered chain by chain.
-   The integrated autocorrelation times of e and |m| measured on the production
-   traces go into the diagnostics (and the dataset metadata).
+3. Production: each chain stores a sample every ``spacing`` sweeps, by default
+   ``ceil(SPACING_TAUS tau)`` with ``tau = max tau_int`` of e, |m| and m^2, so that stored samples
+   are independent for every bootstrap downstream (lag-1 autocorrelation ~ exp(-6) for an exponential
+   decay).  The pilot's tau is short-run and often low (2.1 against 3.1 on the production chains at
+   T = 2.2, L = 10), so tau is re-measured on the production traces (hundreds of tau long): where the
+   spacing is below ``MIN_PRODUCTION_TAUS`` production taus, the chains continue and the samples are
+   drawn again with the spacing from the production tau (at most ``MAX_RESPACINGS`` times; the first
+   run then served as more thermalization).  Measured: docs/decisions/ising-sample-spacing.md.
+   Samples are ordered chain by chain.  The integrated autocorrelation times of e and |m| measured on
+   the production traces go into the diagnostics (and the dataset metadata).
 
 ``algorithm="auto"`` runs a short deterministic pilot (``AUTO_PILOT_SWEEPS``, two
 hot-start chains) of each algorithm, measures ``tau = max(tau_int(e), tau_int(|m|))``
@@ -63,6 +69,9 @@ DEFAULT_PILOT = 200
 WOLFF_CALIBRATION_CLUSTERS = 50
 WOLFF_CALIBRATION_MAX = 2000
 AUTO_WOLFF_THERMALIZATION = 50
+SPACING_TAUS = 6.0
+MIN_PRODUCTION_TAUS = 4.0
+MAX_RESPACINGS = 3
 _PURPOSE_INIT, _PURPOSE_AUTO, _PURPOSE_CHAIN, _PURPOSE_GLOBAL_FLIP = 1, 2, 3, 4
 
 
@@ -158,6 +167,7 @@ class Ising(LatticeModel):
     channels = 1
     execution_options = ("backend",)  # torch and Numba Metropolis give the same bits
     sampler_name = "ising-mcmc"
+    sampler_version = 2  # 2: spacing ceil(6 tau_int), checked on the production chains (1: ceil(2 tau_int) of the pilot)
 
     @property
     def K(self) -> float:
@@ -244,7 +254,7 @@ class Ising(LatticeModel):
                                          backend=backend)
             e_tr = np.concatenate([e_tr, e_new / N], axis=1)
             m_tr = np.concatenate([m_tr, np.abs(m_new) / N], axis=1)
-            tau = max(integrated_autocorrelation_time(e_tr), integrated_autocorrelation_time(m_tr))
+            tau = slowest_tau(e_tr, m_tr)
             if pilot >= MIN_PILOT_TAUS * tau or pilot >= MAX_PILOT_GROWTH * opt["pilot"]:
                 break
             pilot *= 2
@@ -253,18 +263,28 @@ class Ising(LatticeModel):
                 f"pilot of {pilot} sweeps is shorter than {MIN_PILOT_TAUS:g} tau_int (tau_int = {tau:.1f} sweeps) "
                 f"for algorithm {algorithm!r} at T={self.T:g}, L={L}; use a cluster algorithm or a larger pilot")
         diag["two_start"] = two_start_check(e_tr, m_tr, algorithm, self.T, L, therm + pilot)
-        spacing = opt["spacing"] if opt["spacing"] is not None else max(1, math.ceil(2.0 * tau))
+        fixed = opt["spacing"] is not None
+        spacing = opt["spacing"] if fixed else max(1, math.ceil(SPACING_TAUS * tau))
 
         per_chain = -(-n // n_chains)
-        samples, e_tr, m_tr = run_chains(algorithm, spins, keys, counters, self.K, per_chain * spacing,
-                                         record_every=spacing, n_records=per_chain, clusters_per_sweep=cps,
-                                         backend=backend)
-        e_tr = e_tr / N
-        m_tr = np.abs(m_tr) / N
+        respaced = []  # (spacing, production tau) of each discarded production run
+        while True:
+            samples, e_tr, m_tr = run_chains(algorithm, spins, keys, counters, self.K, per_chain * spacing,
+                                             record_every=spacing, n_records=per_chain, clusters_per_sweep=cps,
+                                             backend=backend)
+            e_tr = e_tr / N
+            m_tr = np.abs(m_tr) / N
+            tau_production = slowest_tau(e_tr, m_tr)
+            if fixed or spacing >= MIN_PRODUCTION_TAUS * tau_production or len(respaced) == MAX_RESPACINGS:
+                break
+            respaced.append((spacing, tau_production))
+            spacing = max(spacing + 1, math.ceil(SPACING_TAUS * tau_production))
         diag.update(
             algorithm=algorithm, backend=backend, n_chains=n_chains, thermalization_sweeps=therm, pilot_sweeps=pilot,
             pilot_tau_int=tau, spacing=spacing, samples_per_chain=per_chain,
-            production_sweeps=per_chain * spacing,
+            spacing_rule="fixed (option)" if fixed else f"ceil({SPACING_TAUS:g} tau_int), >= {MIN_PRODUCTION_TAUS:g} production tau_int",
+            production_tau_int=tau_production, respaced=[{"spacing": a, "production_tau_int": b} for a, b in respaced],
+            production_sweeps=per_chain * spacing + sum(per_chain * a for a, _ in respaced),
             tau_int_energy=integrated_autocorrelation_time(e_tr),
             tau_int_abs_m=integrated_autocorrelation_time(m_tr),
             sample_order="chain-major",
@@ -318,6 +338,12 @@ class Ising(LatticeModel):
         if L > ORACLE_MAX_L:
             raise ValueError(f"L={L} is too large for the exact ising oracle (transfer matrix, L <= {ORACLE_MAX_L})")
         return ising_posterior_mean(y, self.K, channel, level)
+
+
+def slowest_tau(e_tr: np.ndarray, abs_m_tr: np.ndarray) -> float:
+    """The largest tau_int of the energy, |m| and m^2 traces (chains on the first axis, per site)."""
+    return max(integrated_autocorrelation_time(e_tr), integrated_autocorrelation_time(abs_m_tr),
+               integrated_autocorrelation_time(abs_m_tr * abs_m_tr))
 
 
 def two_start_check(e_tr: np.ndarray, m_tr: np.ndarray, algorithm: str, T: float, L: int, sweeps: int) -> dict:

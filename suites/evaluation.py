@@ -38,6 +38,9 @@ class Grid:
     theory_mmse: Optional[np.ndarray] = None  # (n_levels,)
     theory_excess: Optional[np.ndarray] = None  # (n_radii, n_levels)
     markov_length: Optional[np.ndarray] = None  # (n_levels,)
+    # the exact r-local oracle's per-configuration MSE on the same configurations and noise draws,
+    # (n_radii, n_levels, n_test), where the objective pairs the family with it (the decay-length calibration)
+    oracle_errors: Optional[np.ndarray] = None
     locality: Dict[int, dict] = field(default_factory=dict)
     members: Dict[str, dict] = field(default_factory=dict)
     datasets: Dict[str, str] = field(default_factory=dict)
@@ -52,6 +55,11 @@ class Grid:
     def excess(self) -> np.ndarray:
         """Paired per-configuration excess over the reference, (n_radii, n_levels, n_test)."""
         return self.errors - self.ref_errors[None]
+
+    @property
+    def oracle_excess(self) -> Optional[np.ndarray]:
+        """The exact r-local oracle's paired excess over the same reference, (n_radii, n_levels, n_test), or None."""
+        return None if self.oracle_errors is None else self.oracle_errors - self.ref_errors[None]
 
 
 def collapsed_members(members: Dict[str, Any]) -> List[str]:

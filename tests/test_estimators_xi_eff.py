@@ -36,6 +36,47 @@ def test_decay_length_with_ci_uses_only_resolved_radii():
     assert abs(out["xi"] - 0.5) < 0.02
 
 
+def test_vectorised_fit_and_replicate_means_match_their_definitions():
+    rng = np.random.default_rng(2)
+    r = np.arange(5)
+    deltas = np.exp(-r[:, None] / 0.6) * rng.uniform(0.8, 1.2, (5, 40))
+    deltas[3, 0] = -1.0  # not decaying through a non-positive excess: NaN
+    sig = rng.uniform(0.01, 0.1, 5)
+    for j in range(40):
+        w = deltas[:, j] / sig
+        A = np.stack([np.ones(5), r], axis=1) * w[:, None]
+        if j == 0:
+            assert np.isnan(sc.fit_decay_lengths(r, deltas, sig)[0])
+            continue
+        slope = np.linalg.lstsq(A, np.log(deltas[:, j]) * w, rcond=None)[0][1]
+        assert sc.fit_decay_lengths(r, deltas, sig)[j] == pytest.approx(-1 / slope, rel=1e-12)
+    values = rng.gamma(2.0, 1.0, (3, 30))
+    idx = bootstrap_indices(30, seed=4, n_boot=50)
+    means, reps, se = sc.replicate_means(values, idx)
+    assert np.allclose(reps, values[:, idx].mean(axis=2), rtol=1e-13)
+    assert np.allclose(se, values.std(axis=1, ddof=1) / np.sqrt(30)) and np.allclose(means, values.mean(axis=1))
+
+
+def test_paired_ratio_cancels_the_fit_bias_and_the_shared_noise():
+    """Excesses that are not a pure exponential (a power-law prefactor: the fit is biased against the asymptotic
+    length), a family with 1.5 times the oracle's excess on the same configurations: the oracle's ratio is 1 in
+    every replicate, the family's interval covers 1 and is narrower than its own xi_eff interval (relative)."""
+    rng = np.random.default_rng(5)
+    n, r = 800, np.arange(5)
+    expected = np.exp(-r / 0.5) / (1 + r) ** 1.5
+    oracle = expected[:, None] * rng.gamma(4.0, 0.25, (5, n))  # skewed per-configuration excesses
+    family = 1.5 * oracle + 0.1 * expected[:, None] * rng.standard_normal((5, n))  # plus noise of its own
+    idx = bootstrap_indices(n, seed=0, n_boot=400)
+    own = sc.paired_decay_length_ratio(r, oracle, oracle, idx, expected)
+    assert own["ratio"] == {"value": 1.0, "lo": 1.0, "hi": 1.0}
+    assert own["xi_expected"] < 0.5 * 0.97  # the fit's own bias against the asymptotic length, 0.5
+    out = sc.paired_decay_length_ratio(r, family, oracle, idx)
+    assert out["radii_used"] == [0, 1, 2, 3, 4]
+    assert out["ratio"]["lo"] <= 1.0 <= out["ratio"]["hi"]
+    plain = sc.decay_length_with_ci(r, family, idx)
+    assert (out["ratio"]["hi"] - out["ratio"]["lo"]) < 0.5 * (plain["hi"] - plain["lo"]) / plain["xi"]
+
+
 def test_analytic_decay_length_skips_roundoff():
     r = list(range(8))
     d = [np.exp(-x / 0.3) for x in r]

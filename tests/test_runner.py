@@ -46,6 +46,22 @@ def test_exact_family_decay_length_matches_markov_length(small_run):
             assert row["xi_eff"]["lo"] * 0.9 <= row["xi_markov"] <= row["xi_eff"]["hi"] * 1.1
 
 
+def test_gff_calibration_is_paired_with_the_exact_oracle(small_run):
+    """The score is xi_eff over the exact r-local oracle's from the same fit on the same configurations: 1 in every
+    replicate for the oracle itself, whatever the fit's bias against the Markov length (fit_bias, below 1 here)."""
+    _, results = small_run
+    summary = results["tasks"]["gff-markov"]["summary"]
+    for key in ("exact/L16", "linear/L16"):
+        assert summary[key]["score_reference"] == "exact r-local oracle, paired"
+    exact = summary["exact/L16"]
+    assert exact["xi_ratio_worst"] == 0.0 and exact["levels_consistent"] == exact["levels_resolved"] == 3
+    for row in exact["levels"]:
+        assert row["xi_ratio"] == {"value": 1.0, "lo": 1.0, "hi": 1.0}
+        assert row["fit_bias"] < 1.0
+    for row in summary["linear/L16"]["levels"]:  # the oracle's fit shares the family's radii and weights
+        assert row["xi_paired"]["radii_used"] and row["xi_paired"]["xi_oracle"]["value"] > 0
+
+
 def test_leaderboard_rerenders_from_results(small_run, capsys):
     out, _ = small_run
     text = render_file(out / "results.json")

@@ -3,7 +3,8 @@
 Per-configuration test MSE of each r-member at every level, the reference's on the *same*
 configurations and noise draws (the model's exact global posterior where it has one, settings
 ``exact_reference``; else the family's own global member, member key ``"global"``), the exact theory
-where the model has it, and the locality audit of every finite-radius member: a
+where the model has it, the locality audit of every finite-radius member, and where the study asks for it
+(settings ``paired_oracle``) the exact r-local oracle's errors on the same configurations: a
 :class:`phasebench.suites.evaluation.Grid`.
 """
 
@@ -47,6 +48,13 @@ def evaluate_grid(task, study, data, fitted, cfg, tick):
         grid.members[str(r)] = info
         grid.errors[i] = member_statistics(fam.denoise, noisy, levels, x_test)["mse"]
         grid.locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], seed=derive_seed(cfg.seed, r)).to_dict()
+    if study.settings.get("paired_oracle"):
+        if study.settings["family"] == "exact":  # the family is the oracle: the same outputs
+            grid.oracle_errors = grid.errors
+        else:
+            grid.oracle_errors = np.stack([
+                member_statistics(lambda y, lv, r=r: model.exact_posterior_mean(y, channel, lv, r), noisy, levels,
+                                  x_test)["mse"] for r in radii])
 
     mmse = [model.exact_mmse(channel, lv, L) for lv in levels]
     if all(v is not None for v in mmse):

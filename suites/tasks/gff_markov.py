@@ -1,5 +1,6 @@
 """``gff-markov``: calibration on the Gaussian free field, which has no transition: xi_eff(lambda) against
-the exact Markov length, and no false peak (:class:`phasebench.suites.objectives.DecayLength`)."""
+the exact r-local oracle's from the same fit on the same configurations (the paired ratio; the exact Markov
+length on record), and no false peak (:class:`phasebench.suites.objectives.DecayLength`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from .base import TASKS
 
 @TASKS.register("gff-markov")
 class GFFMarkovTask(DecayLength):
-    description = "Gaussian free field (m^2 = 0.25) under the Gaussian channel: xi_eff vs the exact Markov length"
+    description = ("Gaussian free field (m^2 = 0.25) under the Gaussian channel: xi_eff vs the exact r-local oracle's "
+                   "(paired, same fit), the exact Markov length on record")
     model_name = "gff"
     model_params = {"m": 0.5}
     channel_name = "gaussian"
