@@ -124,7 +124,6 @@ for _grid, _level in PAIRED_AT:
     register(CoverageCase(
         name=f"gff-paired-ratio-{_grid}-lambda{_level:g}", estimator="paired_decay_length_ratio", grid=_grid,
         truth=1.0, simulate=_simulator(_level, _grid), interval=paired_ratio_interval,
-        fast=(_grid, _level) == ("quick", 1.0),
         notes=f"a family with {SCALE:g} times the oracle's excess (true paired ratio 1) against the oracle"))
 for _grid, _level in EXPECTED_AT:
     register(CoverageCase(
