@@ -59,9 +59,11 @@ def test_a_parameter_grid_is_centred_on_the_declared_value():
 
 def test_default_families_are_every_registered_family_that_fits_the_members(monkeypatch):
     ising_t, toric = get_task("ising-temperature"), get_task("toric-bitflip")
-    # exact: no r-local Ising oracle; mwpm: toric only; cnn-bayes: an alias of cnn
-    assert resolve_families(ising_t, None, ising_t.config("quick")) == ["cnn", "linear"]
-    assert resolve_families(toric, None, toric.config("quick")) == ["exact", "mwpm", "cnn", "linear"]
+    # exact: no r-local Ising oracle; mwpm: toric only; cnn-bayes: an alias of cnn; unet: global only, so only
+    # where global members are scored (toric-bitflip's noise transition)
+    assert resolve_families(ising_t, None, ising_t.config("quick")) == ["attention", "cnn", "linear", "patch_mlp"]
+    assert resolve_families(toric, None, toric.config("quick")) == ["exact", "mwpm", "attention", "cnn", "linear",
+                                                                    "patch_mlp", "unet"]
 
     class Newcomer(LinearWiener):  # a new family appears with no task edited
         pass
