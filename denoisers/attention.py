@@ -19,10 +19,11 @@ Network (:func:`build_network`, on :class:`phasebench.denoisers.harness.conditio
 
 Implementation: plain torch.  The windows are gathered with ``F.unfold`` on the circularly padded keys and
 values (:func:`phasebench.denoisers.harness.conditioned_net.window_patches`), the scores are a product and a sum
-over the head dimension, the softmax runs over the window.  A neighbourhood-attention library (NATTEN) is not in
-this environment and has no CPU kernels faster than these tensor ops at the suite's sizes ((2r_l+1)^2 <= 49
-keys per query, 32 features); its windows also clamp at the borders instead of wrapping, so it would need the
-same circular padding and a crop.  Plain masks over all L^2 keys would cost L^2 instead of (2r_l+1)^2 per query.
+over the head dimension, the softmax runs over the window.  Why not a neighbourhood-attention library (NATTEN):
+it is not installed in this environment and no GPU was lent to compare kernels; its windows clamp at the
+borders instead of wrapping, so it would need the same circular padding and a crop; and at the suite's sizes
+((2r_l+1)^2 <= 49 keys per query, 32 features) the gather is a few tensor operations.  Masks over all L^2 keys
+would cost L^2 instead of (2r_l+1)^2 per query.
 
 Light cone (the radius semantics, skip paths included): block l's attention reads Chebyshev distance r_l around
 the site; its residual path, the norms, FiLM, the MLP, the token embedding and the head are per-site; so after
@@ -124,7 +125,8 @@ class AttentionDenoiser(ReadoutRefitFamily):
     radius_semantics = ("Chebyshev radius r = the sum of the blocks' attention-window radii (the light cone over all "
                         "layers, residual paths included); the linear skip reads radius r")
     supports_global = False
-    #: the transformer trains at a lower peak rate than the cnn's 3e-3 (1e-2 under bit flip)
+    #: a lower peak rate than the cnn's 3e-3 (1e-2 under bit flip), a common transformer choice, not measured here
+    #: (docs/decisions/architectures.md)
     training_overrides = {"lr": 1e-3}
     hyperparameters = (
         count("dim", 32, "features per site (token width)", low=1),

@@ -21,8 +21,8 @@ number of times the side halves evenly, at most ``levels`` (L = 32, levels = 3: 
 odd L: none, and the bottleneck works at full resolution).  The modules of all ``levels`` exist whatever L (the
 parameter count does not depend on L).
 
-Light cone (the radius semantics): the whole torus, through the bottleneck's lattice mean (and, at L = 32 with 3
-levels, also through the convolutions: the coarsest 3x3 layer spans 24 sites).  No normalisation anywhere; the
+Light cone (the radius semantics): the whole torus, through the bottleneck's lattice mean (at L = 32 with 3
+levels the convolutions alone reach about 30 sites each way, more than the torus's half-width 16, too).  No normalisation anywhere; the
 only statistic over sites is the per-configuration lattice mean, identical in training and inference; nothing
 is pooled over the batch.
 
