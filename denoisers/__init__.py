@@ -10,4 +10,4 @@ from .harness import LearnedFamily
 __all__ = ["DENOISERS", "DenoiserFamily", "Hyperparameter", "LearnedFamily", "make_family", "validate_radius"]
 
 # Built-in families: one module (or subpackage) each; importing registers them.
-from . import bp, cnn, exact, linear, mwpm  # noqa: E402,F401
+from . import attention, bp, cnn, exact, linear, mwpm, patch_mlp, unet  # noqa: E402,F401

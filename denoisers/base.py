@@ -145,6 +145,9 @@ class DenoiserFamily:
     #: the name of the family this one repeats under another name (kept for old scripts and results
     #: files); tasks leave aliases out of their default family lists
     alias_of: ClassVar[Optional[str]] = None
+    #: False: the family runs only where asked for by name (``--family NAME``), not in a task's default
+    #: family list (e.g. an architecture whose training the divisions do not budget yet)
+    default_run: ClassVar[bool] = True
     #: the constructor's options besides the radius (see :class:`Hyperparameter`); set as attributes
     hyperparameters: ClassVar[Tuple[Hyperparameter, ...]] = ()
 

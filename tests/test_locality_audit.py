@@ -20,7 +20,7 @@ def data():
 
 def _families_for_gff():
     m = make_model("gff", m=0.5)
-    return [n for n in DENOISERS.names() if DENOISERS.get(n).supports(m)]
+    return [n for n in DENOISERS.names() if DENOISERS.get(n).supports(m) and DENOISERS.get(n).local_members]
 
 
 @pytest.mark.parametrize("name", _families_for_gff())

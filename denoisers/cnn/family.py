@@ -63,13 +63,11 @@ shows a collapse (docs/decisions/collapse-flag.md).
 
 from __future__ import annotations
 
-import time
-
 from ..base import DENOISERS, Hyperparameter
-from ..harness.budget import refit_configs
 from ..harness.learned import TRAINING_HYPERPARAMETERS, LearnedFamily
+from ..harness.readout_family import POLISH_HYPERPARAMETERS
 from .network import build_network
-from .readout_refit import n_regressors, n_unknowns, refit_readout
+from .readout_refit import polish_readout
 from .settings import resolve_settings
 
 
@@ -95,11 +93,7 @@ class CNNDenoiser(LearnedFamily):
                        "posteriors (None: on, with the Bayes output)"),
         Hyperparameter("error_frame", None, "bool", "the network's field in the frame of the observation's sign "
                        "(None: on exactly where the first layer sees parity checks; needs the Bayes output)"),
-        Hyperparameter("polish_fraction", None, "float", "share of the budget for the linear readout's least-squares "
-                       "refit (None: 0.1 under bit flip, else 0.5; unused with the Bayes output)", low=0.0, high=1.0,
-                       high_inclusive=False),
-        _count("polish_configs", None, "configurations per group of the readout refit (None: from the budget, or 256 "
-               "when steps is given)"),
+        *POLISH_HYPERPARAMETERS,
     ) + TRAINING_HYPERPARAMETERS
 
     @classmethod
@@ -125,26 +119,8 @@ class CNNDenoiser(LearnedFamily):
         return 0.0 if bayes else settings["polish_fraction"]  # the Bayes output is not linear in its readout
 
     def finish(self, net, batches, features, levels, settings, budget, bayes) -> dict:
-        """The linear readout's exact least-squares refit (:func:`phasebench.denoisers.cnn.readout_refit.refit_readout`)
-        on the configurations the rest of the budget buys (:func:`phasebench.denoisers.harness.budget.refit_configs`)."""
-        t0 = time.perf_counter()
-        groups = len(features)
-        chunk = max(1, 16 * len(levels) // groups)
-        if bayes:
-            n_polish = 0
-        elif self.polish_configs is not None:
-            n_polish = self.polish_configs
-        elif self.steps is not None:
-            n_polish = 256
-        elif settings["polish_fraction"] == 0:
-            n_polish = 0
-        else:
-            sites = int(batches.clean.shape[2] * batches.clean.shape[3])
-            n_polish = refit_configs(budget, groups, chunk, sites, net.flops_per_site(), n_regressors(net),
-                                     n_unknowns(net, groups), net.channels)
-        if n_polish:
-            refit_readout(net, batches, features, n_polish, chunk=chunk)
-        return {"polish_configs": n_polish, "polish_seconds": time.perf_counter() - t0}
+        """The linear readout's exact least-squares refit (:func:`phasebench.denoisers.cnn.readout_refit.polish_readout`)."""
+        return polish_readout(self, net, batches, features, levels, settings, budget, bayes)
 
     def fit_details(self, settings) -> dict:
         return {**{k: settings[k] for k in ("window_features", "periodic", "polish_fraction")},

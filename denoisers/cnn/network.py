@@ -75,6 +75,8 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
     from torch import nn
     import torch.nn.functional as F
 
+    from ..harness.conditioned_net import level_embedding
+
     if not 0 <= periodic < width:
         raise ValueError(f"periodic must be in [0, width={width}), got {periodic}")
     if window_features and depth < 1:
@@ -136,14 +138,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
         def embedding(self, feature):
             """Embedding(s) of one feature, shape (1, embed_dim), or of a list of features or a tensor of
             them (G, feature_dim) on the network's device, (G, embed_dim)."""
-            shift = self.feature_shift
-            if torch.is_tensor(feature):  # already a table on the device: no host-to-device copy (capturable)
-                f = feature.view(len(feature), -1)
-            else:
-                values = np.asarray(feature, dtype=np.float64)
-                values = values.reshape(len(feature), -1) if isinstance(feature, list) else values.reshape(1, -1)
-                f = torch.as_tensor(values, dtype=shift.dtype, device=shift.device)
-            return self.embed((f - shift) / self.feature_scale)
+            return level_embedding(self, feature)
 
         def window_linear(self, y, e, generator, c_in: int):
             """A (2r+1)^2 circular convolution of the first c_in input channels, kernels from the embedding(s)."""

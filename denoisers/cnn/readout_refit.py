@@ -18,11 +18,20 @@ Per site the output at level ``l`` is ``K_l . patch + H h + b_h`` with the skip 
 
 Both add the ridge ``rho |. - ._0|^2`` (rho = 1e-7 of the mean diagonal) towards the trained
 weights, in the directions the data do not determine.
+
+The refit needs only the readout's shape: a trunk, a 1x1 head and a level-generated radius-r skip
+(``net.trunk_features``, ``net.padded``, ``net.head``, ``net.skip``, ``net.radius``), so the
+``patch_mlp``, ``attention`` and ``unet`` networks (:mod:`phasebench.denoisers.harness.conditioned_net`) use it too,
+through :func:`polish_readout`.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+
+from ..harness.budget import refit_configs
 
 #: ridge strength relative to the mean diagonal of the normal matrix
 RIDGE = 1e-7
@@ -145,3 +154,28 @@ def refit_readout(net, batches, features, n_configs: int, chunk: int) -> None:
         net.skip.bias.copy_(torch.as_tensor(bs, device=dev, dtype=dt))
         net.head.weight.copy_(torch.as_tensor(Hw.reshape(net.head.weight.shape), device=dev, dtype=dt))
         net.head.bias.copy_(torch.as_tensor(hb, device=dev, dtype=dt))
+
+
+def polish_readout(family, net, batches, features, levels, settings, budget: float, bayes: bool) -> dict:
+    """A learned family's ``finish``: the linear readout's refit (:func:`refit_readout`) on the configurations
+    that ``budget`` reference seconds buy (:func:`phasebench.denoisers.harness.budget.refit_configs`), or
+    ``family.polish_configs`` of them; 256 when the family's step count was given; none with the Bayes output
+    (not linear in its readout) or a zero ``polish_fraction``.  Returns what to record."""
+    t0 = time.perf_counter()
+    groups = len(features)
+    chunk = max(1, 16 * len(levels) // groups)
+    if bayes:
+        n_polish = 0
+    elif family.polish_configs is not None:
+        n_polish = family.polish_configs
+    elif family.steps is not None:
+        n_polish = 256
+    elif settings["polish_fraction"] == 0:
+        n_polish = 0
+    else:
+        sites = int(batches.clean.shape[2] * batches.clean.shape[3])
+        n_polish = refit_configs(budget, groups, chunk, sites, net.flops_per_site(), n_regressors(net),
+                                 n_unknowns(net, groups), net.channels)
+    if n_polish:
+        refit_readout(net, batches, features, n_polish, chunk=chunk)
+    return {"polish_configs": n_polish, "polish_seconds": time.perf_counter() - t0}

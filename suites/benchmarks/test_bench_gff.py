@@ -44,7 +44,7 @@ def test_bitflip_channel(benchmark):
     benchmark.extra_info["sites_per_second"] = spins.size / benchmark.stats.stats.median
 
 
-FAMILIES = [n for n in DENOISERS.names() if DENOISERS.get(n).supports(make_model("gff"))]
+FAMILIES = [n for n in DENOISERS.names() if DENOISERS.get(n).supports(make_model("gff")) and DENOISERS.get(n).local_members]
 
 
 @pytest.mark.parametrize("radius", [1, 3])

@@ -106,9 +106,10 @@ class Task:
         return bool(needed) and all(family.supports_member(model, channel, r, L) for L, r in needed)
 
     def default_families(self, names: Iterable[str], registry, cfg: TaskConfig) -> List[str]:
-        """The registered families (aliases aside) that this task accepts, the untrainable ones (oracles and
-        decoders, which the others may be compared with) first, each group by name."""
-        accepted = [n for n in names if registry.get(n).alias_of is None and self.accepts_family(registry.get(n), cfg)]
+        """The registered families (aliases and families with ``default_run`` False aside) that this task accepts,
+        the untrainable ones (oracles and decoders, which the others may be compared with) first, each group by name."""
+        accepted = [n for n in names if registry.get(n).alias_of is None and registry.get(n).default_run
+                    and self.accepts_family(registry.get(n), cfg)]
         return sorted(accepted, key=lambda n: (registry.get(n).trainable, n))
 
     # -- evaluation and scores ----------------------------------------------------------------------
