@@ -191,17 +191,3 @@ def test_bootstrap_level_means_match_fancy_indexing():
     inc = rng.random((3, 4, 25))
     idx = bootstrap_indices(25, 1, 30)
     assert np.allclose(sc.bootstrap_level_means(inc, idx), np.stack([inc[:, :, b].mean(axis=-1) for b in idx]))
-
-
-def test_a_poorly_measured_level_cannot_hold_the_minimum():
-    """A level whose kappa has 5 times the bootstrap sd of the best-measured one (the smallest increments, at the
-    low-noise end of the grid) is no candidate for the minimum: a replicate whose value there dips by noise keeps
-    its interior peak instead of failing at the grid edge."""
-    kappa = 0.3 + 60.0 * (LEVELS - 0.105) ** 2
-    kappa[0] = 0.1  # a noisy dip at the first level
-    weights = np.ones_like(LEVELS)
-    weights[0] = 0.2
-    cand = sc.peak_candidates(weights)
-    assert not cand[0] and cand[1:].all()
-    assert sc.peak_location(LEVELS, kappa, weights, cand) == pytest.approx(0.105, abs=1e-12)
-    assert np.isnan(interior_or_nan(LEVELS, sc.peak_location(LEVELS, kappa, np.ones_like(LEVELS))))

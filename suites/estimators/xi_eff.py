@@ -26,15 +26,10 @@ they are ``E[(q_{r+1} - q_r)^2]`` (nested Bayes posteriors), positive and free o
    fixed part of the answer: on the quick toric oracle 38% of the replicates had their minimum outside
    it, and the clipped intervals undercovered; docs/decisions/interval-coverage.md).  A rate that is
    not positive (``D_{r+2} >= D_r``: no decay resolved) is NaN: ``xi_eff = 1 / kappa`` has no value
-   there, and a peak whose window borders such a level is unknown (a failed replicate).  The minimum is
-   searched among the levels whose kappa is measured to within :data:`PEAK_SD_RATIO` = 4 times the
-   bootstrap sd of the best-measured level (fixed once per scale, like the weights): at the low-noise
-   end of the grid the smallest increments are the noisiest (on the quick toric oracle the sd of kappa
-   at p = 0.04 is 5 to 12 times the smallest, at the levels around the peak at most 2.5 times), and with
-   its window re-chosen per replicate such a level would otherwise hold the minimum of a few percent of
-   the replicates by noise alone.  A maximum at the first or last of these levels is no peak
-   (``xi_eff`` is monotone there, and the transition, if any, is outside them): that scale's value is
-   NaN, flagged ``peak_at_grid_edge``, and so is every bootstrap replicate whose maximum sits at the edge.  A scale is *resolved* when its peak and its CI are
+   there, and a peak whose window borders such a level is unknown (a failed replicate).  A maximum at
+   the first or last level of the grid is no peak (``xi_eff`` is monotone there, and the transition, if
+   any, is outside the grid): that scale's value is NaN, flagged ``peak_at_grid_edge``, and so is every
+   bootstrap replicate whose maximum sits at the edge.  A scale is *resolved* when its peak and its CI are
    finite (failed replicates are counted beyond both ends of the interval, :func:`.bootstrap.replicate_interval`,
    so an interval exists only where nearly all of the replicates locate an interior peak).
 3. **Extrapolation.**  At a finite scale the peak is shifted from the transition as
@@ -82,8 +77,6 @@ from .bootstrap import Estimate, mean_with_ci, replicate_interval
 from .systematic import with_systematic
 
 PEAK_FRACTION = 0.4
-#: a level holds the minimum only where kappa's bootstrap sd is at most this times the smallest (module doc, step 2)
-PEAK_SD_RATIO = 4.0
 RHO_OFFSET = 1.5
 #: the systematic term's plausible ranges (module doc, step 4): rho = r + offset, and 1/nu at the Nishimori point
 RHO_OFFSET_RANGE = (1.0, 2.0)
@@ -173,23 +166,15 @@ def local_rates(d_small: np.ndarray, d_large: np.ndarray) -> np.ndarray:
     return np.where((d_small > 0) & (d_large > 0) & (rate > 0), rate, np.nan)
 
 
-def peak_candidates(weights: np.ndarray) -> np.ndarray:
-    """The levels that can hold the minimum of kappa: those whose kappa has a bootstrap standard deviation
-    (1 / ``weights``) at most :data:`PEAK_SD_RATIO` times the smallest one."""
-    weights = np.asarray(weights, dtype=np.float64)
-    return weights >= weights.max() / PEAK_SD_RATIO if weights.max() > 0 else np.zeros(len(weights), bool)
-
-
-def peak_windows(kappa: np.ndarray, frac: float = PEAK_FRACTION, candidates: Optional[np.ndarray] = None):
-    """Per row of ``kappa`` (levels on the last axis): the contiguous levels around the minimum over the
-    ``candidates`` (default: all levels) with ``kappa <= min + frac |min|``, widened by one level on each
-    side where there is one.  Returns ``(lo, hi, ok)`` (first and last index); ``ok`` is False where the
-    row has no finite candidate or an unresolved (NaN) level borders that core: the window, and the peak,
-    are then unknown."""
+def peak_windows(kappa: np.ndarray, frac: float = PEAK_FRACTION):
+    """Per row of ``kappa`` (levels on the last axis): the contiguous levels around the minimum with
+    ``kappa <= min + frac |min|``, widened by one level on each side where there is one.  Returns
+    ``(lo, hi, ok)`` (first and last index); ``ok`` is False where the row has no finite kappa or an
+    unresolved (NaN) level borders that core: the window, and the peak, are then unknown."""
     k = np.atleast_2d(np.asarray(kappa, dtype=np.float64))
     rows, n = np.arange(len(k)), k.shape[1]
     v = np.where(np.isfinite(k), k, np.inf)
-    i = np.argmin(v if candidates is None else np.where(candidates, v, np.inf), axis=1)
+    i = np.argmin(v, axis=1)
     vmin = v[rows, i]
     ok = np.isfinite(vmin)
     outside = ~(v <= (vmin + frac * np.abs(vmin))[:, None])
@@ -207,20 +192,18 @@ def peak_window(kappa: np.ndarray, frac: float = PEAK_FRACTION) -> np.ndarray:
     return np.arange(lo[0], hi[0] + 1) if ok[0] else np.array([], dtype=int)
 
 
-def peak_locations(levels: np.ndarray, kappa: np.ndarray, weights: np.ndarray, frac: float = PEAK_FRACTION,
-                   candidates: Optional[np.ndarray] = None) -> np.ndarray:
+def peak_locations(levels: np.ndarray, kappa: np.ndarray, weights: np.ndarray, frac: float = PEAK_FRACTION) -> np.ndarray:
     """The peak of every row of ``kappa`` by one fixed rule: the window of :func:`peak_windows` chosen from that
     row, then the vertex of the quadratic fitted to kappa over it with weights ``weights`` (1 / sigma per level),
     clipped to the window; the level of the smallest kappa where the window has < 3 levels or the fit is not
-    convex; NaN where the window is unknown.  ``candidates``: the levels that can hold the minimum.  (The bootstrap applies this to every replicate: a window chosen
+    convex; NaN where the window is unknown.  (The bootstrap applies this to every replicate: a window chosen
     once, from the point estimate, would fix part of the answer and narrow the interval.)"""
     levels = np.asarray(levels, dtype=np.float64)
     k = np.atleast_2d(np.asarray(kappa, dtype=np.float64))
-    lo, hi, ok = peak_windows(k, frac, candidates)
-    idx = np.arange(k.shape[1])
+    lo, hi, ok = peak_windows(k, frac)
+    rows, idx = np.arange(len(k)), np.arange(k.shape[1])
     inside = (idx >= lo[:, None]) & (idx <= hi[:, None])
-    finite = np.where(np.isfinite(k), k, np.inf)
-    out = levels[np.argmin(finite if candidates is None else np.where(candidates, finite, np.inf), axis=1)]
+    out = levels[np.argmin(np.where(np.isfinite(k), k, np.inf), axis=1)]
     fit = ok & (inside.sum(axis=1) >= 3) & np.isfinite(np.where(inside, k, 0.0)).all(axis=1)
     if fit.any():
         centre, scale = levels.mean(), np.ptp(levels) or 1.0
@@ -239,16 +222,14 @@ def peak_locations(levels: np.ndarray, kappa: np.ndarray, weights: np.ndarray, f
     return np.where(ok, out, np.nan)
 
 
-def peak_location(levels: np.ndarray, kappa: np.ndarray, weights: np.ndarray, candidates: Optional[np.ndarray] = None) -> float:
+def peak_location(levels: np.ndarray, kappa: np.ndarray, weights: np.ndarray) -> float:
     """:func:`peak_locations` of one curve."""
-    return float(peak_locations(levels, kappa, weights, candidates=candidates)[0])
+    return float(peak_locations(levels, kappa, weights)[0])
 
 
 def interior_or_nan(levels: np.ndarray, peak):
-    """``peak``, or NaN where it sits at the first or last of ``levels`` (no interior maximum)."""
+    """``peak``, or NaN where it sits at the first or last level of the grid (no interior maximum)."""
     peak = np.asarray(peak, dtype=np.float64)
-    if len(levels) < 3:  # no interior level
-        return float("nan") if peak.ndim == 0 else np.full(peak.shape, np.nan)
     out = np.where((levels[0] < peak) & (peak < levels[-1]), peak, np.nan)
     return float(out) if out.ndim == 0 else out
 
@@ -361,10 +342,9 @@ def threshold_from_increments(levels: Sequence[float], radii_inc: Sequence[int],
         kappa = local_rates(means[i], means[k])
         kappa_b = local_rates(boots[:, i], boots[:, k])  # (n_boot, n_levels)
         weights = np.sqrt(inverse_variance_weights(kappa_b))  # 1 / sigma per level, the same in every replicate
-        cand = peak_candidates(weights)  # likewise
-        raw = peak_location(levels, kappa, weights, cand)
-        est = interior_or_nan(levels[cand], raw)
-        reps = interior_or_nan(levels[cand], peak_locations(levels, kappa_b, weights, candidates=cand))
+        raw = peak_location(levels, kappa, weights)
+        est = interior_or_nan(levels, raw)
+        reps = interior_or_nan(levels, peak_locations(levels, kappa_b, weights))
         lo, hi = replicate_interval(reps)
         point_peaks.append(est)
         rep_peaks.append(reps)
