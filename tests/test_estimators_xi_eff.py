@@ -191,3 +191,16 @@ def test_bootstrap_level_means_match_fancy_indexing():
     inc = rng.random((3, 4, 25))
     idx = bootstrap_indices(25, 1, 30)
     assert np.allclose(sc.bootstrap_level_means(inc, idx), np.stack([inc[:, :, b].mean(axis=-1) for b in idx]))
+
+
+def test_a_replicate_with_its_maximum_at_the_grid_edge_is_censored_there():
+    """14 of 40 configurations barely decay at the first level (at the largest scale): the mean curve keeps its
+    interior minimum, but the replicates that draw many of them have theirs at the first level; they are counted
+    at that level (their side is known), so the interval reaches down to it instead of failing."""
+    d_in, d_edge = synthetic_increments(lambda rho: 0.105), synthetic_increments(lambda rho: 0.105)
+    d_edge[4, 0] = d_edge[2, 0] * np.exp(-0.05)  # kappa(p = 0.02) = 0.025 for these, against 0.73
+    inc = np.concatenate([np.repeat(d_in[:, :, None], 26, axis=2), np.repeat(d_edge[:, :, None], 14, axis=2)], axis=2)
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(40, 0, 400), nu=NU_NISHIMORI)
+    last = out["by_rmax"][2]
+    assert last["value"] == pytest.approx(0.105, abs=1e-3)  # the mean curve keeps its interior minimum
+    assert last["lo"] == LEVELS[0] and last["hi"] == pytest.approx(0.105, abs=1e-3)
