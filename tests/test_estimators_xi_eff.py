@@ -183,7 +183,8 @@ def test_the_extrapolation_carries_a_systematic_term_over_the_model_range():
     assert e["systematic"]["lo"] <= pc <= e["systematic"]["hi"]
     assert e["combined"]["lo"] <= e["systematic"]["lo"] and e["combined"]["hi"] >= e["systematic"]["hi"]
     assert set(e["systematic"]["variants"]) == {"offset 1, 1/nu 0.55", "offset 1, 1/nu 0.7", "offset 2, 1/nu 0.55",
-                                                "offset 2, 1/nu 0.7", "without the smallest scale"}
+                                                "offset 2, 1/nu 0.7", "without the smallest scale",
+                                                "peak window fraction 0.2", "peak window fraction 0.6"}
 
 
 def test_bootstrap_level_means_match_fancy_indexing():

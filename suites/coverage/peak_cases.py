@@ -27,10 +27,11 @@ section 6): the estimator does not know them, and its combined interval must cov
 that range.
 
 The quick oracle's kappa is steeper below its minimum than above (:data:`SLOPES_ASYMMETRIC`); a quadratic
-vertex over the window then sits above the minimum (by 0.006 to 0.009 on these grids without noise), so the
-single-scale peak estimates the vertex, not the minimum, of such a curve.  The shift is nearly the same at
-every scale and drops out of the extrapolation (-0.0003 without noise): the ``pc-extrapolated-asymmetric``
-cases check p_c under that shape.
+vertex over the window then sits above the minimum (by 0.003 to 0.006 on these grids without noise, with
+slopes 18 / 13.5), so the single-scale peak estimates the vertex, not the minimum, of such a curve.  The
+shift shrinks with the scale and does not drop out of the extrapolation: p_c without noise is 0.001 (quick)
+and 0.003 (full) low, against 0.001 for the symmetric cusp (the vertex fit on the discrete grid); the
+``pc-extrapolated-asymmetric`` cases check p_c under that shape.
 
 **Gain share.**  The exact oracle's increments of the last ring (r = 5 -> 6 on the full grid) at the
 lowest level, where they are smallest and noisiest, and a family's increments on the same configurations,
@@ -70,9 +71,9 @@ RADIUS_CORRELATION = np.array([[1.00, 0.31, 0.27, 0.24, 0.20],
 CENTRES_QUICK = 16
 #: slopes of kappa below and above its minimum (symmetric: the minimum is the vertex the estimator targets)
 SLOPES = (15.0, 15.0)
-#: the slopes fitted to the quick oracle's kappa with the minimum free (seed 0: 26 / 14, 22 / 13, 14 / 13 at
-#: r_max = 4, 5, 6): steeper below the minimum, so the fitted vertex sits above it (module doc)
-SLOPES_ASYMMETRIC = (22.0, 13.0)
+#: the slopes fitted to the quick oracle's kappa with the minimum free (seeds 0-2, 900 configurations: 17.7 / 14.8,
+#: 17.8 / 13.0, 23.8 / 11.1 at r_max = 4, 5, 6): steeper below the minimum, so the fitted vertex sits above it
+SLOPES_ASYMMETRIC = (18.0, 13.5)
 #: the extrapolated p_c's synthetic world: rho offset and 1/nu drawn from these (the plausible ranges, docs/physics.md)
 TRUE_OFFSET_RANGE = (1.0, 2.0)
 TRUE_INV_NU_RANGE = (0.55, 0.70)
