@@ -107,7 +107,7 @@ def test_two_step_rate_cancels_parity_and_recovers_a_fixed_peak():
     assert np.allclose(kappa, 0.3 + 60.0 * (LEVELS - 0.105) ** 2)
     sel = peak_window(kappa)
     assert sel[0] < np.argmin(kappa) < sel[-1]
-    assert peak_location(LEVELS, kappa, sel, np.ones_like(LEVELS)) == pytest.approx(0.105, abs=1e-12)
+    assert peak_location(LEVELS, kappa, np.ones_like(LEVELS)) == pytest.approx(0.105, abs=1e-12)
 
 
 def test_extrapolation_recovers_the_transition_from_drifting_peaks():
@@ -182,3 +182,67 @@ def test_one_resolved_scale_gives_its_peak_not_extrapolated():
     assert [e["resolved"] for e in out["by_rmax"]] == [True, False, False]
     assert out["estimate"]["value"] == pytest.approx(0.09, abs=1e-10)
     assert "r_max = 4" in out["estimate"]["method"] and not out["estimate"]["extrapolated"]
+
+
+def test_each_replicate_chooses_its_own_window():
+    """The window is re-chosen per curve by the fixed rule: a replicate whose minimum moved far from the point
+    estimate's window is located there, not clipped to the point estimate's window."""
+    kappa = np.vstack([0.3 + 200.0 * (LEVELS - 0.09) ** 2, 0.3 + 200.0 * (LEVELS - 0.13) ** 2])
+    peaks = sc.peak_locations(LEVELS, kappa, np.ones_like(LEVELS))
+    assert peaks == pytest.approx([0.09, 0.13], abs=1e-12)
+    lo, hi, ok = sc.peak_windows(kappa)
+    assert ok.all() and LEVELS[hi[0]] < 0.13 < LEVELS[hi[1]]
+
+
+def test_a_rate_that_is_not_positive_is_unresolved():
+    """kappa <= 0 (D_{r+2} >= D_r: no decay) gives no xi = 1/kappa, and a peak whose window borders such a
+    level is unknown (NaN), not placed at the next-smallest rate."""
+    assert np.isnan(local_rates(np.array([1.0]), np.array([1.0]))[0])
+    assert np.isnan(local_rates(np.array([1.0]), np.array([2.0]))[0])
+    kappa = 0.3 + 60.0 * (LEVELS - 0.105) ** 2
+    kappa[7] = np.nan  # 0.105, at the minimum
+    assert np.isnan(sc.peak_locations(LEVELS, kappa, np.ones_like(LEVELS))[0])
+    kappa = 0.3 + 60.0 * (LEVELS - 0.105) ** 2
+    kappa[0] = np.nan  # far from the minimum: irrelevant
+    assert sc.peak_locations(LEVELS, kappa, np.ones_like(LEVELS))[0] == pytest.approx(0.105, abs=1e-12)
+    d = synthetic_increments(lambda rho: 0.105)
+    d[4, 7] = d[2, 7] * 1.1  # D_5 > D_3 at p = 0.105: kappa < 0 at the largest scale
+    inc = np.repeat(d[:, :, None], 20, axis=2)
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50), nu=NU_NISHIMORI)
+    assert np.isnan(out["xi_eff"][7]["xi"]) and np.isnan(out["by_rmax"][2]["value"])
+
+
+def test_the_extrapolation_carries_a_systematic_term_over_the_model_range():
+    """Peaks drifting with offset 2 and 1/nu = 0.6, fitted with the nominal 1.5 and 0.655: the systematic
+    envelope (offset 1..2, 1/nu 0.55..0.70) contains the true p_c, and the combined interval is the widest."""
+    pc = 0.10922
+    d = synthetic_increments(lambda rho: pc - 0.04 * (rho + 0.5) ** -0.6)
+    inc = np.repeat(d[:, :, None], 20, axis=2)
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(20, 0, 50), nu=NU_NISHIMORI)
+    e = out["estimate"]
+    assert abs(e["value"] - pc) > 1e-3  # the nominal model is biased here
+    assert e["systematic"]["lo"] <= pc <= e["systematic"]["hi"]
+    assert e["combined"]["lo"] <= e["systematic"]["lo"] and e["combined"]["hi"] >= e["systematic"]["hi"]
+    assert set(e["systematic"]["variants"]) == {"offset 1, 1/nu 0.55", "offset 1, 1/nu 0.7", "offset 2, 1/nu 0.55",
+                                                "offset 2, 1/nu 0.7", "without the smallest scale",
+                                                "peak window fraction 0.2", "peak window fraction 0.6"}
+
+
+def test_bootstrap_level_means_match_fancy_indexing():
+    rng = np.random.default_rng(0)
+    inc = rng.random((3, 4, 25))
+    idx = bootstrap_indices(25, 1, 30)
+    assert np.allclose(sc.bootstrap_level_means(inc, idx), np.stack([inc[:, :, b].mean(axis=-1) for b in idx]))
+
+
+def test_a_replicate_with_its_maximum_at_the_grid_edge_is_censored_there():
+    """14 of 40 configurations barely decay at the first level (at the largest scale): the mean curve keeps its
+    interior minimum, but the replicates that draw many of them have theirs at the first level; they are counted
+    at that level (their side is known), so the interval reaches down to it instead of failing."""
+    d_in, d_edge = synthetic_increments(lambda rho: 0.105), synthetic_increments(lambda rho: 0.105)
+    d_edge[4, 0] = d_edge[2, 0] * np.exp(-0.05)  # kappa(p = 0.02) = 0.025 for these, against 0.73
+    inc = np.concatenate([np.repeat(d_in[:, :, None], 26, axis=2), np.repeat(d_edge[:, :, None], 14, axis=2)], axis=2)
+    out = threshold_from_increments(LEVELS, RADII_INC, inc, bootstrap_indices(40, 0, 400), nu=NU_NISHIMORI)
+    last = out["by_rmax"][2]
+    assert last["value"] == pytest.approx(0.105, abs=1e-3)  # the mean curve keeps its interior minimum
+    assert last["lo"] == LEVELS[0] and last["hi"] == pytest.approx(0.105, abs=1e-3)

@@ -4,3 +4,4 @@ from . import mean_cases  # noqa: F401
 from . import crossing_cases  # noqa: F401
 from . import worst_cell_cases  # noqa: F401
 from . import decay_length_cases  # noqa: F401
+from . import peak_cases  # noqa: F401
