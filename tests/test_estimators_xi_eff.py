@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 
+from phasebench.suites.estimators import decay_length as dl
 from phasebench.suites.estimators import xi_eff as sc
 from phasebench.suites.estimators.bootstrap import bootstrap_indices
 from phasebench.suites.estimators.xi_eff import (
@@ -18,9 +19,9 @@ from phasebench.suites.estimators.xi_eff import (
 
 def test_fit_recovers_exact_exponential():
     r = np.arange(5)
-    assert abs(sc.fit_decay_length(r, 3.0 * np.exp(-r / 0.7)) - 0.7) < 1e-12
-    assert np.isnan(sc.fit_decay_length(r, np.exp(r / 2.0)))  # growing: no decay length
-    assert np.isnan(sc.fit_decay_length([0], [1.0]))
+    assert abs(dl.fit_decay_length(r, 3.0 * np.exp(-r / 0.7)) - 0.7) < 1e-12
+    assert np.isnan(dl.fit_decay_length(r, np.exp(r / 2.0)))  # growing: no decay length
+    assert np.isnan(dl.fit_decay_length([0], [1.0]))
 
 
 def test_decay_length_with_ci_uses_only_resolved_radii():
@@ -29,7 +30,7 @@ def test_decay_length_with_ci_uses_only_resolved_radii():
     true = 0.02 * np.exp(-np.arange(6) / 0.5)
     noise = 2e-4
     per_config = true[:, None] + noise * rng.standard_normal((6, n))
-    out = sc.decay_length_with_ci(list(range(6)), per_config, bootstrap_indices(n, seed=0, n_boot=300))
+    out = dl.decay_length_with_ci(list(range(6)), per_config, bootstrap_indices(n, seed=0, n_boot=300))
     # standard error 1e-5: r = 0..3 (excess >= 5e-5) are resolved, r = 5 (9e-7) is not
     assert out["radii_used"][:4] == [0, 1, 2, 3] and 5 not in out["radii_used"]
     assert out["lo"] <= 0.5 <= out["hi"]
@@ -46,13 +47,13 @@ def test_vectorised_fit_and_replicate_means_match_their_definitions():
         w = deltas[:, j] / sig
         A = np.stack([np.ones(5), r], axis=1) * w[:, None]
         if j == 0:
-            assert np.isnan(sc.fit_decay_lengths(r, deltas, sig)[0])
+            assert np.isnan(dl.fit_decay_lengths(r, deltas, sig)[0])
             continue
         slope = np.linalg.lstsq(A, np.log(deltas[:, j]) * w, rcond=None)[0][1]
-        assert sc.fit_decay_lengths(r, deltas, sig)[j] == pytest.approx(-1 / slope, rel=1e-12)
+        assert dl.fit_decay_lengths(r, deltas, sig)[j] == pytest.approx(-1 / slope, rel=1e-12)
     values = rng.gamma(2.0, 1.0, (3, 30))
     idx = bootstrap_indices(30, seed=4, n_boot=50)
-    means, reps, se = sc.replicate_means(values, idx)
+    means, reps, se = dl.replicate_means(values, idx)
     assert np.allclose(reps, values[:, idx].mean(axis=2), rtol=1e-13)
     assert np.allclose(se, values.std(axis=1, ddof=1) / np.sqrt(30)) and np.allclose(means, values.mean(axis=1))
 
@@ -67,13 +68,13 @@ def test_paired_ratio_cancels_the_fit_bias_and_the_shared_noise():
     oracle = expected[:, None] * rng.gamma(4.0, 0.25, (5, n))  # skewed per-configuration excesses
     family = 1.5 * oracle + 0.1 * expected[:, None] * rng.standard_normal((5, n))  # plus noise of its own
     idx = bootstrap_indices(n, seed=0, n_boot=400)
-    own = sc.paired_decay_length_ratio(r, oracle, oracle, idx, expected)
+    own = dl.paired_decay_length_ratio(r, oracle, oracle, idx, expected)
     assert own["ratio"] == {"value": 1.0, "lo": 1.0, "hi": 1.0}
     assert own["xi_expected"] < 0.5 * 0.97  # the fit's own bias against the asymptotic length, 0.5
-    out = sc.paired_decay_length_ratio(r, family, oracle, idx)
+    out = dl.paired_decay_length_ratio(r, family, oracle, idx)
     assert out["radii_used"] == [0, 1, 2, 3, 4]
     assert out["ratio"]["lo"] <= 1.0 <= out["ratio"]["hi"]
-    plain = sc.decay_length_with_ci(r, family, idx)
+    plain = dl.decay_length_with_ci(r, family, idx)
     assert (out["ratio"]["hi"] - out["ratio"]["lo"]) < 0.5 * (plain["hi"] - plain["lo"]) / plain["xi"]
 
 
@@ -81,7 +82,7 @@ def test_analytic_decay_length_skips_roundoff():
     r = list(range(8))
     d = [np.exp(-x / 0.3) for x in r]
     d[6], d[7] = 1e-18, -1e-18
-    out = sc.analytic_decay_length(r, d, rel_floor=1e-10)
+    out = dl.analytic_decay_length(r, d, rel_floor=1e-10)
     assert out["radii_used"] == [0, 1, 2, 3, 4, 5]
     assert abs(out["xi"] - 0.3) < 1e-9
 

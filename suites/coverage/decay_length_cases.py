@@ -1,5 +1,5 @@
 """Coverage of the GFF decay-length calibration (``gff-markov``): the old score ``xi_eff / xi_M`` and the
-paired ratio that replaced it (:func:`.estimators.xi_eff.paired_decay_length_ratio`).
+paired ratio that replaced it (:func:`.estimators.decay_length.paired_decay_length_ratio`).
 
 The data are the real thing, drawn fast: the Gaussian free field of the task (m^2 = 0.25, L = 32) under
 the Gaussian channel, per test configuration, on the division's grid (n_test, radii), at the (grid, level) pairs below.  Every estimator of the task is a linear filter, so a configuration's MSE is computed in Fourier
@@ -27,7 +27,7 @@ from phasebench.lattice_models import make_channel
 from phasebench.lattice_models.exact import gff_theory as theory
 
 from ..estimators import bootstrap_indices
-from ..estimators.xi_eff import decay_length_with_ci, paired_decay_length_ratio
+from ..estimators.decay_length import decay_length_with_ci, paired_decay_length_ratio
 from . import CoverageCase, register
 
 L, MASS_SQ = 32, 0.25  # the gff-markov task

@@ -4,11 +4,11 @@ Per family and lattice size, from the shared evaluation loop (every radius of th
 excess over the reference: the model's exact global posterior where it has one, else the family's
 own global member):
 
-* ``xi_eff(level)`` from the decay of the excess with r (:func:`.estimators.xi_eff.decay_length_with_ci`);
+* ``xi_eff(level)`` from the decay of the excess with r (:func:`.estimators.decay_length.decay_length_with_ci`);
 * where the model knows its Markov length ``xi_M(level)`` (the Gaussian free field, ``xi_M = 1 / (2 mu)``,
   ``cosh mu = 1 + M^2 / 2``, docs/physics.md, section 4) and has the exact r-local oracle, the
   calibration score: the **paired ratio** ``xi_eff(family) / xi_eff(oracle)``
-  (:func:`.estimators.xi_eff.paired_decay_length_ratio`): the same fit (radii, weights) on the oracle's
+  (:func:`.estimators.decay_length.paired_decay_length_ratio`): the same fit (radii, weights) on the oracle's
   errors on the same test configurations and noise draws, inside every bootstrap replicate.
   Why paired, not ``xi_eff / xi_M``: at r <= 4 the excess is not yet a pure exponential, so the fit is
   biased against ``xi_M`` by 3-8% even on the oracle's exact expected excess (``fit_bias`` per level:
@@ -39,7 +39,7 @@ import numpy as np
 
 from ..estimators import BootstrapConfig, analytic_decay_length, decay_length_with_ci, find_interior_peaks, mean_with_ci
 from ..estimators.systematic import error_text, interval_text
-from ..estimators.xi_eff import paired_decay_length_ratio
+from ..estimators.decay_length import paired_decay_length_ratio
 from ..study import Study
 from .base import Task, TaskConfig
 from .. import plots as plotting
