@@ -120,7 +120,6 @@ def build_network(channels: int, radius: int, window_radii: Tuple[int, ...], dim
 
 @DENOISERS.register("attention")
 class AttentionDenoiser(ReadoutRefitFamily):
-    default_run = False  # by name only, until the divisions budget its training (issue: architectures)
     description = ("FiLM-conditioned (adaLN) transformer with attention restricted to Chebyshev windows on the torus "
                    "whose radii sum to r, + level-generated linear radius-r skip; Bayes output for +-1 data")
     radius_semantics = ("Chebyshev radius r = the sum of the blocks' attention-window radii (the light cone over all "

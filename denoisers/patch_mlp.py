@@ -66,7 +66,6 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
 
 @DENOISERS.register("patch_mlp")
 class PatchMLPDenoiser(ReadoutRefitFamily):
-    default_run = False  # by name only, until the divisions budget its training (issue: architectures)
     description = ("FiLM-conditioned MLP on the (2r+1)^2 window of all channels, shared across sites, + level-generated "
                    "linear radius-r skip; Bayes output tanh(g y + H) for +-1 data")
     radius_semantics = "Chebyshev radius r of the window the MLP's first layer and the linear skip read (cyclically)"

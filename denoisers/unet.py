@@ -101,7 +101,6 @@ def build_network(channels: int, width: int, levels: int, skip_radius: int, embe
 
 @DENOISERS.register("unet")
 class UNetDenoiser(ReadoutRefitFamily):
-    default_run = False  # by name only, until the divisions budget its training (issue: architectures)
     description = ("FiLM-conditioned U-Net on the torus (circular 3x3 convolutions, 2x2 average pooling, nearest "
                    "up-sampling, per-configuration lattice mean at the bottleneck); global; Bayes output for +-1 data")
     radius_semantics = "global: the light cone is the whole torus (no finite-radius members)"

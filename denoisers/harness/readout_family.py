@@ -46,6 +46,9 @@ class ReadoutRefitFamily(LearnedFamily):
     hyperparameters (their own, then :data:`READOUT_HYPERPARAMETERS`), ``network_args``, ``build_network``, and
     :meth:`min_lattice`."""
 
+    #: by name only (``--family NAME``) until the divisions budget these architectures' training
+    default_run = False
+
     #: the architecture's training defaults over the cnn's (e.g. a lower learning rate)
     training_overrides: ClassVar[Dict[str, object]] = {}
 

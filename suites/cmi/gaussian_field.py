@@ -44,7 +44,7 @@ from scipy.stats import norm
 from phasebench.lattice_models.exact import gff_theory
 from phasebench.lattice_models.geometry import apply_window_kernel, check_window, window_offsets
 
-from ..estimators import CI_LEVEL, bootstrap_indices
+from ..estimators import CI_LEVEL, bootstrap_indices, mean_with_ci
 
 #: Gauss-Legendre nodes of the I-MMSE integral over gamma in [0, lambda] (quadrature error < 1e-12 relative
 #: on the closed-form integrand at lambda <= 100; tests/test_cmi.py)
@@ -104,12 +104,6 @@ def exact_cmi(L: int, mass_sq: float, a: float, s: float, r: int) -> Dict[str, f
     """The closed form, as an estimate with a zero-width interval."""
     v = cmi_from_spectrum(noisy_spectrum(L, mass_sq, a, s), r)
     return {"value": v, "lo": v, "hi": v}
-
-
-def _interval(values: np.ndarray) -> Tuple[float, float]:
-    alpha = (1 - CI_LEVEL) / 2
-    lo, hi = np.quantile(values, [alpha, 1 - alpha])
-    return float(lo), float(hi)
 
 
 def gaussian_cmi(y: np.ndarray, r: int, n_groups: int = 50) -> Dict[str, float]:
@@ -173,7 +167,7 @@ def _correlate_torus(y: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return np.fft.ifft2(np.fft.fft2(y) * np.conj(np.fft.fft2(kernel))).real
 
 
-def immse_integrands(x: np.ndarray, y: np.ndarray, w_b, v_b, w_bc, v_bc, lam: float, gammas: np.ndarray,
+def immse_integrands(x: np.ndarray, y: np.ndarray, w_b, v_b, w_bc, v_bc, gammas: np.ndarray,
                      seed: int) -> np.ndarray:
     """Per sample and node, the site average of ``(xhat_BC - xhat_B)^2`` at SNR ``gamma`` for A; (n, n_nodes)."""
     m_b = apply_window_kernel(y, w_b)
@@ -197,10 +191,9 @@ def immse_cmi(x: np.ndarray, y: np.ndarray, mass_sq: float, a: float, s: float, 
     w_b, v_b, w_bc, v_bc = conditional_kernels(L, mass_sq, a, s, r)
     t, wt = np.polynomial.legendre.leggauss(N_GAMMA_NODES)
     gammas, weights = 0.5 * lam * (t + 1), 0.5 * lam * wt
-    per_sample = 0.5 * immse_integrands(x, y, w_b, v_b, w_bc, v_bc, lam, gammas, seed) @ weights
-    idx = bootstrap_indices(len(per_sample), seed, n_resamples)
-    lo, hi = _interval(per_sample[idx].mean(axis=1))
-    return {"value": float(per_sample.mean()), "lo": lo, "hi": hi}
+    per_sample = 0.5 * immse_integrands(x, y, w_b, v_b, w_bc, v_bc, gammas, seed) @ weights
+    est = mean_with_ci(per_sample, bootstrap_indices(len(per_sample), seed, n_resamples))
+    return {"value": est.mean, "lo": est.lo, "hi": est.hi}
 
 
 def immse_closed_form(L: int, mass_sq: float, a: float, s: float, r: int) -> float:

@@ -12,7 +12,7 @@ yields no interval (the estimator declines) counts as not covering, and is count
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 import numpy as np
@@ -31,7 +31,7 @@ class CoverageCase:
     simulate: Callable[[np.random.Generator], Any]
     interval: Callable[[Any, int], Tuple[float, float]]
     notes: str = ""
-    fast: bool = field(default=False)  # cheap enough for the test suite
+    fast: bool = False  # cheap enough for the test suite
 
 
 def replication_seed(seed: int, name: str, i: int) -> np.random.SeedSequence:
