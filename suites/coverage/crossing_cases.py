@@ -23,8 +23,8 @@ seeds (docs/decisions/interval-coverage.md).
   the tasks' ``data_n``.
 * ``crossing-phi-*``: a family's ``Phi L^(1/4) ~ F(t)^2.5``: the quick division's ``linear`` and ``cnn``
   Phi L^(1/4) fall 2-3 times faster in relative terms than ``<m^2> L^(1/4)`` near T_c; Gamma per
-  configuration with relative sd 0.7 (their Phi CIs, 2-4% with 1000 configurations), 1000
-  configurations per cell (``n_test``).
+  configuration with relative sd 0.7 (their Phi CIs, 2-4% with 1000 configurations), 1000 (quick) or
+  4000 (full) configurations per cell (the tasks' ``n_test``).
 
 The bootstrap replicates of each cell's mean are drawn from its normal limit, ``mean + sd / sqrt(n) z``
 (n >= 1000 configurations per cell; the real code resamples the configurations, whose mean is normal to
@@ -57,9 +57,9 @@ F_0, F_WIDTH, F_S0 = 1.086, 0.906, 0.640  # fitted: see the module doc
 BINDER_C, BINDER_WIDTH = 2.508, 1.521
 SHIFT_B = 0.192  # pair crossings at T_c + SHIFT_B / L_mean^2 (module doc)
 N_BOOT = 1000
-GRIDS = {"quick": {"L": (6, 10), "g": temperature_grid(dense=False), "data_n": 4000},
-         "full": {"L": (6, 10, 14, 18), "g": temperature_grid(dense=True), "data_n": 20000}}
-PHI_N, PHI_REL_VAR, PHI_POWER = 1000, 0.5, 2.5
+GRIDS = {"quick": {"L": (6, 10), "g": temperature_grid(dense=False), "data_n": 4000, "phi_n": 1000},
+         "full": {"L": (6, 10, 14, 18), "g": temperature_grid(dense=True), "data_n": 20000, "phi_n": 4000}}
+PHI_REL_VAR, PHI_POWER = 0.5, 2.5
 
 
 def scaling_function(t: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ def simulate_curves(rng: np.random.Generator, grid: str, kind: str) -> dict:
         if kind == "data":
             n, rel_var = spec["data_n"], binder_relative_variance(t)
         else:
-            n, rel_var = PHI_N, np.full(len(g), PHI_REL_VAR)
+            n, rel_var = spec["phi_n"], np.full(len(g), PHI_REL_VAR)
         shape = 1.0 / rel_var
         values = rng.gamma(shape[:, None], (mean / shape)[:, None], size=(len(g), n))
         sample_mean, sample_sd = values.mean(axis=1), values.std(axis=1, ddof=1)
