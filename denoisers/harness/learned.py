@@ -48,6 +48,9 @@ from .output_heads import BayesOutput, LinearReadout, uses_bayes_output
 
 #: budget in reference seconds of a fit that is given none
 DEFAULT_BUDGET = 30.0
+#: lattice sites per inference batch: 2^14 (16 configurations at L = 32) keeps a width-32 layer's activations
+#: (2 MB) in cache; 2^18 took 2.8 times as long (docs/decisions/inference-chunk.md)
+INFERENCE_CHUNK_SITES = 2**14
 OUTPUTS = ("auto", "linear", "bayes")
 
 
@@ -221,7 +224,7 @@ class LearnedFamily(DenoiserFamily):
         if condition:
             feature = (feature, condition["condition"])
         out = np.empty(y.shape, dtype=np.float64)
-        chunk = max(1, 2**18 // (y.shape[-1] ** 2))
+        chunk = max(1, INFERENCE_CHUNK_SITES // (y.shape[-1] ** 2))
         inputs = self.head_.inputs(y_std, y_encoded, level)
         with torch.no_grad():
             for lo in range(0, len(y), chunk):
