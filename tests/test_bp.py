@@ -249,3 +249,22 @@ def test_models_channels_and_hyperparameters_are_checked():
         make_family("bp", 1).fit(np.zeros((1, 1, 4, 4)), GAUSS, [1.0])
     member = fitted(GFF, GAUSS, 1.0, 2)
     assert member.n_params == 0 and member.flops_per_site > 0
+
+
+@pytest.mark.parametrize("rounds,damping", [(0, 0.0), (3, 0.0), (None, 0.0), (None, 0.3)])
+def test_ising_bp_kernel_gives_the_numpy_rounds_bytes(rounds, damping):
+    """The Numba kernel performs the NumPy version's arithmetic in the same order: the same bytes, and the
+    same rounds per configuration for the converging member (fields from the Gaussian channel near T_c,
+    with one infinite field)."""
+    from phasebench.denoisers.bp.ising import ising_bp_numpy
+
+    rng = np.random.default_rng(5)
+    L, K = 6, 1 / 2.3
+    h = rng.normal(0.3, 1.0, size=(7, L, L))
+    h[0, 1, 2] = np.inf
+    bond_tanh = site_lattice.bond_per_direction(*site_lattice.uniform_bonds(np.tanh(K), L))
+    kernel = ising_bp(h, bond_tanh, rounds, damping=damping, max_rounds=60)
+    reference = ising_bp_numpy(h, bond_tanh, rounds, damping=damping, max_rounds=60)
+    assert np.array_equal(kernel[0], reference[0]) and np.array_equal(kernel[1], reference[1])
+    if rounds is None:
+        assert kernel[1].max() > 3  # the converging member ran more rounds than the fixed ones
