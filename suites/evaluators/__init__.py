@@ -6,7 +6,7 @@ every study in one :func:`phasebench.suites.parallel_fit.fit_members` call (so a
 the worker pool and the fit cache), then runs each study's evaluation (:data:`EVALUATIONS`), which
 returns the records that the objective's ``summarize`` reads.  Exact references that are not family
 members (the window oracle on sampled edges, the transfer-matrix posterior, the global decoder) are
-computed inside the evaluations.
+computed inside the evaluations, each once per process (:mod:`.references`).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models.datasets import load_or_generate
 
 from ..estimators import derive_seed
+from . import references
 
 
 def sampled_edge_mask(n: int, C: int, L: int, k: int, seed: int) -> np.ndarray:
@@ -52,7 +53,7 @@ def edge_scores(prob: np.ndarray, x: np.ndarray, mask: np.ndarray) -> Dict[str, 
 
 def predict(fam, y, level, mask):
     if fam.name == "exact" and fam.radius is not None:  # evaluate the window oracle on the sampled sites only
-        return fam.model_.exact_posterior_mean_at(y, fam.channel_, level, fam.radius, mask)
+        return references.exact_posterior_mean_at(fam.model_, y, fam.channel_, level, fam.radius, mask)
     return fam.denoise(y, level)
 
 
@@ -124,7 +125,7 @@ def evaluate_global_decoder(task, study, data, fitted, cfg, tick):
         fails = np.empty((len(levels), len(x)))
         for j, lv in enumerate(levels):
             y = channel.corrupt(x, lv, derive_seed(cfg.seed, L, 6, j), model.variable_type)
-            fail = model.exact_failure_probability(y, channel, lv)  # E = failure rate
+            fail = references.exact_failure_probability(model, y, channel, lv)  # E = failure rate
             if fail is None:  # the model has no exact global decoder
                 return []
             fails[j] = fail
