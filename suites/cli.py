@@ -172,8 +172,12 @@ def cmd_leaderboard(args) -> int:
 
         text, changes = compare_files(*args.compare)
         status = EXIT_REGRESSION if args.fail_on_regression and any(c.regression for c in changes) else 0
-    elif args.files:
-        text = "\n".join(render_file(p) for p in args.files)  # parse everything before writing anything
+    elif len(args.files) == 1:
+        text = render_file(args.files[0])
+    elif args.files:  # several runs, one leaderboard; refused (exit 2) where they are not comparable
+        from phasebench.suites.leaderboard import render_merged
+
+        text = render_merged(args.files)
     else:
         raise BadInput("give result files (results.json or pytest-benchmark JSON) or --compare OLD NEW")
     if args.out:
@@ -249,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="reports/cmi")
     s.set_defaults(func=cmd_cmi)
 
-    s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown, or compare two")
+    s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown (several: merged into "
+                                           "one leaderboard), or compare two")
     s.add_argument("files", nargs="*")
     s.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
                    help="each score's change between two runs (results.json or pytest-benchmark JSON), with its CI; "

@@ -153,6 +153,27 @@ def render_file(path: str | Path) -> str:
     return "\n".join(parts) if parts else render_benchmarks(data)
 
 
+def render_merged(paths: Sequence[str | Path]) -> str:
+    """One leaderboard from the results of several runs (results.json or pytest-benchmark JSON of score cases),
+    merged by :func:`phasebench.suites.merge.merge_results` (which refuses results that are not comparable),
+    and the speed benchmarks of each pytest-benchmark JSON."""
+    from .merge import merge_results
+
+    named, speed = [], []
+    for path in paths:
+        data = load(path)
+        if data.get("format") == RESULTS_FORMAT:
+            named.append((str(path), data))
+            continue
+        results, bench = split_benchmarks(data)
+        if not results and not bench:
+            raise ValueError(f"{path} holds neither phasebench results nor benchmarks")
+        named += [(str(path), r) for r in results]
+        speed += [bench] if bench else []
+    parts = [render_results(merge_results(named))] if named else []
+    return "\n".join(parts + [render_benchmarks(b) for b in speed])
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"

@@ -112,7 +112,8 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
 
     t_task = time.perf_counter()
     bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
-    grids = evaluate_task(task, families, cfg, tick)  # datasets -> fitted members -> records
+    datasets: Dict[str, Dict[str, str]] = {}
+    grids = evaluate_task(task, families, cfg, tick, datasets)  # datasets -> fitted members -> records
     tick("scoring")
     summary = task.summarize(grids, bootstrap)
     plots = task.plots(grids, summary, plot_dir / "plots") if grids and plot_dir is not None else []
@@ -121,7 +122,7 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
         "description": task.description, "scored": task.scored, "task": task.describe(), "model": task.model_name,
         "model_params": task.model_params, "channel": task.channel().to_dict(),
         "config": {k: v for k, v in vars(cfg).items()}, "families": list(families),
-        "bootstrap": bootstrap.to_dict(), "summary": summary, "cells": task.cells(grids, bootstrap),
+        "bootstrap": bootstrap.to_dict(), "datasets": datasets, "summary": summary, "cells": task.cells(grids, bootstrap),
         "plots": [str(Path(p).relative_to(plot_dir)) for p in plots],
         "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
     }

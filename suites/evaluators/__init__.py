@@ -11,7 +11,7 @@ computed inside the evaluations, each once per process (:mod:`.references`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -56,14 +56,27 @@ def member_spec(task: "Task", study: Study, data, request, cfg: "TaskConfig") ->
                       cfg.family_options.get(request.family, {}), conditions)
 
 
-def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Callable[[str], None]) -> List[Any]:
-    """Every record of ``task`` on its grid for ``families`` (module doc)."""
+def dataset_label(task: "Task", split) -> str:
+    """A split's datasets, named by L, the model parameters and the split's key: ``L10 T=2.27``."""
+    params = " ".join(f"{k}={v:g}" for k, v in sorted(dict(split.params).items()))
+    key = "/".join(str(k) for k in split.key)
+    return " ".join(part for part in (f"L{split.L}", params, f"key {key}" if key else "") if part)
+
+
+def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Callable[[str], None],
+                  datasets: Optional[Dict[str, Dict[str, str]]] = None) -> List[Any]:
+    """Every record of ``task`` on its grid for ``families`` (module doc).  ``datasets``, where given, receives
+    the content hash (sha256) of every train and test dataset, by :func:`dataset_label`."""
     studies = task.plan(families, cfg)
     unknown = sorted({s.evaluation for s in studies} - EVALUATIONS.keys())
     if unknown:  # before any data is loaded or member fitted
         raise ValueError(f"task {task.name!r} plans unknown evaluations {unknown} (known: {', '.join(EVALUATIONS)})")
     tick(f"{task.name}:datasets")
     data = [load_splits(task, s, cfg) for s in studies]
+    if datasets is not None:
+        for study, splits in zip(studies, data):
+            for split, (train, test, _) in zip(study.splits, splits):
+                datasets[dataset_label(task, split)] = {"train": train.sha256, "test": test.sha256}
     keys = [(i, key) for i, s in enumerate(studies) for key in s.members]
     specs = [member_spec(task, studies[i], data[i], studies[i].members[key], cfg) for i, key in keys]
     tick(f"{task.name}:fit")
