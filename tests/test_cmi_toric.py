@@ -2,11 +2,15 @@
 (docs/physics.md, section 5; suites/cmi/toric_exact.py)."""
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 
-from phasebench.lattice_models.exact.toric_global import all_cycles
+from phasebench.lattice_models.channels import as_channel
+from phasebench.lattice_models.exact.toric_global import all_cycles, toric_posterior_marginals
+from phasebench.lattice_models.exact.toric_window import local_posterior_marginals
+from phasebench.suites.cli import main
 from phasebench.suites.cmi import toric_exact as te
 
 
@@ -47,10 +51,6 @@ def test_conditionals_without_own_observation_match_enumeration_on_4x4_torus():
     cycles = all_cycles(L)
     y = (cycles[rng.integers(len(cycles), size=2)] ^ (rng.random((2, 2, L, L)) < p)).astype(np.int8)
     log_lik = np.where(cycles[None] == y[:, None], np.log(1 - p), np.log(p))  # (n, cycles, 2, L, L)
-    from phasebench.lattice_models.channels import as_channel
-    from phasebench.lattice_models.exact.toric_global import toric_posterior_marginals
-    from phasebench.lattice_models.exact.toric_window import local_posterior_marginals
-
     glob = te._without_own_observation(toric_posterior_marginals(y, "bitflip", p), y, p)
     local = te._without_own_observation(local_posterior_marginals(y, as_channel("bitflip"), p, r), y, p)
     for s, (c, i, j) in itertools.product(range(2), [(0, 1, 2), (1, 3, 0)]):
@@ -86,10 +86,6 @@ def test_bad_input_is_named(kwargs, match):
 
 def test_cli_writes_the_toric_heatmap(tmp_path):
     """``phasebench cmi toric-bitflip --estimator exact`` on a small grid: strict JSON, CIs, the plot."""
-    import json
-
-    from phasebench.suites.cli import main
-
     assert main(["cmi", "toric-bitflip", "--estimator", "exact", "--L", "6", "--radii", "1", "2", "--levels", "0.08",
                  "0.11", "0.14", "--n", "6", "--out", str(tmp_path)]) == 0
     out = json.loads((tmp_path / "cmi_exact.json").read_text())

@@ -41,7 +41,6 @@ from phasebench.lattice_models.exact.toric_window import local_posterior_margina
 from phasebench.lattice_models.toric_loops import sample_uniform_cycles
 
 from ..estimators.bootstrap import bootstrap_indices, mean_with_ci, replicate_interval
-from ..estimators.peaks import parabolic_max
 
 #: the largest torus of the global oracle used here: L = 12 costs about 46 s per configuration (measured)
 MAX_L = 10
