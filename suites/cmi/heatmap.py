@@ -25,7 +25,7 @@ from phasebench.lattice_models.datasets import load_or_generate
 from phasebench.lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic
 
 from ..estimators import derive_seed
-from . import gaussian_field, toric_exact
+from . import gaussian_field, mine, toric_exact
 
 #: estimator name -> (models it treats, what it needs)
 ESTIMATORS: Dict[str, Dict[str, Any]] = {
@@ -34,6 +34,7 @@ ESTIMATORS: Dict[str, Dict[str, Any]] = {
                        "oracles averaged over exact samples (L <= 10)"},
     "gaussian": {"models": ("gff",), "needs": "noisy samples of a scalar field (exact for Gaussian data)"},
     "immse": {"models": ("gff",), "needs": "clean and noisy samples and the exact Gaussian conditionals"},
+    "mine": {"models": ("gff",), "needs": "noisy samples (the seed paper's neural baseline; C within radius 6, L >= 13)"},
 }
 
 
@@ -67,6 +68,9 @@ def cmi_heatmap(task, cfg, estimator: str, n_samples: int | None = None) -> Dict
     for j, level in enumerate(cfg.levels):
         a, s = channel.amplitudes(level)
         y = channel.corrupt(x, level, derive_seed(cfg.seed, L, 8, j)) if needs_data else None
+        if estimator == "mine":  # one critic for I(A:BC) serves every radius
+            cells += _mine_cells(y, level, cfg.radii, derive_seed(cfg.seed, L, 9, j))
+            continue
         for r in cfg.radii:
             if 2 * r + 1 > L:
                 continue
@@ -101,6 +105,17 @@ def _toric_heatmap(task, cfg, n_samples: int | None) -> Dict[str, Any]:
             "wall_seconds": grid["wall_seconds"],
             "provenance": {"package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
                            "seed": cfg.seed, "model": task.model_name, "model_params": task.model_params}}
+
+
+def _mine_cells(y, level: float, radii, seed: int):
+    """MINE per radius in 1..5 (the critic's C is the radius-6 window): a point estimate without an interval
+    (a single training run; its seed-to-seed spread is measured in docs/decisions/cmi-gff.md)."""
+    used = [int(r) for r in radii if 0 < r < 6]
+    if not used:
+        raise ValueError(f"the mine CMI estimator treats radii 1..5, got {list(radii)}")
+    res = mine.mine_cmi(y, used, seed)
+    return [{"level": float(level), "r": r, "value": res["cmi"][r], "lo": float("nan"), "hi": float("nan"),
+             "i_a_bc": res["i_a_bc"], "i_a_b": res["i_a_b"][r]} for r in used]
 
 
 def _estimate(name: str, x, y, L: int, mass_sq, a: float, s: float, r: int, seed: int) -> Dict[str, float]:
