@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("cmi", help="the conditional mutual information heat map I(level, r) of a task's noisy data")
     s.add_argument("task")
-    s.add_argument("--estimator", required=True, help="exact, gaussian or immse (phasebench.suites.cmi)")
+    s.add_argument("--estimator", required=True, help="exact, gaussian, immse or mine (phasebench.suites.cmi)")
     s.add_argument("--division", default="quick")
     s.add_argument("--n", type=int, help="samples for a data-based estimator (default: the task's test set size)")
     s.add_argument("--levels", type=float, nargs="+", help="override the noise levels")

@@ -68,7 +68,21 @@ def test_cmi_command_writes_strict_json_and_refuses_unknown_pairs(tmp_path, caps
     data = json.loads((out / "cmi_exact.json").read_text(), parse_constant=lambda t: 1 / 0)
     assert [c["r"] for c in data["cells"]] == [0, 1] and (out / data["plot"]).stat().st_size > 1000
     assert data["cells"][1]["value"] < data["cells"][0]["value"]
-    for args, needle in ((["cmi", "toric-bitflip", "--estimator", "exact"], "toric_loops"),
+    for args, needle in ((["cmi", "toric-gaussian", "--estimator", "exact"], "bitflip channel only"),
+                         (["cmi", "ising-temperature", "--estimator", "exact"], "does not treat the ising"),
                          (["cmi", "gff-markov", "--estimator", "mine?"], "unknown CMI estimator")):
         assert main(args + ["--out", str(tmp_path / "bad")]) == 2
         assert needle in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_mine_heatmap_reports_both_terms_and_refuses_radii_it_cannot_treat(tmp_path, capsys):
+    """The neural baseline through the command: a point estimate I(A:BC) - I(A:B) per radius, no interval."""
+    out = tmp_path / "cmi"
+    assert main(["cmi", "gff-markov", "--estimator", "mine", "--levels", "1", "--radii", "0", "1", "--n", "200",
+                 "--out", str(out)]) == 0
+    cell, = json.loads((out / "cmi_mine.json").read_text())["cells"]  # r = 0 has no B: only r = 1 is estimated
+    assert cell["r"] == 1 and cell["value"] == pytest.approx(cell["i_a_bc"] - cell["i_a_b"])
+    assert cell["lo"] is None and abs(cell["i_a_b"]) < 0.2  # exact 0.024 nats; held-out DV noise is far below 0.2
+    assert main(["cmi", "gff-markov", "--estimator", "mine", "--levels", "1", "--radii", "6", "--n", "200",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "radii 1..5" in capsys.readouterr().err

@@ -5,6 +5,12 @@
 ``cmi.json`` (estimates, the exact Markov length where the model has one, provenance) and
 ``cmi_heatmap.png`` (log10 CMI over level and r, in the style of the seed paper's heat map).  Each
 estimator's reach is declared in :data:`ESTIMATORS`: a model it cannot treat is bad input.
+
+For the toric loops under bit flips (``exact`` only, :mod:`.toric_exact`) the data are drawn exactly by the
+estimator itself (L <= 10, the global oracle's reach), and the result adds the transition placed from the
+CMI by the denoiser placement's own estimator: ``I_r`` takes the place of the increments ``D_r`` in
+:func:`phasebench.suites.estimators.xi_eff.threshold_from_increments` (decay rate from ``I_r / I_{r+2}``, its
+peak in p, the extrapolation in r with the task's ``nu``), and the level where ``I_r`` is largest per radius.
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ from phasebench.lattice_models.datasets import load_or_generate
 from phasebench.lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic
 
 from ..estimators import derive_seed
-from . import gaussian_field
+from . import gaussian_field, mine, toric_exact
 
 #: estimator name -> (models it treats, what it needs)
 ESTIMATORS: Dict[str, Dict[str, Any]] = {
-    "exact": {"models": ("gff",), "needs": "the model's closed form (no data)"},
+    "exact": {"models": ("gff", "toric_loops"),
+              "needs": "the GFF's closed form (no data); for the toric loops under bit flips, the global and window "
+                       "oracles averaged over exact samples (L <= 10)"},
     "gaussian": {"models": ("gff",), "needs": "noisy samples of a scalar field (exact for Gaussian data)"},
     "immse": {"models": ("gff",), "needs": "clean and noisy samples and the exact Gaussian conditionals"},
+    "mine": {"models": ("gff",), "needs": "noisy samples (the seed paper's neural baseline; C within radius 6, L >= 13)"},
 }
 
 
@@ -35,7 +44,11 @@ def check_estimator(name: str, model_name: str, channel) -> None:
     if model_name not in ESTIMATORS[name]["models"]:
         raise ValueError(f"the {name} CMI estimator does not treat the {model_name} model "
                          f"(it treats {', '.join(ESTIMATORS[name]['models'])})")
-    if not getattr(channel, "additive_gaussian", False):
+    if model_name == "toric_loops":
+        if channel.to_dict().get("name") != "bitflip":
+            raise ValueError(f"the {name} CMI estimator treats the toric loops under the bitflip channel only, "
+                             f"not {channel.to_dict().get('name')}")
+    elif not getattr(channel, "additive_gaussian", False):
         raise ValueError(f"the {name} CMI estimator needs the Gaussian channel, not {channel.to_dict().get('name')}")
 
 
@@ -43,6 +56,8 @@ def cmi_heatmap(task, cfg, estimator: str, n_samples: int | None = None) -> Dict
     """The heat map of one task on its configuration ``cfg`` (levels, radii, the first L, the seed)."""
     model, channel = task.model(), task.channel()
     check_estimator(estimator, task.model_name, channel)
+    if task.model_name == "toric_loops":
+        return _toric_heatmap(task, cfg, n_samples)
     L = cfg.L[0]
     n = int(n_samples or cfg.n_test)
     t0 = time.perf_counter()
@@ -53,6 +68,9 @@ def cmi_heatmap(task, cfg, estimator: str, n_samples: int | None = None) -> Dict
     for j, level in enumerate(cfg.levels):
         a, s = channel.amplitudes(level)
         y = channel.corrupt(x, level, derive_seed(cfg.seed, L, 8, j)) if needs_data else None
+        if estimator == "mine":  # one critic for I(A:BC) serves every radius
+            cells += _mine_cells(y, level, cfg.radii, derive_seed(cfg.seed, L, 9, j))
+            continue
         for r in cfg.radii:
             if 2 * r + 1 > L:
                 continue
@@ -67,6 +85,37 @@ def cmi_heatmap(task, cfg, estimator: str, n_samples: int | None = None) -> Dict
 
         out["markov_length"] = {str(lv): gff_theory.markov_length(mass_sq, *channel.amplitudes(lv)) for lv in cfg.levels}
     return out
+
+
+def _toric_heatmap(task, cfg, n_samples: int | None) -> Dict[str, Any]:
+    from ..estimators import BootstrapConfig, threshold_from_increments
+
+    L, n = cfg.L[0], int(n_samples or cfg.n_test)
+    radii = [r for r in cfg.radii if 2 * r + 1 < L]
+    grid = toric_exact.cmi_grid(L, cfg.levels, radii, n, derive_seed(cfg.seed, L, 7))
+    boot = BootstrapConfig().indices(n, derive_seed(cfg.seed, L, 9))
+    summary = toric_exact.summarize(grid, derive_seed(cfg.seed, L, 10))
+    values = np.moveaxis(grid["values"], 1, 0)  # (radii, levels, n): I_r in place of the increments D_r
+    placement = threshold_from_increments(grid["levels"], radii, values, boot, nu=task.transition().nu)
+    for scale in placement["by_rmax"]:  # D_r spans the radii r..r+1, I_r only r: the largest radius used is one less
+        scale["largest_radius"] = scale.pop("r_max") - 1
+    return {"task": task.name, "estimator": "exact", "L": L, "n_samples": n, "level_name": task.channel().level_name,
+            "cells": summary["cells"], "peak_level_per_radius": summary["peak_level"],
+            "placement_from_cmi_decay": placement, "target": task.transition().value,
+            "wall_seconds": grid["wall_seconds"],
+            "provenance": {"package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
+                           "seed": cfg.seed, "model": task.model_name, "model_params": task.model_params}}
+
+
+def _mine_cells(y, level: float, radii, seed: int):
+    """MINE per radius in 1..5 (the critic's C is the radius-6 window): a point estimate without an interval
+    (a single training run; its seed-to-seed spread is measured in docs/decisions/cmi-gff.md)."""
+    used = [int(r) for r in radii if 0 < r < 6]
+    if not used:
+        raise ValueError(f"the mine CMI estimator treats radii 1..5, got {list(radii)}")
+    res = mine.mine_cmi(y, used, seed)
+    return [{"level": float(level), "r": r, "value": res["cmi"][r], "lo": float("nan"), "hi": float("nan"),
+             "i_a_bc": res["i_a_bc"], "i_a_b": res["i_a_b"][r]} for r in used]
 
 
 def _estimate(name: str, x, y, L: int, mass_sq, a: float, s: float, r: int, seed: int) -> Dict[str, float]:
