@@ -3,7 +3,8 @@ error against r of local generation, and the local failure case.
 
     nice -n 15 python docs/decisions/scripts/generation_tables.py CASE [CASE ...]
 
-CASE: gff-steps, ising4-steps, ising6, ising6-steps, loops6, loops8, gff-local, loops-local, ising-local.
+CASE: gff-steps, ising4-steps, ising6, ising6-gauss, ising6-steps, loops6, loops8, gff-local, loops-local,
+ising-local, ising6-hybrid.
 Each prints one line per run: the case, the schedule, steps, wall seconds, then every observable as
 value (reference) and whether it is within its 95% CI, W1 and the energy-distance p-value.
 """
@@ -33,7 +34,7 @@ def line(tag, model, channel, L, n, family, radius, steps, seed=1, **kw):
     sched = gen["schedule"]
     glob = "" if sched["global"] is None else f"+{sched['global']['family']}@{sched['window']}({sched['global_fraction']:.2f})"
     print(f"{tag} | {family} r={radius}{glob} | steps={gen['path']['steps']} n={n} | {time.perf_counter() - t0:.0f}s | "
-          + " ".join(cells) + f" | W1={w['value']:.3g}(null95 {w['null_q95']:.3g}){'' if w['consistent'] else '*'}"
+          + " ".join(cells) + f" | W1={w['value']:.3g}(null {w['null_quantile']:.3g}){'' if w['consistent'] else '*'}"
           f" | Eδ p={e['p_value']:.3f} | all_ok={comp['all_consistent']}", flush=True)
     return comp
 
@@ -60,8 +61,8 @@ def main(cases):
             for steps in (12, 25, 100):
                 line(f"{case}-Tc", make_model("ising", T=T_CRITICAL), flip, 6, 400, "exact", None, steps, n_reference=4000)
         elif case == "loops6":
-            for steps in (25, 50):
-                line(case, loops, flip, 6, 400, "exact", None, steps)
+            for steps in (50, 200):
+                line(case, loops, flip, 6, 200, "exact", None, steps)
         elif case == "loops8":
             line(case, loops, flip, 8, 100, "exact", None, 20)
         elif case == "gff-local":
@@ -80,6 +81,14 @@ def main(cases):
                 for r in (1, 2, 4):
                     line(f"{case}-T{T:.3f}", model, gauss, 16, 500, "bp", r, 50, n_reference=2000)
                 line(f"{case}-T{T:.3f}", model, gauss, 16, 500, "linear", 2, 50, n_reference=2000)
+        elif case == "ising-bp-global":  # calibration of the local failure: the same family's global member
+            for T in (2.0, 2.6):
+                line(f"{case}-T{T:.3f}", make_model("ising", T=T), gauss, 16, 500, "bp", None, 50, n_reference=2000)
+        elif case == "ising6-hybrid":
+            model = make_model("ising", T=2.0)
+            for window in (None, (0.4, 0.5), (0.3, 0.4), (0.2, 0.3), (0.1, 0.2), (0.0, 0.1), (0.0, 0.5)):
+                extra = {} if window is None else {"global_family": "exact", "window": window}
+                line(case, model, flip, 6, 300, "bp", 1, 50, n_reference=4000, **extra)
         else:
             raise SystemExit(f"unknown case {case!r}")
 
