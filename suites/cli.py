@@ -105,6 +105,38 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    from phasebench.lattice_models import datasets, make_model, parse_param_assignments
+    from phasebench.lattice_models.channels import make_channel
+    from phasebench.suites.generation.observables import format_comparison
+    from phasebench.suites.generation.run import default_channel_name, run_generation
+    from phasebench.suites.generation.schedule import parse_window
+
+    model = make_model(args.model, **parse_param_assignments(args.param, "parameter"))
+    channel = make_channel(args.channel or default_channel_name(model),
+                           **parse_param_assignments(args.channel_option, "channel option"))
+    window = None if args.window is None else parse_window(args.window)
+    options = parse_family_options(args.family_option or [])
+    ds = run_generation(model, channel, args.L, args.n, args.family, args.radius, global_family=args.global_family,
+                        window=window, steps=args.steps, seed=args.seed, n_reference=args.n_reference,
+                        budget=args.budget, n_train=args.n_train, family_options=options)
+    datasets.save(ds, args.out)
+    gen = ds.metadata["diagnostics"]["generation"]
+    sched = gen["schedule"]
+    where = "" if sched["global"] is None else (f" + global {sched['global']['family']} on {args.channel or channel.name} "
+                                                f"level window {sched['window']} ({sched['global_fraction']:.0%} of calls)")
+    print(f"{args.model} {model.values} L={args.L} n={args.n} seed={args.seed}: {gen['process']}, "
+          f"{gen['path']['steps']} steps, {args.family} r={args.radius}{where} -> {args.out} ({gen['wall_seconds']:.1f} s)")
+    print(format_comparison(gen["comparison"]))
+    print(f"  sha256 {ds.sha256}")
+    return 0
+
+
+def _radius(text: str):
+    """``--radius``: an integer >= 0, or 'global' (None)."""
+    return None if text in ("global", "none", "None") else int(text)
+
+
 def cmd_inspect(args) -> int:
     from phasebench.lattice_models import datasets, make_model
 
@@ -211,6 +243,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("generate", help="generate samples with a diffusion reverse process driven by a denoiser schedule")
+    s.add_argument("model")
+    s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE")
+    s.add_argument("--channel", help="noise channel of the diffusion (default: bitflip for binary data, else gaussian)")
+    s.add_argument("--channel-option", action="append", metavar="NAME=VALUE")
+    s.add_argument("--L", type=int, required=True)
+    s.add_argument("--n", type=int, required=True)
+    s.add_argument("--family", required=True, help="the denoiser family acting outside the global window")
+    s.add_argument("--radius", type=_radius, required=True, help="its radius (an integer >= 0, or 'global')")
+    s.add_argument("--global", dest="global_family", metavar="FAMILY", help="the family whose global member acts in --window")
+    s.add_argument("--window", metavar="LO:HI", help="the level window (lambda or p) of the global member")
+    s.add_argument("--steps", type=int, help="reverse steps (default: 200 for the Gaussian channel, 50 for bit flip)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n-reference", type=int, help="reference samples of the model's sampler (default: --n)")
+    s.add_argument("--n-train", type=int, default=2000, help="training configurations of trainable families")
+    s.add_argument("--budget", type=float, help="training budget per fitted member, in reference seconds")
+    s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_generate, fits_members=True)
 
     s = sub.add_parser("inspect", help="validate a dataset file and summarise it")
     s.add_argument("file")
