@@ -34,12 +34,14 @@ from phasebench.lattice_models.provenance import (atomic_path, git_commit, json_
                                                  strict_json)
 
 CELL_FORMAT = "phasebench-cell/1"
+#: the tracked paths whose uncommitted changes make a new code version (documentation does not)
+CODE_PATHS = ("lattice_models", "denoisers", "suites", "pyproject.toml")
 STORE_NAME = "cells.jsonl"
 
 
 def code_version() -> str:
-    """``PACKAGE+gCOMMIT`` (``+dirty.DIGEST`` for uncommitted changes to tracked files; the package version
-    alone outside a git checkout)."""
+    """``PACKAGE+gCOMMIT`` (``.dirty.DIGEST`` for uncommitted changes to the tracked files of :data:`CODE_PATHS`;
+    the package version alone outside a git checkout)."""
     version = package_version()
     commit = git_commit()
     if commit is None:
@@ -47,7 +49,7 @@ def code_version() -> str:
     version += f"+g{commit[:12]}"
     root = Path(__file__).resolve().parent.parent
     try:
-        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD", "--no-ext-diff", "--binary"],
+        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD", "--no-ext-diff", "--binary", "--", *CODE_PATHS],
                               capture_output=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return version + ".dirty-unknown"

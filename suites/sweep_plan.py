@@ -10,7 +10,8 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
   measured fit-stage seconds per budgeted second of the latest stored cell of the task that had learned
   members.
 * **everything else** (datasets, closed-form fits, evaluations, scoring) costs
-  ``OVERHEAD_SECONDS + rate * units``, where ``units`` counts the data the cell touches: per study, its
+  ``OVERHEAD_SECONDS (+ POOL_START_SECONDS) + rate * units``, the second term where the cell starts a pool of
+  local worker processes (two or more trainable members and two or more slots), where ``units`` counts the data the cell touches: per study, its
   lattice sites times (training configurations + test configurations x levels x members).  ``rate`` is
   measured from the latest stored cell of the same task (any grid, any code version) when the store has one,
   else :data:`DEFAULT_SECONDS_PER_UNIT`.
@@ -26,11 +27,14 @@ from typing import Any, Dict, List, Optional
 
 from .results_store import ResultsStore, cell_key, cell_spec
 
-#: seconds per cell that do not scale with the data: worker start-up, bootstrap set-up, plotting
-OVERHEAD_SECONDS = 8.0
-#: seconds per unit (module doc) without a stored cell of the task: measured on the reference machine for a
-#: gff-markov cell (exact and linear; docs/decisions/sweep-cost-model.md)
-DEFAULT_SECONDS_PER_UNIT = 2e-6
+#: seconds per cell that do not scale with the data (bootstrap set-up, plotting); measured, like the two below,
+#: on the reference machine under load (docs/decisions/sweep-cost-model.md)
+OVERHEAD_SECONDS = 1.0
+#: the start of a cell's pool of spawned workers (each imports torch)
+POOL_START_SECONDS = 5.0
+#: seconds per unit (module doc) without a stored cell of the task: between a gff-markov [linear] cell
+#: (1.3e-4) and a toric-gaussian [mwpm] cell (3.8e-4)
+DEFAULT_SECONDS_PER_UNIT = 2e-4
 
 
 @dataclass
@@ -58,7 +62,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
 
     units = 0.0
     budget = 0.0
-    members = learned = 0
+    members = learned = trainable = 0
     for study in task.plan(families, cfg):
         n_members = max(1, len(study.members))
         if study.splits:
@@ -71,11 +75,17 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
         for request in study.members.values():
             members += 1
             family = DENOISERS.get(request.family)
+            trainable += bool(family.trainable)
             if issubclass(family, LearnedFamily) and cfg.family_options.get(request.family, {}).get("steps") is None:
                 learned += 1
                 budget += float(cfg.budget)
     return {"units": units, "learned_budget_seconds": budget, "members": members, "learned_members": learned,
-            "slots": slots}
+            "slots": slots, "pool": float(slots >= 2 and trainable >= 2)}
+
+
+def fixed_seconds(cost: Dict[str, float]) -> float:
+    """The part of a cell's cost that does not scale with its data (module doc)."""
+    return OVERHEAD_SECONDS + POOL_START_SECONDS * cost.get("pool", 0.0)
 
 
 def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
@@ -89,7 +99,7 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
         fit = sum(v for k, v in record.get("stage_seconds", {}).items() if k.endswith(":fit"))
         learned = cost["learned_budget_seconds"] / max(1, cost["slots"])
         rest = record["wall_seconds"] - (fit if learned else 0.0)
-        rate = {"rate": max(rest - OVERHEAD_SECONDS, 0.0) / cost["units"]}
+        rate = {"rate": max(rest - fixed_seconds(cost), 0.0) / cost["units"]}
         if learned:
             rate["speed"] = fit / learned
         previous = rates.get(entry["spec"]["task"], {})
@@ -101,7 +111,7 @@ def estimate_seconds(cell: Cell, rates: Dict[str, Dict[str, float]]) -> float:
     """The cost model's seconds for ``cell`` (module doc)."""
     known = rates.get(cell.task.name, {})
     learned = cell.cost["learned_budget_seconds"] / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
-    return learned + OVERHEAD_SECONDS + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]
+    return learned + fixed_seconds(cell.cost) + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]
 
 
 def plan_cells(prepared, division: str, model: Optional[dict], version: str, store: ResultsStore,

@@ -152,3 +152,27 @@ def test_a_corrupted_store_is_refused_with_its_line(tmp_path, capsys):
     assert main(["run", *GRID, "--out", str(tmp_path), "--dry-run"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cells.jsonl:1: not a phasebench cell line" in err[0]
+
+
+def test_the_cost_model_scales_a_stored_cell_of_the_task(tmp_path):
+    """Without history the default rate; with a stored cell of the task, its measured seconds scaled by the data
+    (units) and, for learned members, by the budgets per slot (suites/sweep_plan.py)."""
+    from types import SimpleNamespace
+
+    from phasebench.suites.sweep_plan import (DEFAULT_SECONDS_PER_UNIT, Cell, estimate_seconds, fixed_seconds,
+                                              history_rates)
+
+    store = ResultsStore(tmp_path)
+    old = {"units": 1000.0, "learned_budget_seconds": 40.0, "slots": 2, "pool": 1.0}
+    store.append({"key": "k", "code_version": "v0", "spec": {"task": "t"}, "provenance": {}, "cost": old,
+                  "record": {"wall_seconds": 106.0 + fixed_seconds(old), "stage_seconds": {"t:fit": 60.0}}})
+    rates = history_rates(store)
+    assert rates["t"] == {"rate": 46.0 / 1000.0, "speed": 60.0 / 20.0}  # rest 46 s of 1000 units; fits 3x the budget
+
+    def cell(task, **cost):
+        return Cell(SimpleNamespace(name=task), [], None, {}, "", {"pool": 0.0, **cost})
+
+    new = cell("t", units=3000.0, learned_budget_seconds=80.0, slots=4)
+    assert estimate_seconds(new, rates) == pytest.approx(80.0 / 4 * 3.0 + fixed_seconds(new.cost) + 3 * 46.0)
+    other = cell("u", units=3000.0, learned_budget_seconds=0.0, slots=1)
+    assert estimate_seconds(other, rates) == pytest.approx(fixed_seconds(other.cost) + 3000 * DEFAULT_SECONDS_PER_UNIT)
