@@ -9,12 +9,16 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
   workers), so they cost ``sum(budgets) / slots`` times a speed factor: 1 on the reference machine, or the
   measured fit-stage seconds per budgeted second of the latest stored cell of the task that had learned
   members.
-* **everything else** (datasets, closed-form fits, evaluations, scoring) costs
+* **scoring** (bootstrap intervals, fits over radii) scales with the number of score entries, not with the data:
+  ``score_rate * score_units``, ``score_units`` = families x sizes x levels x model-parameter points.
+* **everything else** (datasets, closed-form fits, evaluations) costs
   ``OVERHEAD_SECONDS (+ POOL_START_SECONDS) + rate * units``, the second term where the cell starts a pool of
-  local worker processes (two or more trainable members and two or more slots), where ``units`` counts the data the cell touches: per study, its
-  lattice sites times (training configurations + test configurations x levels x members).  ``rate`` is
-  measured from the latest stored cell of the same task (any grid, any code version) when the store has one,
-  else :data:`DEFAULT_SECONDS_PER_UNIT`.
+  local worker processes (two or more trainable members and two or more slots), where ``units`` counts the
+  data the cell touches: per study, its lattice sites times (training configurations + test configurations x
+  levels x members).
+
+``rate`` and ``score_rate`` are measured from the latest stored cell of the same task (any grid, any code
+version) when the store has one, else :data:`DEFAULT_SECONDS_PER_UNIT` and :data:`DEFAULT_SECONDS_PER_SCORE`.
 
 Each stored line keeps its cell's ``units``, budgeted seconds and slots (``cost``) for that purpose.  The
 estimate is meant to be within a factor 2; docs/decisions/sweep-cost-model.md measures it.
@@ -32,9 +36,11 @@ from .results_store import ResultsStore, cell_key, cell_spec
 OVERHEAD_SECONDS = 1.0
 #: the start of a cell's pool of spawned workers (each imports torch)
 POOL_START_SECONDS = 5.0
-#: seconds per unit (module doc) without a stored cell of the task: between a gff-markov [linear] cell
-#: (1.3e-4) and a toric-gaussian [mwpm] cell (3.8e-4)
-DEFAULT_SECONDS_PER_UNIT = 2e-4
+#: seconds per unit (module doc) without a stored cell of the task: a toric-gaussian [mwpm] cell's evaluation
+#: (1.6e-4; a gff-markov [linear] cell's is 100 times less)
+DEFAULT_SECONDS_PER_UNIT = 1e-4
+#: seconds per score entry without a stored cell of the task: small gff-markov and toric-gaussian cells (1.0)
+DEFAULT_SECONDS_PER_SCORE = 1.0
 
 
 @dataclass
@@ -79,8 +85,9 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
             if issubclass(family, LearnedFamily) and cfg.family_options.get(request.family, {}).get("steps") is None:
                 learned += 1
                 budget += float(cfg.budget)
-    return {"units": units, "learned_budget_seconds": budget, "members": members, "learned_members": learned,
-            "slots": slots, "pool": float(slots >= 2 and trainable >= 2)}
+    score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
+    return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
+            "learned_members": learned, "slots": slots, "pool": float(slots >= 2 and trainable >= 2)}
 
 
 def fixed_seconds(cost: Dict[str, float]) -> float:
@@ -89,8 +96,8 @@ def fixed_seconds(cost: Dict[str, float]) -> float:
 
 
 def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
-    """Per task, from its latest stored cell: ``rate`` (seconds per unit) and ``speed`` (fit seconds per
-    budgeted second per slot, where it had learned members)."""
+    """Per task, from its latest stored cell: ``rate`` (seconds per unit), ``score_rate`` (seconds per score
+    entry) and ``speed`` (fit seconds per budgeted second per slot, where it had learned members)."""
     rates: Dict[str, Dict[str, float]] = {}
     for entry in store.entries():
         cost, record = entry.get("cost"), entry["record"]
@@ -98,8 +105,11 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
             continue
         fit = sum(v for k, v in record.get("stage_seconds", {}).items() if k.endswith(":fit"))
         learned = cost["learned_budget_seconds"] / max(1, cost["slots"])
-        rest = record["wall_seconds"] - (fit if learned else 0.0)
+        scoring = record.get("stage_seconds", {}).get("scoring", 0.0) if cost.get("score_units") else 0.0
+        rest = record["wall_seconds"] - (fit if learned else 0.0) - scoring
         rate = {"rate": max(rest - fixed_seconds(cost), 0.0) / cost["units"]}
+        if cost.get("score_units"):
+            rate["score_rate"] = scoring / cost["score_units"]
         if learned:
             rate["speed"] = fit / learned
         previous = rates.get(entry["spec"]["task"], {})
@@ -111,7 +121,9 @@ def estimate_seconds(cell: Cell, rates: Dict[str, Dict[str, float]]) -> float:
     """The cost model's seconds for ``cell`` (module doc)."""
     known = rates.get(cell.task.name, {})
     learned = cell.cost["learned_budget_seconds"] / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
-    return learned + fixed_seconds(cell.cost) + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]
+    scoring = known.get("score_rate", DEFAULT_SECONDS_PER_SCORE) * cell.cost.get("score_units", 0.0)
+    return (learned + fixed_seconds(cell.cost) + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]
+            + scoring)
 
 
 def plan_cells(prepared, division: str, model: Optional[dict], version: str, store: ResultsStore,

@@ -155,24 +155,27 @@ def test_a_corrupted_store_is_refused_with_its_line(tmp_path, capsys):
 
 
 def test_the_cost_model_scales_a_stored_cell_of_the_task(tmp_path):
-    """Without history the default rate; with a stored cell of the task, its measured seconds scaled by the data
-    (units) and, for learned members, by the budgets per slot (suites/sweep_plan.py)."""
+    """Without history the default rates; with a stored cell of the task, its measured seconds scaled: the data
+    part by units, the scoring by score entries, learned fits by the budgets per slot (suites/sweep_plan.py)."""
     from types import SimpleNamespace
 
-    from phasebench.suites.sweep_plan import (DEFAULT_SECONDS_PER_UNIT, Cell, estimate_seconds, fixed_seconds,
-                                              history_rates)
+    from phasebench.suites.sweep_plan import (DEFAULT_SECONDS_PER_SCORE, DEFAULT_SECONDS_PER_UNIT, Cell,
+                                              estimate_seconds, fixed_seconds, history_rates)
 
     store = ResultsStore(tmp_path)
-    old = {"units": 1000.0, "learned_budget_seconds": 40.0, "slots": 2, "pool": 1.0}
+    old = {"units": 1000.0, "score_units": 4.0, "learned_budget_seconds": 40.0, "slots": 2, "pool": 1.0}
     store.append({"key": "k", "code_version": "v0", "spec": {"task": "t"}, "provenance": {}, "cost": old,
-                  "record": {"wall_seconds": 106.0 + fixed_seconds(old), "stage_seconds": {"t:fit": 60.0}}})
+                  "record": {"wall_seconds": 106.0 + 8.0 + fixed_seconds(old),
+                             "stage_seconds": {"t:fit": 60.0, "scoring": 8.0}}})
     rates = history_rates(store)
-    assert rates["t"] == {"rate": 46.0 / 1000.0, "speed": 60.0 / 20.0}  # rest 46 s of 1000 units; fits 3x the budget
+    # the rest: 46 s of 1000 units; scoring 2 s per entry; fits 3 times their budget per slot
+    assert rates["t"] == {"rate": 46.0 / 1000.0, "score_rate": 2.0, "speed": 60.0 / 20.0}
 
     def cell(task, **cost):
         return Cell(SimpleNamespace(name=task), [], None, {}, "", {"pool": 0.0, **cost})
 
-    new = cell("t", units=3000.0, learned_budget_seconds=80.0, slots=4)
-    assert estimate_seconds(new, rates) == pytest.approx(80.0 / 4 * 3.0 + fixed_seconds(new.cost) + 3 * 46.0)
-    other = cell("u", units=3000.0, learned_budget_seconds=0.0, slots=1)
-    assert estimate_seconds(other, rates) == pytest.approx(fixed_seconds(other.cost) + 3000 * DEFAULT_SECONDS_PER_UNIT)
+    new = cell("t", units=3000.0, score_units=10.0, learned_budget_seconds=80.0, slots=4)
+    assert estimate_seconds(new, rates) == pytest.approx(80.0 / 4 * 3.0 + fixed_seconds(new.cost) + 3 * 46.0 + 20.0)
+    other = cell("u", units=3000.0, score_units=2.0, learned_budget_seconds=0.0, slots=1)
+    assert estimate_seconds(other, rates) == pytest.approx(
+        fixed_seconds(other.cost) + 3000 * DEFAULT_SECONDS_PER_UNIT + 2 * DEFAULT_SECONDS_PER_SCORE)
