@@ -178,7 +178,8 @@ def run(
     Each task is a cell (:mod:`phasebench.suites.results_store`): a cell already in ``out_dir``'s store for this
     code version is taken from it, any other is computed with its member fits on ``executor`` (``serial``,
     ``processes`` or ``dask``, at ``scheduler`` if given), its plots published and its record appended to the
-    store as soon as it is done.  results.json and leaderboard.md are then assembled from the store."""
+    store as soon as it is done.  results.json and leaderboard.md hold every cell's record once all are done
+    (a stored record and the one computed by an uninterrupted run serialise to the same JSON)."""
     prepared = prepare(tasks, families, division, overrides, model)
     out = Path(out_dir)
     store = ResultsStore(out)
@@ -199,7 +200,7 @@ def run(
                 if cell.done:
                     record = missing_numbers_as_nan(stored[cell.key]["record"])
                 else:
-                    record = run_cell(cell, store, out, division, results["provenance"], bar.set_postfix_str)
+                    record = run_cell(cell, store, out, results["provenance"], bar.set_postfix_str)
                 results["tasks"][cell.task.name] = record
                 bar.update(len(cell.families))
         finally:
@@ -211,7 +212,7 @@ def run(
     return results
 
 
-def run_cell(cell: Cell, store: ResultsStore, out: Path, division: str, provenance: Dict[str, Any],
+def run_cell(cell: Cell, store: ResultsStore, out: Path, provenance: Dict[str, Any],
              status: Callable[[str], None]) -> Dict[str, Any]:
     """Compute one cell, publish its plots under ``out`` and append it to ``store``; its record."""
     # plots wait in a staging folder until the cell is done: an interrupted or failed cell writes nothing
