@@ -97,13 +97,16 @@ def test_a_killed_run_keeps_its_finished_cells_and_a_rerun_completes_it(tmp_path
     proc.send_signal(signum)
     status = proc.wait(timeout=60)
     assert len(first) == 1, "the run ended before it could be interrupted"
-    assert store_lines(out) == first  # the cell in flight was lost, the finished one kept whole
-    if signum == signal.SIGINT:
-        assert status == 130
-        err = proc.stderr.read().strip().splitlines()
-        assert len(err) == 1 and f"the finished cells are in {out / 'cells.jsonl'}" in err[0]
-    plan = dry_run(out, datasets, capsys)
-    assert plan.startswith("plan: 2 cells, 1 done") and "1 to run" in plan
+    kept = store_lines(out)
+    assert kept[0] == first[0]  # the finished cell kept whole
+    # on a starved machine the second cell may finish between the poll and the signal: then nothing is in flight
+    if len(kept) == 1:  # the cell in flight was lost
+        if signum == signal.SIGINT:
+            assert status == 130
+            err = proc.stderr.read().strip().splitlines()
+            assert len(err) == 1 and f"the finished cells are in {out / 'cells.jsonl'}" in err[0]
+        plan = dry_run(out, datasets, capsys)
+        assert plan.startswith("plan: 2 cells, 1 done") and "1 to run" in plan
 
     proc = start(out, datasets)
     lines = watch(proc, out)
