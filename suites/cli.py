@@ -183,11 +183,57 @@ def cmd_run(args) -> int:
                  "channel_options": parse_param_assignments(args.channel_option, "channel option")}
     elif args.param or args.channel or args.channel_option:
         raise BadInput("-p/--param, --channel and --channel-option need --model")
+    if args.scheduler is not None and args.executor != "dask":
+        raise BadInput(f"--scheduler is the address of a Dask scheduler: it needs --executor dask, not {args.executor}")
+    if args.dry_run:
+        return dry_run(args, overrides, model)
     results = run(tasks=args.task, families=args.family, division=args.division, out_dir=args.out,
-                  progress=not args.no_progress, overrides=overrides, model=model)
+                  progress=not args.no_progress, overrides=overrides, model=model, executor=args.executor,
+                  scheduler=args.scheduler)
     print(f"wrote {args.out}/results.json and {args.out}/leaderboard.md "
           f"({results['provenance']['wall_seconds']:.0f} s)")
     return 0
+
+
+def dry_run(args, overrides, model) -> int:
+    """``phasebench run --dry-run``: print the cells, which are done in the store, and their estimated cost."""
+    from phasebench.suites.executors import make_executor
+    from phasebench.suites.parallel_fit import n_workers
+    from phasebench.suites.results_store import ResultsStore, code_version
+    from phasebench.suites.runner import plan
+    from phasebench.suites.sweep_plan import render_plan
+
+    if args.executor == "dask" and args.scheduler:  # the cluster's worker threads (a LocalCluster is not started)
+        executor = make_executor("dask", args.scheduler)
+        try:
+            slots = executor.slots()
+        finally:
+            executor.close()
+    else:
+        slots = 1 if args.executor == "serial" else n_workers()
+    cells = plan(tasks=args.task, families=args.family, division=args.division, out_dir=args.out,
+                 overrides=overrides, model=model, slots=slots)
+    sys.stdout.write(render_plan(cells, ResultsStore(args.out), code_version(),
+                                 {"executor": args.executor, "slots": slots}))
+    return 0
+
+
+def check_one_version(paths) -> None:
+    """Refuse results of different code versions in one leaderboard (a store checks its own lines)."""
+    from phasebench.suites.leaderboard import load
+    from phasebench.suites.results_store import results_from_store, store_of, version_of
+
+    versions = {}
+    for path in paths:
+        store = store_of(path)
+        if store is not None:
+            results = results_from_store(store)  # refuses a store of mixed versions
+            versions.setdefault(results["provenance"]["code_version"], path)
+        elif load(path).get("format") == "phasebench-results/1":
+            versions.setdefault(version_of(load(path)), path)
+    if len(versions) > 1:
+        raise BadInput(f"results of different code versions ({', '.join(versions)}) are never shown on one "
+                       f"leaderboard: render them one at a time")
 
 
 def cmd_leaderboard(args) -> int:
@@ -205,10 +251,12 @@ def cmd_leaderboard(args) -> int:
         text, changes = compare_files(*args.compare)
         status = EXIT_REGRESSION if args.fail_on_regression and any(c.regression for c in changes) else 0
     elif len(args.files) == 1:
+        check_one_version(args.files)
         text = render_file(args.files[0])
     elif args.files:  # several runs, one leaderboard; refused (exit 2) where they are not comparable
         from phasebench.suites.leaderboard import render_merged
 
+        check_one_version(args.files)
         text = render_merged(args.files)
     else:
         raise BadInput("give result files (results.json or pytest-benchmark JSON) or --compare OLD NEW")
@@ -291,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",
                    help="set a family's option for every task, over the task's own (e.g. cnn.batch=32, cnn.steps=5000)")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                   help="where member fits run: this process, local worker processes (default), or Dask")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --executor dask: the scheduler of an existing cluster, e.g. tcp://host:8786 "
+                        "(default: a LocalCluster on this machine)")
+    s.add_argument("--dry-run", action="store_true",
+                   help="print the cells, those already done in OUT's store, and their estimated cost; do no work")
     s.set_defaults(func=cmd_run, fits_members=True)
 
     s = sub.add_parser("cmi", help="the conditional mutual information heat map I(level, r) of a task's noisy data")
@@ -305,9 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="reports/cmi")
     s.set_defaults(func=cmd_cmi)
 
-    s = sub.add_parser("leaderboard", help="render results.json or pytest-benchmark JSON as Markdown (several: merged into "
-                                           "one leaderboard), or compare two")
-    s.add_argument("files", nargs="*")
+    s = sub.add_parser("leaderboard", help="render results.json, a run's results store or pytest-benchmark JSON as "
+                                           "Markdown (several: merged into one leaderboard), or compare two")
+    s.add_argument("files", nargs="*", help="results.json, pytest-benchmark JSON, or an output directory (its "
+                                            "cells.jsonl store); results of different code versions are refused")
     s.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
                    help="each score's change between two runs (results.json or pytest-benchmark JSON), with its CI; "
                         "changes outside the CIs are flagged")
@@ -338,7 +394,12 @@ def cmd_cmi(args) -> int:
 
 def interrupted_message(args, stop: Interrupted) -> str:
     """The one line for an interrupted command: what stopped, and where finished fits were kept."""
-    line = f"phasebench: {args.command} interrupted by {stop.signal_name}; no output was written"
+    store = os.path.join(args.out, "cells.jsonl") if args.command == "run" else None
+    if store is not None and os.path.exists(store):
+        line = (f"phasebench: {args.command} interrupted by {stop.signal_name}; the finished cells are in {store} "
+                f"(the same command resumes from them)")
+    else:
+        line = f"phasebench: {args.command} interrupted by {stop.signal_name}; no output was written"
     if getattr(args, "fits_members", False):
         from phasebench.suites.fit_cache import cache_directory
 

@@ -64,7 +64,8 @@ def render_results(results: Dict[str, Any]) -> str:
     out = [
         "# phasebench leaderboard",
         "",
-        f"- division: {prov.get('division')}, package {prov.get('package_version')}, commit {prov.get('git_commit') or 'n/a'}",
+        f"- division: {prov.get('division')}, package {prov.get('package_version')}, commit {prov.get('git_commit') or 'n/a'}"
+        + (f", code version {prov['code_version']} (every task below)" if prov.get("code_version") else ""),
         f"- hardware: {hw.get('processor')} ({hw.get('cpu_count')} cores){', GPU ' + hw['gpu'] if hw.get('gpu') else ''}; "
         f"wall time {prov.get('wall_seconds', float('nan')):.0f} s",
         "- scores carry 95% bootstrap CIs over independent test configurations; see each task's section.",
@@ -144,7 +145,14 @@ def results_of(path: str | Path) -> List[Dict[str, Any]]:
 
 def render_file(path: str | Path) -> str:
     """A results.json as its leaderboard; a pytest-benchmark JSON as the leaderboard of its score cases (the same
-    as from the results.json of a run of the same cells and seeds) and a section of its speed benchmarks."""
+    as from the results.json of a run of the same cells and seeds) and a section of its speed benchmarks; a
+    results store (an output directory, or its cells.jsonl) as the leaderboard of its cells, if they are of one
+    code version (:func:`phasebench.suites.results_store.results_from_store`)."""
+    from .results_store import results_from_store, store_of
+
+    store = store_of(path)
+    if store is not None:
+        return render_results(results_from_store(store))
     data = load(path)
     if data.get("format") == RESULTS_FORMAT:
         return render_results(data)
@@ -159,8 +167,14 @@ def render_merged(paths: Sequence[str | Path]) -> str:
     and the speed benchmarks of each pytest-benchmark JSON."""
     from .merge import merge_results
 
+    from .results_store import results_from_store, store_of
+
     named, speed = [], []
     for path in paths:
+        store = store_of(path)
+        if store is not None:  # a run's output directory or its cells.jsonl
+            named.append((str(path), results_from_store(store)))
+            continue
         data = load(path)
         if data.get("format") == RESULTS_FORMAT:
             named.append((str(path), data))

@@ -6,7 +6,8 @@ reproducible (:func:`phasebench.denoisers.harness.noisy_batches.set_torch_thread
 one per core, changes the wall time and nothing else; ``tests/test_parallel_fit.py`` checks
 that the members fitted in workers denoise bit for bit like those fitted in the process.
 
-Fitted members are stored in and taken from ``PHASEBENCH_FIT_CACHE`` when it is set (:mod:`phasebench.suites.fit_cache`).
+The fits are mapped by the run's executor (:mod:`phasebench.suites.executors`: this process, local
+processes, or a Dask cluster).  Fitted members are stored in and taken from ``PHASEBENCH_FIT_CACHE`` when it is set (:mod:`phasebench.suites.fit_cache`).
 Workers: ``PHASEBENCH_WORKERS`` (default: the cores this process may use, or 1 when the
 families train on a GPU; 1 fits in-process).  Several processes may share one GPU, each with its own
 CUDA context, which raised the throughput but costs GPU memory, so the default stays 1 there (measured:
@@ -20,15 +21,15 @@ outlive this process (:mod:`phasebench.suites.interrupts`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-from .interrupts import WorkerPool
+from . import executors
 
 
 @dataclass
@@ -86,12 +87,12 @@ def _fit(spec: MemberSpec):
 
 
 def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[Tuple[Any, dict]]:
-    """``[(family, info)]`` for each spec, in order; trainable members in up to ``workers`` processes."""
+    """``[(family, info)]`` for each spec, in order; trainable members on the run's executor
+    (:func:`phasebench.suites.executors.current`), or with ``workers`` in up to that many local processes."""
     from phasebench.denoisers import DENOISERS
 
     from . import fit_cache
 
-    workers = n_workers() if workers is None else workers
     directory = fit_cache.cache_directory()
     trainable = [DENOISERS.get(s.family).trainable for s in specs]
     done = {i: hit for i, s in enumerate(specs) if trainable[i] and (hit := fit_cache.load(s, directory)) is not None}
@@ -105,15 +106,15 @@ def fit_members(specs: List[MemberSpec], workers: Optional[int] = None) -> List[
         if trainable[i]:
             fit_cache.store(specs[i], *result, directory)
 
-    if workers < 2 or len(remote) < 2:
+    executor = executors.current() if workers is None else (
+        executors.SerialExecutor() if workers < 2 else executors.ProcessExecutor(workers))
+
+    def fit_here():  # while the workers train
         for i in todo:
-            keep(i, _fit(specs[i]))
-    else:
-        with WorkerPool(min(workers, len(remote))) as pool:
-            futures = {pool.submit(_fit, specs[i]): i for i in remote}
-            for i in todo:
-                if i not in remote:  # while the workers train
-                    keep(i, _fit(specs[i]))
-            for future in as_completed(futures):
-                keep(futures[future], future.result())
+            if i not in remote:
+                keep(i, _fit(specs[i]))
+
+    with contextlib.closing(executor.map_unordered(_fit, [specs[i] for i in remote], fit_here)) as finished:
+        for j, result in finished:
+            keep(remote[j], result)
     return [done[i] if i in done else fitted[i] for i in range(len(specs))]

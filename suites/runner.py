@@ -1,4 +1,8 @@
-"""``phasebench run``: evaluate tasks x families, write results.json, leaderboard.md and plots."""
+"""``phasebench run``: evaluate tasks x families, write results.json, leaderboard.md and plots.
+
+The run is a sequence of cells, one per task (:mod:`phasebench.suites.results_store`): each finished cell is
+appended to the output directory's store at once, a rerun takes finished cells from it, and results.json is
+assembled from the store.  Member fits go to the run's executor (:mod:`phasebench.suites.executors`)."""
 
 from __future__ import annotations
 
@@ -21,8 +25,11 @@ from phasebench.lattice_models.provenance import (atomic_path, git_commit, hardw
 
 from .estimators import BootstrapConfig
 from .evaluators import evaluate_task
+from .executors import activate, make_executor
+from .leaderboard import RESULTS_FORMAT, missing_numbers_as_nan, render_results
 from .parallel_fit import n_workers
-from .leaderboard import RESULTS_FORMAT, render_results
+from .results_store import ResultsStore, code_version
+from .sweep_plan import Cell, plan_cells
 from .objectives import objective_for_model
 from .tasks import TASKS, check_division, get_task
 
@@ -86,10 +93,12 @@ def publish_files(stage: Path, out: Path) -> None:
 
 
 def run_provenance(division: str) -> Dict[str, Any]:
-    """Where and how a run was made: package version, commit, hardware, division, workers, torch threads."""
+    """Where and how a run was made: package version, commit, code version (:func:`code_version`), hardware,
+    division, workers, torch threads."""
     return {
         "package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "division": division, "argv": sys.argv,
+        "code_version": code_version(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "division": division, "argv": sys.argv,
         "fit_workers": n_workers(), "torch_threads_env": os.environ.get("PHASEBENCH_TORCH_THREADS"),
     }
 
@@ -128,17 +137,9 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
     }
 
 
-def run(
-    tasks: Optional[Sequence[str]] = None,
-    families: Optional[Sequence[str]] = None,
-    division: str = "quick",
-    out_dir: str = "reports/latest",
-    progress: bool = True,
-    overrides: Optional[Dict[str, Sequence]] = None,
-    model: Optional[Dict[str, Any]] = None,
-) -> Dict[str, Any]:
-    """Run the named tasks (default: all), or with ``model`` (keys ``name``, ``params``, ``channel``,
-    ``channel_options``) the objective that :func:`phasebench.suites.objectives.objective_for_model` picks for it."""
+def prepare(tasks: Optional[Sequence[str]], families: Optional[Sequence[str]], division: str,
+            overrides: Optional[Dict[str, Sequence]], model: Optional[Dict[str, Any]]) -> List[tuple]:
+    """(task, families, grid) for every task of a run, every name and override validated before any work."""
     check_division(division)
     if model is not None and tasks:
         raise ValueError("give tasks or a model, not both")
@@ -148,26 +149,82 @@ def run(
     else:
         task_objs = [get_task(n) for n in (list(tasks) if tasks else TASKS.names())]  # validate every name before any work
     configs = {t.name: apply_overrides(t, t.config(division), overrides or {}) for t in task_objs}
-    plan = [(t, resolve_families(t, families, configs[t.name])) for t in task_objs]
+    return [(t, resolve_families(t, families, configs[t.name]), configs[t.name]) for t in task_objs]
+
+
+def plan(tasks: Optional[Sequence[str]] = None, families: Optional[Sequence[str]] = None, division: str = "quick",
+         out_dir: str = "reports/latest", overrides: Optional[Dict[str, Sequence]] = None,
+         model: Optional[Dict[str, Any]] = None, slots: Optional[int] = None) -> List[Cell]:
+    """The cells of a run (:mod:`phasebench.suites.sweep_plan`), which of them ``out_dir``'s store has, and
+    their estimated cost with ``slots`` fits at a time (default: the local worker count)."""
+    slots = n_workers() if slots is None else slots
+    return plan_cells(prepare(tasks, families, division, overrides, model), division, model, code_version(),
+                      ResultsStore(out_dir), slots)
+
+
+def run(
+    tasks: Optional[Sequence[str]] = None,
+    families: Optional[Sequence[str]] = None,
+    division: str = "quick",
+    out_dir: str = "reports/latest",
+    progress: bool = True,
+    overrides: Optional[Dict[str, Sequence]] = None,
+    model: Optional[Dict[str, Any]] = None,
+    executor: str = "processes",
+    scheduler: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Run the named tasks (default: all), or with ``model`` (keys ``name``, ``params``, ``channel``,
+    ``channel_options``) the objective that :func:`phasebench.suites.objectives.objective_for_model` picks for it.
+
+    Each task is a cell (:mod:`phasebench.suites.results_store`): a cell already in ``out_dir``'s store for this
+    code version is taken from it, any other is computed with its member fits on ``executor`` (``serial``,
+    ``processes`` or ``dask``, at ``scheduler`` if given), its plots published and its record appended to the
+    store as soon as it is done.  results.json and leaderboard.md hold every cell's record once all are done
+    (a stored record and the one computed by an uninterrupted run serialise to the same JSON)."""
+    prepared = prepare(tasks, families, division, overrides, model)
     out = Path(out_dir)
+    store = ResultsStore(out)
     t0 = time.perf_counter()
+    version = code_version()
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=sum(len(f) for _, f in plan), desc="phasebench", unit="family", file=sys.stderr,
-               disable=None if progress else True, leave=False)
-    results: Dict[str, Any] = {"format": RESULTS_FORMAT, "provenance": run_provenance(division), "tasks": {}}
-    # plots wait in a staging folder until every task is done: an interrupted or failed run writes nothing
+    with activate(make_executor(executor, scheduler)) as ex:
+        cells = plan_cells(prepared, division, model, version, store, ex.slots())
+        results: Dict[str, Any] = {"format": RESULTS_FORMAT, "provenance": {
+            **run_provenance(division), "executor": ex.describe()}, "tasks": {}}
+        stored = store.finished(version)
+        bar = tqdm(total=sum(len(c.families) for c in cells), desc="phasebench", unit="family", file=sys.stderr,
+                   disable=None if progress else True, leave=False)
+        try:
+            for cell in cells:
+                if cell.done:
+                    record = missing_numbers_as_nan(stored[cell.key]["record"])
+                else:
+                    record = run_cell(cell, store, out, results["provenance"], bar.set_postfix_str)
+                results["tasks"][cell.task.name] = record
+                bar.update(len(cell.families))
+        finally:
+            bar.close()
+    results["provenance"]["cells"] = {"planned": len(cells), "from_store": sum(c.done for c in cells)}
+    results["provenance"]["wall_seconds"] = time.perf_counter() - t0
+    write_json_atomic(out / "results.json", results)
+    write_text_atomic(out / "leaderboard.md", render_results(results))
+    return results
+
+
+def run_cell(cell: Cell, store: ResultsStore, out: Path, provenance: Dict[str, Any],
+             status: Callable[[str], None]) -> Dict[str, Any]:
+    """Compute one cell, publish its plots under ``out`` and append it to ``store``; its record."""
+    # plots wait in a staging folder until the cell is done: an interrupted or failed cell writes nothing
     stage = Path(tempfile.mkdtemp(prefix="phasebench-run-"))
     try:
-        for task, fams in plan:
-            results["tasks"][task.name] = task_record(task, fams, configs[task.name], stage, bar.set_postfix_str)
-            bar.update(len(fams))
-        results["provenance"]["wall_seconds"] = time.perf_counter() - t0
+        started = time.perf_counter()
+        record = task_record(cell.task, cell.families, cell.cfg, stage, status)
         publish_files(stage, out)
-        write_json_atomic(out / "results.json", results)
-        write_text_atomic(out / "leaderboard.md", render_results(results))
+        store.append({"key": cell.key, "code_version": cell.spec["code_version"], "spec": cell.spec,
+                      "provenance": {**provenance, "wall_seconds": time.perf_counter() - started},
+                      "cost": cell.cost, "record": record})
     finally:
-        bar.close()
         shutil.rmtree(stage, ignore_errors=True)
-    return results
+    return record

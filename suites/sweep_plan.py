@@ -1,0 +1,158 @@
+"""The cells of a run, their keys in the results store, and what each will cost (``phasebench run --dry-run``).
+
+A cell is one task on its grid for the run's families (:mod:`phasebench.suites.results_store`).  Its cost
+model has two parts, both computed from the task's plan (:meth:`Task.plan`) without loading any data:
+
+* **learned fits**: every member of a learned family (:class:`phasebench.denoisers.harness.learned.LearnedFamily`,
+  unless a ``steps`` option overrides its budget) trains for the task's budget in reference seconds, the
+  work that takes that long on the reference machine.  They run ``slots`` at a time (the executor's
+  workers), so they cost ``sum(budgets) / slots`` times a speed factor: 1 on the reference machine, or the
+  measured fit-stage seconds per budgeted second of the latest stored cell of the task that had learned
+  members.
+* **scoring** (bootstrap intervals, fits over radii) scales with the number of score entries, not with the data:
+  ``score_rate * score_units``, ``score_units`` = families x sizes x levels x model-parameter points.
+* **everything else** (datasets, closed-form fits, evaluations) costs
+  ``OVERHEAD_SECONDS (+ POOL_START_SECONDS) + rate * units``, the second term where the cell starts a pool of
+  local worker processes (two or more trainable members and two or more slots), where ``units`` counts the
+  data the cell touches: per study, its lattice sites times (training configurations + test configurations x
+  levels x members).
+
+``rate`` and ``score_rate`` are measured from the latest stored cell of the same task (any grid, any code
+version) when the store has one, else :data:`DEFAULT_SECONDS_PER_UNIT` and :data:`DEFAULT_SECONDS_PER_SCORE`.
+
+Each stored line keeps its cell's ``units``, budgeted seconds and slots (``cost``) for that purpose.  The
+estimate is meant to be within a factor 2; docs/decisions/sweep-cost-model.md measures it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from .results_store import ResultsStore, cell_key, cell_spec
+
+#: seconds per cell that do not scale with the data (bootstrap set-up, plotting); measured, like the two below,
+#: on the reference machine under load (docs/decisions/sweep-cost-model.md)
+OVERHEAD_SECONDS = 1.0
+#: the start of a cell's pool of spawned workers (each imports torch)
+POOL_START_SECONDS = 5.0
+#: seconds per unit (module doc) without a stored cell of the task: a toric-gaussian [mwpm] cell's evaluation
+#: (1.6e-4; a gff-markov [linear] cell's is 100 times less)
+DEFAULT_SECONDS_PER_UNIT = 1e-4
+#: seconds per score entry without a stored cell of the task: small gff-markov and toric-gaussian cells (1.0)
+DEFAULT_SECONDS_PER_SCORE = 1.0
+
+
+@dataclass
+class Cell:
+    """One task of a run, its families and grid, with its store key and cost figures."""
+
+    task: Any
+    families: List[str]
+    cfg: Any
+    spec: Dict[str, Any]
+    key: str
+    cost: Dict[str, float] = field(default_factory=dict)
+    estimate_seconds: float = float("nan")
+    done: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.task.name} [{', '.join(self.families)}]"
+
+
+def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]:
+    """``units``, ``learned_budget_seconds``, member counts and ``slots`` of a cell (module doc)."""
+    from phasebench.denoisers import DENOISERS
+    from phasebench.denoisers.harness.learned import LearnedFamily
+
+    units = 0.0
+    budget = 0.0
+    members = learned = trainable = 0
+    for study in task.plan(families, cfg):
+        n_members = max(1, len(study.members))
+        if study.splits:
+            sites = sum(s.L ** 2 for s in study.splits)
+            units += sites * (cfg.n_train + cfg.n_test * len(study.levels) * n_members)
+        else:  # an exact reference on its own sizes (the global decoder)
+            sizes = study.settings.get("L", [])
+            n = study.settings.get("n", {})
+            units += sum(L ** 2 * (n.get(L, 0) if isinstance(n, dict) else n) * len(study.levels) for L in sizes)
+        for request in study.members.values():
+            members += 1
+            family = DENOISERS.get(request.family)
+            trainable += bool(family.trainable)
+            if issubclass(family, LearnedFamily) and cfg.family_options.get(request.family, {}).get("steps") is None:
+                learned += 1
+                budget += float(cfg.budget)
+    score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
+    return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
+            "learned_members": learned, "slots": slots, "pool": float(slots >= 2 and trainable >= 2)}
+
+
+def fixed_seconds(cost: Dict[str, float]) -> float:
+    """The part of a cell's cost that does not scale with its data (module doc)."""
+    return OVERHEAD_SECONDS + POOL_START_SECONDS * cost.get("pool", 0.0)
+
+
+def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
+    """Per task, from its latest stored cell: ``rate`` (seconds per unit), ``score_rate`` (seconds per score
+    entry) and ``speed`` (fit seconds per budgeted second per slot, where it had learned members)."""
+    rates: Dict[str, Dict[str, float]] = {}
+    for entry in store.entries():
+        cost, record = entry.get("cost"), entry["record"]
+        if not cost or not cost.get("units"):
+            continue
+        fit = sum(v for k, v in record.get("stage_seconds", {}).items() if k.endswith(":fit"))
+        learned = cost["learned_budget_seconds"] / max(1, cost["slots"])
+        scoring = record.get("stage_seconds", {}).get("scoring", 0.0) if cost.get("score_units") else 0.0
+        rest = record["wall_seconds"] - (fit if learned else 0.0) - scoring
+        rate = {"rate": max(rest - fixed_seconds(cost), 0.0) / cost["units"]}
+        if cost.get("score_units"):
+            rate["score_rate"] = scoring / cost["score_units"]
+        if learned:
+            rate["speed"] = fit / learned
+        previous = rates.get(entry["spec"]["task"], {})
+        rates[entry["spec"]["task"]] = {**previous, **rate}
+    return rates
+
+
+def estimate_seconds(cell: Cell, rates: Dict[str, Dict[str, float]]) -> float:
+    """The cost model's seconds for ``cell`` (module doc)."""
+    known = rates.get(cell.task.name, {})
+    learned = cell.cost["learned_budget_seconds"] / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
+    scoring = known.get("score_rate", DEFAULT_SECONDS_PER_SCORE) * cell.cost.get("score_units", 0.0)
+    return (learned + fixed_seconds(cell.cost) + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]
+            + scoring)
+
+
+def plan_cells(prepared, division: str, model: Optional[dict], version: str, store: ResultsStore,
+               slots: int) -> List[Cell]:
+    """The cells of ``prepared`` ((task, families, cfg) per task), each with its key, cost, estimate and
+    whether ``store`` has it for ``version``."""
+    finished = store.finished(version)
+    rates = history_rates(store)
+    cells = []
+    for task, families, cfg in prepared:
+        spec = cell_spec(task, families, cfg, division, model, version)
+        cell = Cell(task, families, cfg, spec, cell_key(spec), cost_figures(task, families, cfg, slots))
+        cell.estimate_seconds = estimate_seconds(cell, rates)
+        cell.done = cell.key in finished
+        cells.append(cell)
+    return cells
+
+
+def render_plan(cells: List[Cell], store: ResultsStore, version: str, executor: Dict[str, Any]) -> str:
+    """The dry-run's report: one line per cell, then the totals."""
+    todo = [c for c in cells if not c.done]
+    lines = [f"plan: {len(cells)} cells, {len(cells) - len(todo)} done in {store.path} (code version {version}), "
+             f"{len(todo)} to run on {executor['slots']} slot(s) of {executor['executor']}"]
+    width = max((len(c.label) for c in cells), default=4)
+    lines.append(f"  {'cell':<{width}}  {'key':<12}  members (learned)  estimate  status")
+    for c in cells:
+        members = f"{c.cost['members']} ({c.cost['learned_members']})"
+        lines.append(f"  {c.label:<{width}}  {c.key[:12]}  {members:<17}  {c.estimate_seconds:>6.0f} s  "
+                     f"{'done' if c.done else 'to run'}")
+    lines.append(f"estimated {sum(c.estimate_seconds for c in todo):.0f} s for the {len(todo)} cells to run "
+                 f"(cost model: phasebench.suites.sweep_plan)")
+    return "\n".join(lines) + "\n"

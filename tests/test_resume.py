@@ -1,0 +1,184 @@
+"""Resumable, crash-safe runs (suites/results_store.py): a run killed mid-sweep loses only the cell in flight,
+a rerun completes it to the uninterrupted results, the store never holds a partial line, code versions are
+never mixed, and ``--dry-run`` plans the cells that the run then computes."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from test_interrupts import _untimed as untimed  # results.json less timings and provenance
+
+from phasebench.suites.cli import main
+from phasebench.suites.results_store import ResultsStore, cell_key
+
+# two cells of a few seconds each: gff-markov with linear, toric-gaussian with mwpm (each task takes the families
+# it accepts)
+GRID = ["--task", "gff-markov", "--task", "toric-gaussian", "--family", "linear", "--family", "mwpm", "--L", "8",
+        "--levels", "0.3", "1", "3", "--radii", "1", "2", "--n-train", "64", "--n-test", "32", "--no-progress"]
+TIMEOUT_SECONDS = 300
+
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    return tmp_path_factory.mktemp("datasets")
+
+
+def start(out, datasets, *extra):
+    env = dict(os.environ, PHASEBENCH_CACHE=str(datasets), PHASEBENCH_WORKERS="1")
+    env.pop("PHASEBENCH_FIT_CACHE", None)
+    return subprocess.Popen([sys.executable, "-m", "phasebench.suites.cli", "run", *GRID, "--out", str(out), *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def store_lines(out):
+    """The store's lines, each checked to be a whole line of valid JSON (a partial line fails here)."""
+    path = out / "cells.jsonl"
+    if not path.exists():
+        return []
+    text = path.read_text()
+    assert text == "" or text.endswith("\n"), "the store ends in a partial line"
+    lines = text.splitlines()
+    for line in lines:
+        json.loads(line)
+    return lines
+
+
+def watch(proc, out, until=lambda lines: False):
+    """Poll the store every 10 ms until the run exits or ``until(lines)``; every poll checks every line."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while proc.poll() is None and time.monotonic() < deadline:
+        lines = store_lines(out)
+        if until(lines):
+            return lines
+        time.sleep(0.01)
+    return store_lines(out)
+
+
+def dry_run(out, datasets, capsys):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PHASEBENCH_CACHE", str(datasets))
+        assert main(["run", *GRID, "--out", str(out), "--dry-run"]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, datasets):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    proc = start(out, datasets)
+    lines = watch(proc, out)
+    assert proc.wait() == 0, proc.stderr.read()
+    assert len(lines) == 2
+    return out, untimed(json.loads((out / "results.json").read_text()))
+
+
+def test_dry_run_plans_the_cells_that_the_run_computes(tmp_path, datasets, uninterrupted, capsys):
+    fresh = dry_run(tmp_path / "fresh", datasets, capsys)
+    assert fresh.startswith("plan: 2 cells, 0 done") and "2 to run" in fresh
+    assert "gff-markov [linear]" in fresh and "toric-gaussian [mwpm]" in fresh
+    assert not (tmp_path / "fresh").exists()  # no work, no output
+    out, _ = uninterrupted
+    assert len(store_lines(out)) == 2  # what the fresh plan said the run would compute
+    again = dry_run(out, datasets, capsys)
+    assert again.startswith("plan: 2 cells, 2 done") and "0 to run" in again and "to run\n" not in again
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_run_keeps_its_finished_cells_and_a_rerun_completes_it(tmp_path, datasets, uninterrupted, capsys,
+                                                                      signum):
+    out = tmp_path / "out"
+    proc = start(out, datasets)
+    first = watch(proc, out, until=lambda lines: len(lines) >= 1)
+    proc.send_signal(signum)
+    status = proc.wait(timeout=60)
+    assert len(first) == 1, "the run ended before it could be interrupted"
+    kept = store_lines(out)
+    assert kept[0] == first[0]  # the finished cell kept whole
+    # on a starved machine the second cell may finish between the poll and the signal: then nothing is in flight
+    if len(kept) == 1:  # the cell in flight was lost
+        if signum == signal.SIGINT:
+            assert status == 130
+            err = proc.stderr.read().strip().splitlines()
+            assert len(err) == 1 and f"the finished cells are in {out / 'cells.jsonl'}" in err[0]
+        plan = dry_run(out, datasets, capsys)
+        assert plan.startswith("plan: 2 cells, 1 done") and "1 to run" in plan
+
+    proc = start(out, datasets)
+    lines = watch(proc, out)
+    assert proc.wait() == 0, proc.stderr.read()
+    assert lines[0] == first[0] and len(lines) == 2  # the finished cell was not recomputed
+    assert len({json.loads(line)["key"] for line in lines}) == 2
+    assert untimed(json.loads((out / "results.json").read_text())) == uninterrupted[1]
+
+
+def test_other_code_versions_are_kept_apart_and_never_mixed(tmp_path, datasets, uninterrupted, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(uninterrupted[0], out)
+    store = ResultsStore(out)
+    ours = store.entries()
+    foreign = json.loads(json.dumps(ours[0]))
+    foreign["code_version"] = foreign["spec"]["code_version"] = "0.0.1+gdeadbeef0000"
+    foreign["key"] = cell_key(foreign["spec"])
+    foreign["record"]["summary"]["linear/L8"]["xi_ratio_worst"] = 123.0  # what the other code scored
+    store.append({k: v for k, v in foreign.items() if k != "format"})
+    assert store.versions() == [ours[0]["code_version"], "0.0.1+gdeadbeef0000"]
+
+    assert main(["leaderboard", str(out)]) == 2  # a store that mixes versions
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "mixes code versions" in err[0] and "0.0.1+gdeadbeef0000" in err[0]
+
+    with pytest.MonkeyPatch.context() as mp:  # the rerun takes its own version's cells and computes nothing
+        mp.setenv("PHASEBENCH_CACHE", str(datasets))
+        assert main(["run", *GRID, "--out", str(out)]) == 0
+    capsys.readouterr()
+    results = json.loads((out / "results.json").read_text())
+    assert untimed(results) == uninterrupted[1] and results["provenance"]["cells"] == {"planned": 2, "from_store": 2}
+    assert len(store.entries()) == 3  # the other version's cell stays, unused
+    version = results["provenance"]["code_version"]
+    assert f"code version {version} (every task below)" in (out / "leaderboard.md").read_text()
+
+    other = dict(results, provenance={**results["provenance"], "code_version": "0.0.1+gdeadbeef0000"})
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert main(["leaderboard", str(out / "results.json"), str(tmp_path / "other.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different code versions" in err[0]
+    assert main(["leaderboard", str(out / "results.json")]) == 0
+
+
+def test_a_corrupted_store_is_refused_with_its_line(tmp_path, capsys):
+    (tmp_path / "cells.jsonl").write_text('{"format": "phasebench-cell/1"\n')
+    assert main(["run", *GRID, "--out", str(tmp_path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cells.jsonl:1: not a phasebench cell line" in err[0]
+
+
+def test_the_cost_model_scales_a_stored_cell_of_the_task(tmp_path):
+    """Without history the default rates; with a stored cell of the task, its measured seconds scaled: the data
+    part by units, the scoring by score entries, learned fits by the budgets per slot (suites/sweep_plan.py)."""
+    from types import SimpleNamespace
+
+    from phasebench.suites.sweep_plan import (DEFAULT_SECONDS_PER_SCORE, DEFAULT_SECONDS_PER_UNIT, Cell,
+                                              estimate_seconds, fixed_seconds, history_rates)
+
+    store = ResultsStore(tmp_path)
+    old = {"units": 1000.0, "score_units": 4.0, "learned_budget_seconds": 40.0, "slots": 2, "pool": 1.0}
+    store.append({"key": "k", "code_version": "v0", "spec": {"task": "t"}, "provenance": {}, "cost": old,
+                  "record": {"wall_seconds": 106.0 + 8.0 + fixed_seconds(old),
+                             "stage_seconds": {"t:fit": 60.0, "scoring": 8.0}}})
+    rates = history_rates(store)
+    # the rest: 46 s of 1000 units; scoring 2 s per entry; fits 3 times their budget per slot
+    assert rates["t"] == {"rate": 46.0 / 1000.0, "score_rate": 2.0, "speed": 60.0 / 20.0}
+
+    def cell(task, **cost):
+        return Cell(SimpleNamespace(name=task), [], None, {}, "", {"pool": 0.0, **cost})
+
+    new = cell("t", units=3000.0, score_units=10.0, learned_budget_seconds=80.0, slots=4)
+    assert estimate_seconds(new, rates) == pytest.approx(80.0 / 4 * 3.0 + fixed_seconds(new.cost) + 3 * 46.0 + 20.0)
+    other = cell("u", units=3000.0, score_units=2.0, learned_budget_seconds=0.0, slots=1)
+    assert estimate_seconds(other, rates) == pytest.approx(
+        fixed_seconds(other.cost) + 3000 * DEFAULT_SECONDS_PER_UNIT + 2 * DEFAULT_SECONDS_PER_SCORE)
