@@ -24,6 +24,28 @@ import contextlib
 import os
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
+
+def n_workers() -> int:
+    """Fit workers on this machine: ``PHASEBENCH_WORKERS`` if set, one on a GPU, else one per available core."""
+    forced = os.environ.get("PHASEBENCH_WORKERS")
+    if forced:
+        try:
+            n = int(forced)
+        except ValueError:
+            raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}") from None
+        if n < 1:
+            raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}")
+        return n
+    from phasebench.denoisers.base import torch_device
+
+    if torch_device() != "cpu":  # one process drives the GPU; more would each hold a CUDA context
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
 EXECUTORS = ("serial", "processes", "dask")
 
 #: variables that change a fit's numbers or device; sent with every Dask task and set in the worker
@@ -64,8 +86,6 @@ class ProcessExecutor(Executor):
     name = "processes"
 
     def __init__(self, workers: Optional[int] = None):
-        from .parallel_fit import n_workers
-
         self.workers = n_workers() if workers is None else workers
 
     def slots(self) -> int:
@@ -109,8 +129,6 @@ class DaskExecutor(Executor):
         self.scheduler = scheduler
         self.cluster = None
         if scheduler is None:
-            from .parallel_fit import n_workers
-
             # one thread per worker process: fits are single-threaded, and torch holds the GIL in Python code
             self.cluster = LocalCluster(n_workers=n_workers() if workers is None else workers, threads_per_worker=1,
                                         processes=True, dashboard_address=None)

@@ -30,6 +30,7 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 
 from . import executors
+from .executors import n_workers  # noqa: F401 (the runner and the CLI read it here)
 
 
 @dataclass
@@ -46,26 +47,6 @@ class MemberSpec:
     model: Any
     options: dict = field(default_factory=dict)
     conditions: Optional[np.ndarray] = None
-
-
-def n_workers() -> int:
-    forced = os.environ.get("PHASEBENCH_WORKERS")
-    if forced:
-        try:
-            n = int(forced)
-        except ValueError:
-            raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}") from None
-        if n < 1:
-            raise ValueError(f"PHASEBENCH_WORKERS must be a positive integer, got {forced!r}")
-        return n
-    from phasebench.denoisers.base import torch_device
-
-    if torch_device() != "cpu":  # one process drives the GPU; more would each hold a CUDA context
-        return 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
 
 
 def fit_member(family_name: str, radius, train: np.ndarray, channel, levels, seed: int, budget, model,

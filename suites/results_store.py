@@ -137,7 +137,7 @@ def store_of(path: str | os.PathLike) -> Optional[ResultsStore]:
 def results_from_store(store: ResultsStore) -> Dict[str, Any]:
     """The contents of a ``results.json`` from ``store``'s cells, the latest cell of each task; ValueError when
     they are of several code versions (never mixed into one leaderboard)."""
-    from .leaderboard import RESULTS_FORMAT, missing_numbers_as_nan
+    from .results_format import RESULTS_FORMAT, missing_numbers_as_nan
 
     entries = store.entries()
     if not entries:

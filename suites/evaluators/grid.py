@@ -18,7 +18,7 @@ from phasebench.denoisers.locality import audit_locality
 
 from ..estimators import derive_seed
 from ..evaluation import Grid, member_statistics
-from . import references
+from .references import exact_posterior_mean as reference_exact_posterior_mean
 
 
 def evaluate_grid(task, study, data, fitted, cfg, tick):
@@ -31,7 +31,7 @@ def evaluate_grid(task, study, data, fitted, cfg, tick):
     radii = [k for k in study.members if k != "global"]
     if study.settings["exact_reference"]:
         ref_kind = "exact-global"
-        ref_fn = lambda y, lv: references.exact_posterior_mean(model, y, channel, lv, None)  # noqa: E731
+        ref_fn = lambda y, lv: reference_exact_posterior_mean(model, y, channel, lv, None)  # noqa: E731
     else:
         ref_kind = "family-global"
         ref_fn = fitted["global"][0].denoise
@@ -54,7 +54,7 @@ def evaluate_grid(task, study, data, fitted, cfg, tick):
             grid.oracle_errors = grid.errors
         else:
             grid.oracle_errors = np.stack([
-                member_statistics(lambda y, lv, r=r: references.exact_posterior_mean(model, y, channel, lv, r), noisy, levels,
+                member_statistics(lambda y, lv, r=r: reference_exact_posterior_mean(model, y, channel, lv, r), noisy, levels,
                                   x_test)["mse"] for r in radii])
 
     mmse = [model.exact_mmse(channel, lv, L) for lv in levels]

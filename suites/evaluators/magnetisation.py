@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..evaluation import config_magnetisation, member_statistics
-from . import references
+from .references import exact_posterior_mean as reference_exact_posterior_mean
 
 STATS = ("aligned_m", "mse")
 
@@ -22,7 +22,7 @@ def evaluate_aligned_magnetisation(task, study, data, fitted, cfg, tick):
     train, test, noisy = data[0]
     x = test.samples
     tick(f"{task.name}:exact-oracle:L{L}")
-    glob = member_statistics(lambda y, lv: references.exact_posterior_mean(model, y, channel, lv, None), noisy, levels, x,
+    glob = member_statistics(lambda y, lv: reference_exact_posterior_mean(model, y, channel, lv, None), noisy, levels, x,
                              stats=STATS)
     rec = {"L": L, "levels": levels, "abs_m": np.abs(config_magnetisation(x)), "global": glob,
            "train_m": config_magnetisation(train.samples), "train": train.samples, "families": {},

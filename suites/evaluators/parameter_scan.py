@@ -20,7 +20,7 @@ from phasebench.lattice_models.datasets import load_or_generate
 
 from ..estimators import derive_seed, per_config_mse
 from ..evaluation import batched, config_magnetisation
-from . import references
+from .references import exact_posterior_mean as reference_exact_posterior_mean
 
 
 def evaluate_member_pairs(task, study, data, fitted, cfg, tick):
@@ -36,7 +36,7 @@ def evaluate_member_pairs(task, study, data, fitted, cfg, tick):
         tick(f"{task.name}:exact-oracle:L{L}")
         n_ex = s["exact_n"]
         # exact posterior means, (n_values, n_levels, n_ex, C, L, L), and their per-configuration MSE
-        post = np.stack([np.stack([references.exact_posterior_mean(m, y[:n_ex], channel, lv, None)
+        post = np.stack([np.stack([reference_exact_posterior_mean(m, y[:n_ex], channel, lv, None)
                                    for y, lv in zip(noisy[k], levels)]) for k, m in enumerate(models)])
         x_ex = np.stack([t.samples[:n_ex] for t in test]).astype(np.float64)[:, None]  # (n_values, 1, n_ex, C, L, L)
         exact = ((post - x_ex) ** 2).mean(axis=(-3, -2, -1))

@@ -28,7 +28,8 @@ from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models.datasets import load_or_generate
 
 from ..estimators import derive_seed
-from . import references
+from .references import exact_failure_probability as reference_exact_failure_probability
+from .references import exact_posterior_mean_at as reference_exact_posterior_mean_at
 
 
 def sampled_edge_mask(n: int, C: int, L: int, k: int, seed: int) -> np.ndarray:
@@ -53,7 +54,7 @@ def edge_scores(prob: np.ndarray, x: np.ndarray, mask: np.ndarray) -> Dict[str, 
 
 def predict(fam, y, level, mask):
     if fam.name == "exact" and fam.radius is not None:  # evaluate the window oracle on the sampled sites only
-        return references.exact_posterior_mean_at(fam.model_, y, fam.channel_, level, fam.radius, mask)
+        return reference_exact_posterior_mean_at(fam.model_, y, fam.channel_, level, fam.radius, mask)
     return fam.denoise(y, level)
 
 
@@ -125,7 +126,7 @@ def evaluate_global_decoder(task, study, data, fitted, cfg, tick):
         fails = np.empty((len(levels), len(x)))
         for j, lv in enumerate(levels):
             y = channel.corrupt(x, lv, derive_seed(cfg.seed, L, 6, j), model.variable_type)
-            fail = references.exact_failure_probability(model, y, channel, lv)  # E = failure rate
+            fail = reference_exact_failure_probability(model, y, channel, lv)  # E = failure rate
             if fail is None:  # the model has no exact global decoder
                 return []
             fails[j] = fail
