@@ -218,24 +218,6 @@ def dry_run(args, overrides, model) -> int:
     return 0
 
 
-def check_one_version(paths) -> None:
-    """Refuse results of different code versions in one leaderboard (a store checks its own lines)."""
-    from phasebench.suites.leaderboard import load
-    from phasebench.suites.results_store import results_from_store, store_of, version_of
-
-    versions = {}
-    for path in paths:
-        store = store_of(path)
-        if store is not None:
-            results = results_from_store(store)  # refuses a store of mixed versions
-            versions.setdefault(results["provenance"]["code_version"], path)
-        elif load(path).get("format") == "phasebench-results/1":
-            versions.setdefault(version_of(load(path)), path)
-    if len(versions) > 1:
-        raise BadInput(f"results of different code versions ({', '.join(versions)}) are never shown on one "
-                       f"leaderboard: render them one at a time")
-
-
 def cmd_leaderboard(args) -> int:
     from phasebench.lattice_models.provenance import write_text_atomic
     from phasebench.suites.leaderboard import render_file
@@ -250,13 +232,11 @@ def cmd_leaderboard(args) -> int:
 
         text, changes = compare_files(*args.compare)
         status = EXIT_REGRESSION if args.fail_on_regression and any(c.regression for c in changes) else 0
-    elif len(args.files) == 1:
-        check_one_version(args.files)
+    elif len(args.files) == 1:  # a store of mixed code versions is refused by its reader
         text = render_file(args.files[0])
-    elif args.files:  # several runs, one leaderboard; refused (exit 2) where they are not comparable
+    elif args.files:  # several runs, one leaderboard; refused (exit 2) where versions or grids differ
         from phasebench.suites.leaderboard import render_merged
 
-        check_one_version(args.files)
         text = render_merged(args.files)
     else:
         raise BadInput("give result files (results.json or pytest-benchmark JSON) or --compare OLD NEW")

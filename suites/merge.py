@@ -2,8 +2,8 @@
 
 A submitted family is scored in a run of its own (``phasebench run --family NAME``, or its score cases), the
 built-in families in another; their results form one leaderboard only if they are comparable.  Two
-results are merged only when they come from the same code (package version, and git commit where both
-record one) and the same division, and every task they share has the same grid (the task's configuration,
+results are merged only when they come from the same code (the code version a run records:
+:func:`phasebench.suites.results_store.version_of`) and the same division, and every task they share has the same grid (the task's configuration,
 family options aside: they belong to the families), the same bootstrap settings and the same datasets
 (content hashes of every train and test set).  Otherwise the merge is refused with one line that names
 the first difference.  A family scored in both is refused too: which of its two scores would count?
@@ -19,14 +19,11 @@ import json
 from typing import Any, Dict, List, Sequence, Tuple
 
 from .case_records import join_task_cases
+from .results_store import version_of
 
 
 class MergeRefused(ValueError):
     """Results that cannot share a leaderboard (module doc)."""
-
-
-def _code(prov: Dict[str, Any]) -> Tuple[Any, Any]:
-    return prov.get("package_version"), prov.get("git_commit")
 
 
 def _grid(record: Dict[str, Any]) -> str:
@@ -36,10 +33,9 @@ def _grid(record: Dict[str, Any]) -> str:
 
 def _check_pair(base_name: str, base: Dict[str, Any], name: str, other: Dict[str, Any]) -> None:
     bp, op = base.get("provenance", {}), other.get("provenance", {})
-    (bv, bc), (ov, oc) = _code(bp), _code(op)
-    if bv != ov or (bc and oc and bc != oc):
-        raise MergeRefused(f"{name} was made by phasebench {ov} (commit {oc or 'n/a'}), {base_name} by {bv} (commit "
-                           f"{bc or 'n/a'}): results of different code versions are not merged")
+    if version_of(base) != version_of(other):
+        raise MergeRefused(f"{name} was made by phasebench {version_of(other)}, {base_name} by {version_of(base)}: "
+                           "results of different code versions are not merged")
     if bp.get("division") != op.get("division"):
         raise MergeRefused(f"{name} is from the {op.get('division')!r} division, {base_name} from "
                            f"{bp.get('division')!r}: divisions are not merged")
