@@ -5,7 +5,8 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
 
 * **learned fits**: every member of a learned family (:class:`phasebench.denoisers.harness.learned.LearnedFamily`,
   unless a ``steps`` option overrides its budget) trains for the task's budget in reference seconds, the
-  work that takes that long on the reference machine.  They run ``slots`` at a time (the executor's
+  work that takes that long on the reference machine.  Members given a step count are not costed: their cell's
+  estimate is a lower bound, printed with ``>=``.  They run ``slots`` at a time (the executor's
   workers), so they cost ``sum(budgets) / slots`` times a speed factor: 1 on the reference machine, or the
   measured fit-stage seconds per budgeted second of the latest stored cell of the task that had learned
   members.
@@ -17,8 +18,10 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
   data the cell touches: per study, its lattice sites times (training configurations + test configurations x
   levels x members).
 
-``rate`` and ``score_rate`` are measured from the latest stored cell of the same task (any grid, any code
-version) when the store has one, else :data:`DEFAULT_SECONDS_PER_UNIT` and :data:`DEFAULT_SECONDS_PER_SCORE`.
+``rate``, ``score_rate`` and ``speed`` are measured from the latest stored cell of the same task (any grid, any
+code version) when the store has one; else a built-in task's come from :data:`REFERENCE_RATES` (its quick cell
+measured on the reference machine), and a plugin task's are :data:`DEFAULT_SECONDS_PER_UNIT`,
+:data:`DEFAULT_SECONDS_PER_SCORE` and a speed of 1.
 
 Each stored line keeps its cell's ``units``, budgeted seconds and slots (``cost``) for that purpose.  The
 estimate is meant to be within a factor 2; docs/decisions/sweep-cost-model.md measures it.
@@ -41,6 +44,15 @@ POOL_START_SECONDS = 5.0
 DEFAULT_SECONDS_PER_UNIT = 1e-4
 #: seconds per score entry without a stored cell of the task: small gff-markov and toric-gaussian cells (1.0)
 DEFAULT_SECONDS_PER_SCORE = 1.0
+#: the built-in tasks' rates without a stored cell: ``history_rates`` of the quick division run serially on the
+#: reference machine (2 cores, loaded by two other runs; docs/decisions/sweep-cost-model.md, "Reference rates")
+REFERENCE_RATES: Dict[str, Dict[str, float]] = {
+    "gff-markov": {"rate": 4.34e-07, "score_rate": 0.216, "speed": 2.06},
+    "ising-speciation": {"rate": 4.54e-05, "score_rate": 0.0862, "speed": 2.34},
+    "ising-temperature": {"rate": 1.76e-07, "score_rate": 0.0159, "speed": 1.54},
+    "toric-bitflip": {"rate": 1.33e-05, "score_rate": 0.0475, "speed": 2.47},
+    "toric-gaussian": {"rate": 2.52e-05, "score_rate": 0.0488},
+}
 
 
 @dataclass
@@ -68,7 +80,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
 
     units = 0.0
     budget = 0.0
-    members = learned = trainable = 0
+    members = learned = trainable = fixed_steps = 0
     for study in task.plan(families, cfg):
         n_members = max(1, len(study.members))
         if study.splits:
@@ -82,12 +94,16 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
             members += 1
             family = DENOISERS.get(request.family)
             trainable += bool(family.trainable)
-            if issubclass(family, LearnedFamily) and cfg.family_options.get(request.family, {}).get("steps") is None:
-                learned += 1
-                budget += float(cfg.budget)
+            if issubclass(family, LearnedFamily):
+                if cfg.family_options.get(request.family, {}).get("steps") is None:
+                    learned += 1
+                    budget += float(cfg.budget)
+                else:
+                    fixed_steps += 1
     score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
     return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
-            "learned_members": learned, "slots": slots, "pool": float(slots >= 2 and trainable >= 2)}
+            "learned_members": learned, "fixed_step_members": fixed_steps, "slots": slots,
+            "pool": float(slots >= 2 and trainable >= 2)}
 
 
 def fixed_seconds(cost: Dict[str, float]) -> float:
@@ -106,7 +122,8 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
         fit = sum(v for k, v in record.get("stage_seconds", {}).items() if k.endswith(":fit"))
         learned = cost["learned_budget_seconds"] / max(1, cost["slots"])
         scoring = record.get("stage_seconds", {}).get("scoring", 0.0) if cost.get("score_units") else 0.0
-        rest = record["wall_seconds"] - (fit if learned else 0.0) - scoring
+        unpriced_fits = bool(cost.get("fixed_step_members"))  # their fit time is not the data's
+        rest = record["wall_seconds"] - (fit if learned or unpriced_fits else 0.0) - scoring
         rate = {"rate": max(rest - fixed_seconds(cost), 0.0) / cost["units"]}
         if cost.get("score_units"):
             rate["score_rate"] = scoring / cost["score_units"]
@@ -119,7 +136,7 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
 
 def estimate_seconds(cell: Cell, rates: Dict[str, Dict[str, float]]) -> float:
     """The cost model's seconds for ``cell`` (module doc)."""
-    known = rates.get(cell.task.name, {})
+    known = {**REFERENCE_RATES.get(cell.task.name, {}), **rates.get(cell.task.name, {})}
     learned = cell.cost["learned_budget_seconds"] / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
     scoring = known.get("score_rate", DEFAULT_SECONDS_PER_SCORE) * cell.cost.get("score_units", 0.0)
     return (learned + fixed_seconds(cell.cost) + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]
@@ -151,8 +168,11 @@ def render_plan(cells: List[Cell], store: ResultsStore, version: str, executor: 
     lines.append(f"  {'cell':<{width}}  {'key':<12}  members (learned)  estimate  status")
     for c in cells:
         members = f"{c.cost['members']} ({c.cost['learned_members']})"
-        lines.append(f"  {c.label:<{width}}  {c.key[:12]}  {members:<17}  {c.estimate_seconds:>6.0f} s  "
+        bound = ">=" if c.cost.get("fixed_step_members") else "  "
+        lines.append(f"  {c.label:<{width}}  {c.key[:12]}  {members:<17}  {bound}{c.estimate_seconds:>6.0f} s  "
                      f"{'done' if c.done else 'to run'}")
-    lines.append(f"estimated {sum(c.estimate_seconds for c in todo):.0f} s for the {len(todo)} cells to run "
-                 f"(cost model: phasebench.suites.sweep_plan)")
+    unpriced = sum(c.cost.get("fixed_step_members", 0) for c in todo)
+    lines.append(f"estimated {'at least ' if unpriced else ''}{sum(c.estimate_seconds for c in todo):.0f} s for the "
+                 f"{len(todo)} cells to run (cost model: phasebench.suites.sweep_plan)"
+                 + (f"; not counting the fits of {unpriced} member(s) given a step count" if unpriced else ""))
     return "\n".join(lines) + "\n"

@@ -158,12 +158,12 @@ def test_a_corrupted_store_is_refused_with_its_line(tmp_path, capsys):
 
 
 def test_the_cost_model_scales_a_stored_cell_of_the_task(tmp_path):
-    """Without history the default rates; with a stored cell of the task, its measured seconds scaled: the data
+    """Without history the reference rates (built-in tasks) or the defaults; with a stored cell of the task, its measured seconds scaled: the data
     part by units, the scoring by score entries, learned fits by the budgets per slot (suites/sweep_plan.py)."""
     from types import SimpleNamespace
 
-    from phasebench.suites.sweep_plan import (DEFAULT_SECONDS_PER_SCORE, DEFAULT_SECONDS_PER_UNIT, Cell,
-                                              estimate_seconds, fixed_seconds, history_rates)
+    from phasebench.suites.sweep_plan import (DEFAULT_SECONDS_PER_SCORE, DEFAULT_SECONDS_PER_UNIT, REFERENCE_RATES,
+                                              Cell, estimate_seconds, fixed_seconds, history_rates)
 
     store = ResultsStore(tmp_path)
     old = {"units": 1000.0, "score_units": 4.0, "learned_budget_seconds": 40.0, "slots": 2, "pool": 1.0}
@@ -182,3 +182,24 @@ def test_the_cost_model_scales_a_stored_cell_of_the_task(tmp_path):
     other = cell("u", units=3000.0, score_units=2.0, learned_budget_seconds=0.0, slots=1)
     assert estimate_seconds(other, rates) == pytest.approx(
         fixed_seconds(other.cost) + 3000 * DEFAULT_SECONDS_PER_UNIT + 2 * DEFAULT_SECONDS_PER_SCORE)
+    # a built-in task without history: its reference rates, then a stored cell of it overrides them
+    builtin = cell("toric-bitflip", units=3000.0, score_units=2.0, learned_budget_seconds=30.0, slots=2)
+    ref = REFERENCE_RATES["toric-bitflip"]
+    assert estimate_seconds(builtin, {}) == pytest.approx(
+        30.0 / 2 * ref["speed"] + fixed_seconds(builtin.cost) + 3000 * ref["rate"] + 2 * ref["score_rate"])
+    assert estimate_seconds(builtin, {"toric-bitflip": rates["t"]}) == pytest.approx(
+        30.0 / 2 * 3.0 + fixed_seconds(builtin.cost) + 3000 * 46.0 / 1000.0 + 2 * 2.0)
+
+
+def test_a_plan_with_members_given_a_step_count_is_a_lower_bound(tmp_path):
+    """Members trained for a fixed step count are not costed: the cell and the total say so."""
+    from types import SimpleNamespace
+
+    from phasebench.suites.sweep_plan import Cell, render_plan
+
+    cost = {"units": 10.0, "score_units": 1.0, "learned_budget_seconds": 0.0, "members": 6, "learned_members": 0,
+            "fixed_step_members": 6, "slots": 2, "pool": 1.0}
+    cell = Cell(SimpleNamespace(name="toric-bitflip"), ["cnn"], None, {}, "k" * 12, cost, estimate_seconds=198.0)
+    text = render_plan([cell], ResultsStore(tmp_path), "v", {"executor": "processes", "slots": 2})
+    assert ">=   198 s" in text
+    assert "at least 198 s" in text and "not counting the fits of 6 member(s) given a step count" in text
