@@ -11,7 +11,12 @@ row).  The sweep runs over rows ``a = 1 .. n-1``; the state is the vertical bits
 right of the sweep column, new bits to its left) plus the running horizontal bit ``t``,
 2^n numbers.  At interior vertex ``(a, b)`` parity fixes ``h[a, b] = t ^ v[a-1, b] ^ v[a, b]``.
 Edges in no interior constraint (``h[0, :]``, ``v[:, 0]``) contribute independent factors
-that cancel from every marginal and are skipped.  Rows are rescaled (log scale kept).
+that cancel from every marginal and are skipped.  Rows are rescaled.
+
+The sweep runs forward to the centre edges' column step; the rest of it is a linear functional of the state
+there, computed once by sweeping its transpose back from the last row.  The partition functions with the
+centre edges clamped (h = 0, h = 1, v = 1) are then three dot products: one sweep in all, where finishing the
+sweep once per clamp cost two (docs/decisions/toric-window-adjoint.md).
 """
 
 from __future__ import annotations
@@ -65,35 +70,43 @@ def _row_end(psi, m):
 
 
 @njit(cache=True)
-def _finish_rows(psi, h0, h1, v0, v1, n, a0, b0, ch, cv):
-    """Continue a sweep at column b0 of row a0 to the end; ``ch``/``cv`` clamp the centre
-    edges (-1 free, else the clamped value).  Returns log Z (up to the skipped factors)."""
-    m = n - 1
-    r = n // 2
-    logz = 0.0
-    for a in range(a0, n):
-        start_b = b0 if a == a0 else 1
-        if a != a0:  # row a0 was started by the caller
-            _row_start(psi, m, h0[a, 0], h1[a, 0])
-        for b in range(start_b, n):
-            wv0, wv1, wh0, wh1 = v0[a, b], v1[a, b], h0[a, b], h1[a, b]
-            if a == r and b == r:
-                if ch == 0:
-                    wh1 = 0.0
-                elif ch == 1:
-                    wh0 = 0.0
-                if cv == 0:
-                    wv1 = 0.0
-                elif cv == 1:
-                    wv0 = 0.0
-            _column_step(psi, m, b - 1, wv0, wv1, wh0, wh1)
-        logz += _row_end(psi, m)
-    total = 0.0
-    for s in range(1 << m):
-        total += psi[s]
-    if total <= 0.0:
-        return -np.inf
-    return logz + np.log(total)
+def _column_step_adjoint(g, m, k, wv0, wv1, wh0, wh1):
+    """The transpose of :func:`_column_step`, applied to a covector ``g`` of the state after the step."""
+    T = 1 << m
+    low = (1 << k) - 1
+    bk = 1 << k
+    for j in range(1 << (m - 1)):
+        i00 = ((j >> k) << (k + 1)) | (j & low)
+        i10 = i00 | bk
+        i01 = i00 | T
+        i11 = i10 | T
+        a0 = wv0 * wh0 * g[i00] + wv1 * wh1 * g[i11]  # reached from t ^ old = 0
+        a1 = wv1 * wh0 * g[i10] + wv0 * wh1 * g[i01]  # reached from t ^ old = 1
+        g[i00] = a0
+        g[i11] = a0
+        g[i01] = a1
+        g[i10] = a1
+
+
+@njit(cache=True)
+def _row_start_adjoint(g, m, wh0, wh1):
+    """The transpose of :func:`_row_start`."""
+    T = 1 << m
+    for s in range(T):
+        g[s] = wh0 * g[s] + wh1 * g[s | T]
+
+
+@njit(cache=True)
+def _row_end_adjoint(g, m):
+    """The transpose of :func:`_row_end` (summing out t copies the covector to both t), rescaled to max 1."""
+    T = 1 << m
+    top = 0.0
+    for s in range(T):
+        top = max(top, g[s])
+    inv = 1.0 / top if top > 0.0 else 1.0
+    for s in range(T):
+        g[s] *= inv
+        g[s | T] = g[s]
 
 
 @njit(cache=True)
@@ -137,15 +150,32 @@ def window_centre_marginals(qh, qv):
             _column_step(psi, m, b - 1, v0[a, b], v1[a, b], h0[a, b], h1[a, b])
         if a < r:
             _row_end(psi, m)
-    # branch: h centre = 0, h centre = 1, v centre = 1 (common scale factors cancel)
-    z_h0 = _finish_rows(psi.copy(), h0, h1, v0, v1, n, r, r, 0, -1)
-    z_h1 = _finish_rows(psi.copy(), h0, h1, v0, v1, n, r, r, 1, -1)
-    z_v1 = _finish_rows(psi, h0, h1, v0, v1, n, r, r, -1, 1)
-    top = max(z_h0, z_h1)
-    if top == -np.inf:
+    # The rest of the sweep is a linear functional of the state after the centre step: sweep its transpose
+    # back from the last row, then Z(h = 0), Z(h = 1), Z(v = 1) are three dot products (one common scale).
+    T = 1 << m
+    g = np.zeros(1 << n)
+    g[:T] = 1.0
+    for a in range(n - 1, r, -1):
+        _row_end_adjoint(g, m)
+        for b in range(n - 1, 0, -1):
+            _column_step_adjoint(g, m, b - 1, v0[a, b], v1[a, b], h0[a, b], h1[a, b])
+        _row_start_adjoint(g, m, h0[a, 0], h1[a, 0])
+    _row_end_adjoint(g, m)
+    for b in range(n - 1, r, -1):
+        _column_step_adjoint(g, m, b - 1, v0[r, b], v1[r, b], h0[r, b], h1[r, b])
+    wv0, wv1, wh0, wh1 = v0[r, r], v1[r, r], h0[r, r], h1[r, r]
+    x = psi.copy()
+    _column_step(x, m, r - 1, wv0, wv1, wh0, 0.0)
+    z_h0 = np.dot(x, g)
+    x = psi.copy()
+    _column_step(x, m, r - 1, wv0, wv1, 0.0, wh1)
+    z_h1 = np.dot(x, g)
+    _column_step(psi, m, r - 1, 0.0, wv1, wh0, wh1)
+    z_v1 = np.dot(psi, g)
+    z = z_h0 + z_h1
+    if not z > 0.0:
         return np.nan, np.nan
-    log_z = top + np.log(np.exp(z_h0 - top) + np.exp(z_h1 - top))
-    return 1.0 / (1.0 + np.exp(z_h0 - z_h1)), min(1.0, np.exp(z_v1 - log_z))
+    return z_h1 / z, min(1.0, z_v1 / z)
 
 
 @njit(cache=True, parallel=True)
