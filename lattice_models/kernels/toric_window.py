@@ -25,17 +25,19 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(cache=True, inline="always")
+def _quad(j, m, k):
+    """The four states that differ only in bit k (the swept vertical bit) and bit m (t), for the j-th of them."""
+    i00 = ((j >> k) << (k + 1)) | (j & ((1 << k) - 1))
+    i10 = i00 | (1 << k)
+    return i00, i10, i00 | (1 << m), i10 | (1 << m)
+
+
 @njit(cache=True)
 def _column_step(psi, m, k, wv0, wv1, wh0, wh1):
     """Replace old bit k (v[a-1, b]) by new bit u = v[a, b]; t <- t ^ old ^ u (b = k + 1)."""
-    T = 1 << m
-    low = (1 << k) - 1
-    bk = 1 << k
     for j in range(1 << (m - 1)):
-        i00 = ((j >> k) << (k + 1)) | (j & low)
-        i10 = i00 | bk
-        i01 = i00 | T
-        i11 = i10 | T
+        i00, i10, i01, i11 = _quad(j, m, k)
         s0 = psi[i00] + psi[i11]  # t ^ old = 0
         s1 = psi[i01] + psi[i10]  # t ^ old = 1
         psi[i00] = wv0 * wh0 * s0  # u = 0, t' = 0
@@ -72,14 +74,8 @@ def _row_end(psi, m):
 @njit(cache=True)
 def _column_step_adjoint(g, m, k, wv0, wv1, wh0, wh1):
     """The transpose of :func:`_column_step`, applied to a covector ``g`` of the state after the step."""
-    T = 1 << m
-    low = (1 << k) - 1
-    bk = 1 << k
     for j in range(1 << (m - 1)):
-        i00 = ((j >> k) << (k + 1)) | (j & low)
-        i10 = i00 | bk
-        i01 = i00 | T
-        i11 = i10 | T
+        i00, i10, i01, i11 = _quad(j, m, k)
         a0 = wv0 * wh0 * g[i00] + wv1 * wh1 * g[i11]  # reached from t ^ old = 0
         a1 = wv1 * wh0 * g[i10] + wv0 * wh1 * g[i01]  # reached from t ^ old = 1
         g[i00] = a0
