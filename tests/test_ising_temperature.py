@@ -137,3 +137,33 @@ def test_phi_uses_the_distance_only_for_nested_projections():
     rec = {"local": np.full((1, 1, 3), 2.0), "global": np.full((1, 1, 3), 1.5), "local_to_global": np.full((1, 1, 3), 0.4)}
     assert (phi_excess({**rec, "nested_projections": True}) == 0.4).all()
     assert (phi_excess({**rec, "nested_projections": False}) == 0.5).all()
+
+
+def test_values_evaluated_on_worker_processes_give_the_same_bytes(monkeypatch, tmp_path):
+    """Above PARALLEL_SITE_EVALUATIONS the values of T are evaluated on the executor's workers: the records equal
+    the in-process evaluation's bit for bit (a tiny torch cnn, with the threshold at 0 and two local worker
+    processes)."""
+    from phasebench.suites import executors
+    from phasebench.suites.evaluators import parameter_scan
+
+    monkeypatch.setenv("PHASEBENCH_CACHE", str(tmp_path))
+    task = IsingTemperatureTask()
+    cfg = TaskConfig(L=(6,), levels=(0.3, 1.0), radii=(), n_train=200, n_test=40, budget=0.3,
+                     model_params_grid=({"T": 2.0}, {"T": 2.3}, {"T": 2.6}),
+                     family_options={"cnn": {"width": 4, "depth": 0, "embed_dim": 4}},
+                     extra={"exact_max_L": 6, "exact_n": 10, "data_n": 50})
+    families = ["cnn"]
+    with executors.activate(executors.SerialExecutor()):
+        serial = evaluate_task(task, families, cfg, lambda msg: None)
+    monkeypatch.setattr(parameter_scan, "PARALLEL_SITE_EVALUATIONS", 0)
+    calls = []
+    pool = executors.ProcessExecutor(workers=2)
+    original = pool.map_unordered
+    monkeypatch.setattr(pool, "map_unordered", lambda fn, items, *a, **kw: calls.append(len(items)) or original(fn, items, *a, **kw))
+    with executors.activate(pool):
+        parallel = evaluate_task(task, families, cfg, lambda msg: None)
+    assert calls.count(3) == 1  # the three values went to the pool
+    assert [r["family"] for r in parallel] == families
+    for one, other in zip(serial, parallel):
+        for key in ("local", "global", "local_to_global", "local_dist_to_exact", "global_dist_to_exact", "exact"):
+            assert np.array_equal(one[key], other[key]), (one["family"], key)

@@ -60,6 +60,11 @@ def evaluate_member_pairs(task, study, data, fitted, cfg, tick):
     return records
 
 
+#: site evaluations (values x levels x test configurations x sites x 2 members) from which the values are
+#: evaluated side by side on the run's executor; below it a worker pool's start costs more than it saves
+PARALLEL_SITE_EVALUATIONS = 5e7
+
+
 def member_pair_errors(fam_name, radii, cfg, levels, values, test, noisy, post, fitted):
     """Evaluate the local and the global member together, on the same noisy test sets.
 
@@ -68,32 +73,59 @@ def member_pair_errors(fam_name, radii, cfg, levels, values, test, noisy, post, 
     the exact posterior means ``post`` (n_values, n_levels, n_ex, C, L, L) on the first n_ex test
     configurations (None without them); plus ``info`` (fit info; fit seconds summed over the values of
     a family fitted per value) and ``families`` (the last fitted family) per radius.
+
+    The values are independent: above :data:`PARALLEL_SITE_EVALUATIONS` they are evaluated on the run's
+    executor (:func:`phasebench.suites.executors.current`), one value per item; inference on one torch thread
+    gives the same bytes in any process.
     """
+    from .. import executors
+
     shape = (len(values), len(levels), cfg.n_test)
     mse = {r: np.empty(shape) for r in radii}
     to_exact = {r: None if post is None else np.empty(post.shape[:3]) for r in radii}
     between = np.empty(shape)
     info = {r: {"fit_seconds": 0.0} for r in radii}
     families = {}
+    items = []
     for k, g in enumerate(values):
-        denoisers = {}
+        members = {}
         for r in radii:
             if (fam_name, r) in fitted:  # conditioned on g, one member over the whole grid
                 families[r], info[r] = fitted[fam_name, r]
-                denoisers[r] = lambda y, lv, fam=families[r], g=g: fam.denoise(y, lv, condition=g)
+                members[r] = (families[r], {"condition": g})
             else:
                 families[r], one = fitted[fam_name, r, k]
                 info[r] = {**one, "fit_seconds": info[r]["fit_seconds"] + one["fit_seconds"]}
-                denoisers[r] = families[r].denoise
-        x = test[k].samples
-        for j, lv in enumerate(levels):
-            out = {r: batched(lambda b, d=denoisers[r]: d(b, lv), noisy[k][j]) for r in radii}
-            for r in radii:
-                mse[r][k, j] = per_config_mse(out[r], x)
-                if post is not None:
-                    to_exact[r][k, j] = per_config_mse(out[r][: post.shape[2]], post[k, j])
-            between[k, j] = per_config_mse(out[radii[0]], out[radii[1]])
+                members[r] = (families[r], {})
+        items.append((radii, members, levels, test[k].samples, noisy[k], None if post is None else post[k]))
+    sites = int(np.prod(test[0].samples.shape[1:]))
+    work = len(values) * len(levels) * cfg.n_test * sites * len(radii)
+    executor = executors.current() if work >= PARALLEL_SITE_EVALUATIONS else executors.SerialExecutor()
+    for k, (value_mse, value_to_exact, value_between) in executor.map_unordered(value_pair_errors, items):
+        for r in radii:
+            mse[r][k] = value_mse[r]
+            if post is not None:
+                to_exact[r][k] = value_to_exact[r]
+        between[k] = value_between
     return {"mse": mse, "between": between, "to_exact": to_exact, "info": info, "families": families}
+
+
+def value_pair_errors(item):
+    """One value of g (:func:`member_pair_errors`): per radius the MSE (n_levels, n_test) and the distance to the
+    exact posterior means (n_levels, n_ex) or None; and the local-global distance (n_levels, n_test)."""
+    radii, members, levels, x, noisy, post = item
+    mse = {r: np.empty((len(levels), len(x))) for r in radii}
+    to_exact = {r: None if post is None else np.empty(post.shape[:2]) for r in radii}
+    between = np.empty((len(levels), len(x)))
+    for j, lv in enumerate(levels):
+        out = {r: batched(lambda b, fam=fam, kw=kw: fam.denoise(b, lv, **kw), noisy[j])
+               for r, (fam, kw) in members.items()}
+        for r in radii:
+            mse[r][j] = per_config_mse(out[r], x)
+            if post is not None:
+                to_exact[r][j] = per_config_mse(out[r][: post.shape[1]], post[j])
+        between[j] = per_config_mse(out[radii[0]], out[radii[1]])
+    return mse, to_exact, between
 
 
 class _Bound:
