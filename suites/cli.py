@@ -198,7 +198,7 @@ def cmd_run(args) -> int:
 def dry_run(args, overrides, model) -> int:
     """``phasebench run --dry-run``: print the cells, which are done in the store, and their estimated cost."""
     from phasebench.suites.executors import make_executor
-    from phasebench.suites.parallel_fit import n_workers
+    from phasebench.suites.executors import n_workers
     from phasebench.suites.results_store import ResultsStore, code_version
     from phasebench.suites.runner import plan
     from phasebench.suites.sweep_plan import render_plan

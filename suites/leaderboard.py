@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
-from .results_format import NUMERIC_KEYS, RESULTS_FORMAT, missing_numbers_as_nan  # noqa: F401 (re-exported)
+from .results_format import RESULTS_FORMAT, missing_numbers_as_nan
 
 
 def _cell(value: Any) -> str:
@@ -126,43 +126,39 @@ def results_of(path: str | Path) -> List[Dict[str, Any]]:
     return results
 
 
-def render_file(path: str | Path) -> str:
-    """A results.json as its leaderboard; a pytest-benchmark JSON as the leaderboard of its score cases (the same
-    as from the results.json of a run of the same cells and seeds) and a section of its speed benchmarks; a
-    results store (an output directory, or its cells.jsonl) as the leaderboard of its cells, if they are of one
-    code version (:func:`phasebench.suites.results_store.results_from_store`)."""
+def contents_of(path: str | Path) -> tuple:
+    """``(results, speed benchmarks or None)`` of a results store (an output directory or its cells.jsonl, of one
+    code version: :func:`phasebench.suites.results_store.results_from_store`), a results.json, or a
+    pytest-benchmark JSON (:func:`split_benchmarks`)."""
     from .results_store import results_from_store, store_of
 
     store = store_of(path)
     if store is not None:
-        return render_results(results_from_store(store))
+        return [results_from_store(store)], None
     data = load(path)
     if data.get("format") == RESULTS_FORMAT:
-        return render_results(data)
-    results, speed = split_benchmarks(data)
+        return [data], None
+    return split_benchmarks(data)
+
+
+def render_file(path: str | Path) -> str:
+    """A results.json or a results store as its leaderboard; a pytest-benchmark JSON as the leaderboard of its
+    score cases (the same as from the results.json of a run of the same cells and seeds) and a section of its
+    speed benchmarks (:func:`contents_of`)."""
+    results, speed = contents_of(path)
     parts = [render_results(r) for r in results] + ([render_benchmarks(speed)] if speed else [])
-    return "\n".join(parts) if parts else render_benchmarks(data)
+    return "\n".join(parts) if parts else render_benchmarks(load(path))
 
 
 def render_merged(paths: Sequence[str | Path]) -> str:
-    """One leaderboard from the results of several runs (results.json or pytest-benchmark JSON of score cases),
-    merged by :func:`phasebench.suites.merge.merge_results` (which refuses results that are not comparable),
-    and the speed benchmarks of each pytest-benchmark JSON."""
+    """One leaderboard from the results of several runs (results.json, stores or pytest-benchmark JSON of score
+    cases), merged by :func:`phasebench.suites.merge.merge_results` (which refuses results that are not
+    comparable), and the speed benchmarks of each pytest-benchmark JSON."""
     from .merge import merge_results
-
-    from .results_store import results_from_store, store_of
 
     named, speed = [], []
     for path in paths:
-        store = store_of(path)
-        if store is not None:  # a run's output directory or its cells.jsonl
-            named.append((str(path), results_from_store(store)))
-            continue
-        data = load(path)
-        if data.get("format") == RESULTS_FORMAT:
-            named.append((str(path), data))
-            continue
-        results, bench = split_benchmarks(data)
+        results, bench = contents_of(path)
         if not results and not bench:
             raise ValueError(f"{path} holds neither phasebench results nor benchmarks")
         named += [(str(path), r) for r in results]

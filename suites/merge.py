@@ -15,7 +15,6 @@ run that scored it, entries of no family (the exact global decoder, the data's o
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Sequence, Tuple
 
 from .case_records import join_task_cases
@@ -24,11 +23,6 @@ from .results_store import version_of
 
 class MergeRefused(ValueError):
     """Results that cannot share a leaderboard (module doc)."""
-
-
-def _grid(record: Dict[str, Any]) -> str:
-    config = {k: v for k, v in record.get("config", {}).items() if k != "family_options"}
-    return json.dumps(config, sort_keys=True, default=str)
 
 
 def _check_pair(base_name: str, base: Dict[str, Any], name: str, other: Dict[str, Any]) -> None:
@@ -41,9 +35,9 @@ def _check_pair(base_name: str, base: Dict[str, Any], name: str, other: Dict[str
                            f"{bp.get('division')!r}: divisions are not merged")
     for task in sorted(set(base["tasks"]) & set(other["tasks"])):
         b, o = base["tasks"][task], other["tasks"][task]
-        if _grid(b) != _grid(o):
-            diff = sorted(k for k in set(b.get("config", {})) | set(o.get("config", {}))
-                          if k != "family_options" and b.get("config", {}).get(k) != o.get("config", {}).get(k))
+        bc, oc = b.get("config", {}), o.get("config", {})
+        diff = sorted(k for k in set(bc) | set(oc) if k != "family_options" and bc.get(k) != oc.get(k))
+        if diff:  # the grid; family options belong to the families
             raise MergeRefused(f"{task}: {name} and {base_name} ran different grids ({', '.join(diff)} differ)")
         if b.get("bootstrap") != o.get("bootstrap"):
             raise MergeRefused(f"{task}: {name} and {base_name} used different bootstrap settings")

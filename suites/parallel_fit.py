@@ -22,7 +22,6 @@ outlive this process (:mod:`phasebench.suites.interrupts`).
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
@@ -30,7 +29,6 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 
 from . import executors
-from .executors import n_workers  # noqa: F401 (the runner and the CLI read it here)
 
 
 @dataclass

@@ -25,9 +25,9 @@ from phasebench.lattice_models.provenance import (atomic_path, git_commit, hardw
 
 from .estimators import BootstrapConfig
 from .evaluators import evaluate_task
-from .executors import activate, make_executor
-from .leaderboard import RESULTS_FORMAT, missing_numbers_as_nan, render_results
-from .parallel_fit import n_workers
+from .executors import activate, make_executor, n_workers
+from .leaderboard import render_results
+from .results_format import RESULTS_FORMAT, missing_numbers_as_nan
 from .results_store import ResultsStore, code_version
 from .sweep_plan import Cell, plan_cells
 from .objectives import objective_for_model

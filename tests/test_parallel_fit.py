@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from phasebench.lattice_models.channels import BitFlipChannel, GaussianChannel
-from phasebench.suites.parallel_fit import MemberSpec, fit_members, n_workers
+from phasebench.suites.executors import n_workers
+from phasebench.suites.parallel_fit import MemberSpec, fit_members
 
 
 def _specs():

@@ -192,14 +192,17 @@ def test_the_cost_model_scales_a_stored_cell_of_the_task(tmp_path):
 
 
 def test_a_plan_with_members_given_a_step_count_is_a_lower_bound(tmp_path):
-    """Members trained for a fixed step count are not costed: the cell and the total say so."""
-    from types import SimpleNamespace
+    """Members trained for a fixed step count (the full division's toric-bitflip cnn) are not costed: the cell
+    and the total say so."""
+    from phasebench.suites.sweep_plan import Cell, cost_figures, estimate_seconds, render_plan
+    from phasebench.suites.tasks import get_task
 
-    from phasebench.suites.sweep_plan import Cell, render_plan
-
-    cost = {"units": 10.0, "score_units": 1.0, "learned_budget_seconds": 0.0, "members": 6, "learned_members": 0,
-            "fixed_step_members": 6, "slots": 2, "pool": 1.0}
-    cell = Cell(SimpleNamespace(name="toric-bitflip"), ["cnn"], None, {}, "k" * 12, cost, estimate_seconds=198.0)
+    task = get_task("toric-bitflip")
+    cost = cost_figures(task, ["cnn"], task.config("full"), 2)
+    assert cost["fixed_step_members"] == 6 and cost["learned_members"] == 0 and cost["learned_budget_seconds"] == 0
+    cell = Cell(task, ["cnn"], None, {}, "k" * 12, cost)
+    cell.estimate_seconds = estimate_seconds(cell, {})
     text = render_plan([cell], ResultsStore(tmp_path), "v", {"executor": "processes", "slots": 2})
-    assert ">=   198 s" in text
-    assert "at least 198 s" in text and "not counting the fits of 6 member(s) given a step count" in text
+    assert f">={cell.estimate_seconds:>6.0f} s" in text
+    assert f"at least {cell.estimate_seconds:.0f} s" in text
+    assert "not counting the fits of 6 member(s) given a step count" in text

@@ -87,7 +87,7 @@ def test_strict_json_round_trip_keeps_missing_numbers_and_meaningful_nulls():
     import numpy as np
 
     from phasebench.lattice_models.provenance import strict_json
-    from phasebench.suites.leaderboard import missing_numbers_as_nan
+    from phasebench.suites.results_format import missing_numbers_as_nan
 
     record = {"value": float("nan"), "lo": np.float64("inf"), "hi": 1.0, "cells": [{"radius": None, "xi": float("nan")}],
               "arr": np.array([1.0, np.nan])}

@@ -57,7 +57,7 @@ def _row_start(psi, m, wh0, wh1):
 
 @njit(cache=True)
 def _row_end(psi, m):
-    """Sum out t and rescale; returns the log of the scale factor removed."""
+    """Sum out t and rescale to total 1 (a common factor of the three clamped partition functions)."""
     T = 1 << m
     total = 0.0
     for s in range(T):
@@ -67,8 +67,6 @@ def _row_end(psi, m):
         inv = 1.0 / total
         for s in range(T):
             psi[s] *= inv
-        return np.log(total)
-    return 0.0
 
 
 @njit(cache=True)
@@ -151,14 +149,13 @@ def window_centre_marginals(qh, qv):
     T = 1 << m
     g = np.zeros(1 << n)
     g[:T] = 1.0
-    for a in range(n - 1, r, -1):
+    for a in range(n - 1, r - 1, -1):  # rows n-1 .. r+1 whole, then row r back to the column after the centre
         _row_end_adjoint(g, m)
-        for b in range(n - 1, 0, -1):
+        first = 1 if a > r else r + 1
+        for b in range(n - 1, first - 1, -1):
             _column_step_adjoint(g, m, b - 1, v0[a, b], v1[a, b], h0[a, b], h1[a, b])
-        _row_start_adjoint(g, m, h0[a, 0], h1[a, 0])
-    _row_end_adjoint(g, m)
-    for b in range(n - 1, r, -1):
-        _column_step_adjoint(g, m, b - 1, v0[r, b], v1[r, b], h0[r, b], h1[r, b])
+        if a > r:
+            _row_start_adjoint(g, m, h0[a, 0], h1[a, 0])
     wv0, wv1, wh0, wh1 = v0[r, r], v1[r, r], h0[r, r], h1[r, r]
     x = psi.copy()
     _column_step(x, m, r - 1, wv0, wv1, wh0, 0.0)
