@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any, List, Optional
 
-from phasebench.suites.interrupts import Interrupted, prepare_exit, stop_signals_raise
+from phasebench.suites.interrupts import Interrupted, interrupt_behind, prepare_exit, stop_signals_raise
 
 EXIT_BAD_INPUT = 2
 EXIT_REGRESSION = 1  # leaderboard --compare --fail-on-regression: a score regressed
@@ -394,17 +394,26 @@ def main(argv: Optional[List[str]] = None) -> int:
         args = build_parser().parse_args(argv)
         with stop_signals_raise():
             return args.func(args)
-    except ValueError as exc:  # BadInput, UnknownNameError and parameter validation errors
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"phasebench: error: {msg}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except Interrupted as stop:
-        print(interrupted_message(args, stop), file=sys.stderr)
-        prepare_exit()
-        return stop.exit_status
-    except BrokenPipeError:  # the reader went away (``phasebench tasks | head``): stop quietly, as cat does
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when stdout is flushed
-        return EXIT_BROKEN_PIPE
+        return interrupted_exit(args, stop)
+    except Exception as exc:
+        stop = interrupt_behind(exc)  # a library's error raised by the interrupt (interrupts module doc)
+        if stop is not None:
+            return interrupted_exit(args, stop)
+        if isinstance(exc, ValueError):  # BadInput, UnknownNameError and parameter validation errors
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"phasebench: error: {msg}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if isinstance(exc, BrokenPipeError):  # the reader went away (``phasebench tasks | head``): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at stdout's flush
+            return EXIT_BROKEN_PIPE
+        raise
+
+
+def interrupted_exit(args, stop: Interrupted) -> int:
+    print(interrupted_message(args, stop), file=sys.stderr)
+    prepare_exit()
+    return stop.exit_status
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ctypes
 import os
@@ -30,6 +31,8 @@ from typing import Iterator
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent lives (the portable path)
+#: an interrupt lost in a finalizer is raised again this much later (docs/decisions/interrupt-landing.md)
+REDELIVER_SECONDS = 0.01
 KILLED_WORKER_WAIT_SECONDS = 2.0  # a SIGKILLed worker is reaped in milliseconds; this bounds a stuck one
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -57,24 +60,71 @@ def stop_signals_raise() -> Iterator[None]:
     """Within the block, the first SIGINT or SIGTERM raises :class:`Interrupted`; later ones are ignored
     so that the unwinding (killing workers, removing temporary files) is not itself interrupted.
     Signals ignored on entry stay ignored; outside the main thread, where Python cannot install
-    handlers, it changes nothing."""
+    handlers, it changes nothing.
+
+    The handler runs in whatever Python frame the main thread is in, and two kinds of frame do not let
+    the exception through: a finalizer or callback (``__del__``, a weakref callback such as importlib's
+    module-lock cleanup), where Python reports it to ``sys.unraisablehook`` and goes on; and a native
+    caller that wraps it (a pybind11 extension's initialisation turns it into ``ImportError`` with the
+    interrupt as its cause).  The first is delivered again in the main flow: the hook re-raises the
+    signal with ``_thread.interrupt_main`` from a timer thread, once the finalizer has returned, or at
+    the block's end if that comes first.  The second is recognised by :func:`interrupt_behind`."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    state = {"signum": None, "redeliver": False, "in_hook": False, "timer": None}
 
     def handler(signum, frame):
-        for s in previous:
-            signal.signal(s, signal.SIG_IGN)
+        if state["signum"] is not None and not state["redeliver"]:
+            return  # a later signal, during the unwinding
+        if state["in_hook"]:  # raised here it would be lost too: once more, later
+            deliver_later(signum)
+            return
+        state["signum"], state["redeliver"] = signum, False
         raise Interrupted(signum)
+
+    def deliver_later(signum):
+        state["redeliver"] = True
+        state["timer"] = threading.Timer(REDELIVER_SECONDS, _thread.interrupt_main, (signum,))
+        state["timer"].daemon = True
+        state["timer"].start()
+
+    def unraisable(report):
+        if isinstance(report.exc_value, Interrupted) and report.exc_value.signum == state["signum"]:
+            state["in_hook"] = True  # swallowed by a finalizer: raise it again once back in the main flow
+            try:
+                deliver_later(report.exc_value.signum)
+            finally:
+                state["in_hook"] = False
+        else:
+            previous_hook(report)
 
     # a signal ignored from the start stays ignored (a shell's background job ignores SIGINT, nohup SIGHUP)
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
+        if state["redeliver"]:  # the block ended before the interrupt came back
+            raise Interrupted(state["signum"])
     finally:
+        if state["timer"] is not None:
+            state["timer"].cancel()
+        sys.unraisablehook = previous_hook
         for s, h in previous.items():
             if h is not None:  # None: a handler not installed from Python, which cannot be restored
                 signal.signal(s, h)
+
+
+def interrupt_behind(exc: BaseException) -> Interrupted | None:
+    """The :class:`Interrupted` that ``exc`` is, or that caused it (its ``__cause__`` or ``__context__``
+    chain), else None: an interrupt that a library turned into its own error is still an interrupt."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, Interrupted):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def prepare_exit() -> None:

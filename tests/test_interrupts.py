@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from phasebench.suites.interrupts import PARENT_POLL_SECONDS, Interrupted
+from phasebench.suites import cli
+from phasebench.suites.interrupts import PARENT_POLL_SECONDS, Interrupted, stop_signals_raise
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds a run's processes in /proc")
 
@@ -248,3 +249,47 @@ def test_interrupted_names_the_signal_and_the_shell_status():
     assert (Interrupted(signal.SIGINT).exit_status, Interrupted(signal.SIGTERM).exit_status) == (130, 143)
     assert Interrupted(signal.SIGTERM).signal_name == "SIGTERM"
     assert not isinstance(Interrupted(signal.SIGINT), Exception)  # `except Exception` does not swallow it
+
+
+def test_an_interrupt_swallowed_by_a_finalizer_is_raised_again_where_it_propagates():
+    """The handler runs in whatever frame is current; in a ``__del__`` (or importlib's module-lock weakref
+    callback, where CI met it) Python reports the exception as unraisable and goes on.  SIGTERM: a test runner
+    in a CI script's background may have SIGINT ignored, which stop_signals_raise leaves so."""
+
+    class SignalledInFinalizer:
+        def __del__(self):
+            signal.raise_signal(signal.SIGTERM)  # the handler runs here, inside __del__
+
+    unraisable = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        with pytest.raises(Interrupted) as stop:
+            with stop_signals_raise():
+                SignalledInFinalizer()  # collected at once
+                deadline = time.monotonic() + 5.0
+                while time.monotonic() < deadline:
+                    time.sleep(0.001)
+        assert stop.value.signum == signal.SIGTERM
+        with pytest.raises(Interrupted):  # the block ends before the timer: raised at its end
+            with stop_signals_raise():
+                SignalledInFinalizer()
+        assert unraisable == []  # taken by the interrupt's hook, not reported
+    finally:
+        sys.unraisablehook = hook
+
+
+def test_an_error_that_a_library_raises_from_the_interrupt_ends_the_command_as_the_interrupt(monkeypatch, capsys):
+    """pybind11 turns an exception raised during an extension's initialisation into ``ImportError`` (CI met it
+    with Ctrl-C during ``import pymatching``): the command ends as interrupted, one line, status 130."""
+
+    def import_interrupted(args):
+        try:
+            raise Interrupted(signal.SIGINT)
+        except Interrupted as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(cli, "cmd_models", import_interrupted)
+    monkeypatch.setattr(cli, "prepare_exit", lambda: None)  # keeps this test process's signals and gc as they are
+    assert cli.main(["models"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["phasebench: models interrupted by SIGINT; no output was written"]

@@ -102,8 +102,8 @@ def test_a_killed_run_keeps_its_finished_cells_and_a_rerun_completes_it(tmp_path
     # on a starved machine the second cell may finish between the poll and the signal: then nothing is in flight
     if len(kept) == 1:  # the cell in flight was lost
         if signum == signal.SIGINT:
-            assert status == 130
             err = proc.stderr.read().strip().splitlines()
+            assert status == 130, "\n".join(err)
             assert len(err) == 1 and f"the finished cells are in {out / 'cells.jsonl'}" in err[0]
         plan = dry_run(out, datasets, capsys)
         assert plan.startswith("plan: 2 cells, 1 done") and "1 to run" in plan
