@@ -278,3 +278,28 @@ def test_defaults_per_channel(channel, expected):
     clean = np.random.default_rng(0).integers(0, 2, size=(4, 1, 6, 6)).astype(np.int8)
     fam = CNNDenoiser(1, depth=1, embed_dim=4, width=16, steps=1, polish_configs=1).fit(clean, channel, [0.1], seed=0)
     assert (fam.fit_info_["periodic"], fam.fit_info_["batch"], fam.fit_info_["polish_fraction"]) == expected
+
+
+@pytest.mark.parametrize("radius,periodic,window_features,stencils,feature",
+                         [(0, 0, 0, (), 0.7), (2, 0, 3, (), 0.7), (3, 4, 0, (), 0.7), (2, 0, 0, (), (0.7, 2.27)),
+                          (2, 0, 2, (((0, 0, 0), (1, 0, 0), (0, 0, 1), (1, 1, 0)),), 0.7)])
+def test_inference_with_the_film_folded_into_the_convolutions_equals_forward(radius, periodic, window_features,
+                                                                             stencils, feature):
+    """``infer`` (denoising's path) folds each layer's FiLM into its convolution: the same function as ``forward``
+    (training's path) to float rounding, for every kind of trunk layer."""
+    import torch
+
+    from phasebench.denoisers.cnn.network import build_network
+
+    torch.manual_seed(radius)
+    channels, extra = (2, 2) if stencils else (1, 0)
+    net = build_network(channels, radius, width=8, depth=2, embed_dim=8, feature_dim=2 if isinstance(feature, tuple) else 1,
+                        extra_inputs=extra, window_features=window_features, periodic=periodic,
+                        check_stencils=stencils).double()
+    with torch.no_grad():  # away from the zero initialisation of FiLM, head, skip and window generators
+        for p in net.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        y = torch.randn(5, channels + extra, 9, 9, dtype=torch.float64)
+        fwd, inf = net(y, feature), net.infer(y, feature)
+    assert fwd.abs().max() > 0.1
+    torch.testing.assert_close(inf, fwd, rtol=1e-12, atol=1e-12)

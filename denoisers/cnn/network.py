@@ -160,14 +160,25 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             h = torch.roll(h, shifts=(-check_lo[0], -check_lo[1]), dims=(-2, -1))  # kernel offsets start at 0
             return F.pad(h, (0, check_hi[1] - check_lo[1], 0, check_hi[0] - check_lo[0]), mode="circular")
 
-        def _trunk(self, y, e):
-            """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample)."""
+        def _trunk(self, y, e, fold: bool = False):
+            """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample).
+
+            ``fold`` (inference, one embedding): each layer's FiLM, conv(h) (1 + gamma) + beta per channel, is
+            folded into the convolution, weights W (1 + gamma) and bias b (1 + gamma) + beta, which saves two
+            passes over the activations; equal up to float rounding (docs/decisions/cnn-inference-film-fold.md).
+            """
             h = self.check_input(y) if self.stencils else y
             for i, (conv, film) in enumerate(zip(self.trunk, self.film)):
                 if self.window is not None and i == self.window_at:
                     h = torch.cat([h, self.window_linear(y, e, self.window, self.n_inputs)], 1)
                 gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
-                a = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
+                if fold:
+                    scale = 1.0 + gamma[0]
+                    # the module's own forward with other weights: the same padding (circular) and strides
+                    z = conv._conv_forward(h, conv.weight * scale[:, None, None, None], conv.bias * scale + beta[0])
+                    a = F.silu(z, inplace=True)
+                else:
+                    a = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
                 h = a if self.waves is None else torch.cat([a, torch.cos(self.waves[i](h))], 1)
             return h
 
@@ -183,6 +194,11 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
         def forward(self, y, feature):
             h, e = self.trunk_features(y, feature)
             return self.head(h) + self.window_linear(y, e[None], self.skip, self.channels)
+
+        def infer(self, y, feature):
+            """``forward`` for inference without gradients (one feature for the batch), FiLM folded."""
+            e = self.embedding(feature)
+            return self.head(self._trunk(y, e, fold=True)) + self.window_linear(y, e, self.skip, self.channels)
 
         def forward_groups(self, y, features, b: int):
             """``forward`` for a batch of G groups of b consecutive samples, group g at ``features[g]`` (a sequence,

@@ -2,7 +2,7 @@
 level-generated linear window skip and the 1x1 head, around a trunk that each architecture supplies.
 
 :class:`ConditionedNet` implements the network contract of :class:`phasebench.denoisers.harness.learned.LearnedFamily`
-(buffers ``feature_shift`` / ``feature_scale``, ``forward``, ``forward_groups``, ``channels``, ``flops_per_site``)
+(buffers ``feature_shift`` / ``feature_scale``, ``forward``, ``infer``, ``forward_groups``, ``channels``, ``flops_per_site``)
 and the interface of the ``cnn``'s readout refit (:func:`phasebench.denoisers.cnn.readout_refit.refit_readout`:
 ``radius``, ``padded``, ``skip``, ``head``, ``trunk_features``, ``embedding``).  The output is
 
@@ -127,6 +127,10 @@ class ConditionedNet(nn.Module):
     def forward(self, y, feature):
         e = self.embedding(feature)
         return self.head(self.trunk(y, e)) + self.skip_linear(y, e)
+
+    def infer(self, y, feature):
+        """``forward`` for inference without gradients; an architecture may compute it faster, to float rounding."""
+        return self.forward(y, feature)
 
     def forward_groups(self, y, features, b: int):
         """``forward`` for G groups of b consecutive samples, group g at ``features[g]``."""

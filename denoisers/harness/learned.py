@@ -18,7 +18,8 @@ Pickling ships the network's weights and rebuilds the network from its arguments
 A network (what :meth:`LearnedFamily.build_network` returns) is a torch module with buffers ``feature_shift`` and
 ``feature_scale`` (``(feature_dim,)``: the conditioning features are standardised with them), ``forward(y_std,
 feature)`` and ``forward_groups(y_std, features, b)`` (:meth:`phasebench.denoisers.cnn.network.build_network`),
-an attribute ``channels`` and a method ``flops_per_site()``.
+an attribute ``channels`` and a method ``flops_per_site()``.  Optionally ``infer(y_std, feature)``: ``forward``
+without gradients computed faster, equal to float rounding; denoising calls it where it exists.
 """
 
 from __future__ import annotations
@@ -226,10 +227,11 @@ class LearnedFamily(DenoiserFamily):
         out = np.empty(y.shape, dtype=np.float64)
         chunk = max(1, INFERENCE_CHUNK_SITES // (y.shape[-1] ** 2))
         inputs = self.head_.inputs(y_std, y_encoded, level)
+        infer = getattr(self.net_, "infer", self.net_)  # optional in the network contract (module doc)
         with torch.no_grad():
             for lo in range(0, len(y), chunk):
                 yt = torch.as_tensor(inputs[lo : lo + chunk], dtype=self._torch_dtype(), device=self.device_)
-                out[lo : lo + chunk] = self.net_(yt, feature).double().cpu().numpy()
+                out[lo : lo + chunk] = infer(yt, feature).double().cpu().numpy()
         return self.head_.estimate(out, y_encoded, level)
 
     # -- description -----------------------------------------------------------------------------------
