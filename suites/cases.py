@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from phasebench.denoisers import DENOISERS
 
+from . import executors
 from .case_records import CASE_FORMAT
 from .runner import apply_overrides, resolve_families, run_provenance, task_record
 from .tasks import DIVISIONS, TASKS, check_division, get_task
@@ -71,7 +72,8 @@ def run_case(task_name: str, family: str, division: str = "quick",
     families = [f for f in order if f in wanted] + sorted(wanted - set(order))
     provenance = run_provenance(division)
     t0 = time.perf_counter()
-    record = task_record(task, families, cfg)
+    with executors.ensure_active():  # one worker pool for the case's fits and evaluations
+        record = task_record(task, families, cfg)
     provenance["wall_seconds"] = time.perf_counter() - t0
     return {"format": CASE_FORMAT, "task": task_name, "family": family, "division": division, "families": families,
             "family_order": order, "provenance": provenance, "record": record}

@@ -69,8 +69,8 @@ class Executor:
         for i, item in enumerate(items):
             yield i, fn(item)
 
-    def close(self) -> None:
-        pass
+    def close(self, abort: bool = False) -> None:
+        """Release the executor's resources; ``abort``: an exception is in flight, kill rather than wait."""
 
     def describe(self) -> dict:
         return {"executor": self.name, "slots": self.slots()}
@@ -81,29 +81,54 @@ class SerialExecutor(Executor):
 
 
 class ProcessExecutor(Executor):
-    """Local ``spawn`` worker processes, ``workers`` of them (default ``PHASEBENCH_WORKERS`` or the cores)."""
+    """Local ``spawn`` worker processes, ``workers`` of them (default ``PHASEBENCH_WORKERS`` or the cores).
+
+    Activated for a run (:func:`activate`), it keeps one pool for all of the run's maps: a worker's start
+    (importing torch and the package, 3-7 s on a 2-core machine) is paid once, not per fit round or evaluation.
+    Outside a run each map has a pool of its own.  A map left with an exception (an interrupt, a failed item)
+    kills the workers, as does closing the executor with an exception in flight."""
 
     name = "processes"
 
     def __init__(self, workers: Optional[int] = None):
         self.workers = n_workers() if workers is None else workers
+        self.keep_pool = False  # set by activate()
+        self._pool = None
 
     def slots(self) -> int:
         return self.workers
 
     def map_unordered(self, fn, items, meanwhile=lambda: None):
-        from concurrent.futures import as_completed
-
         from .interrupts import WorkerPool
 
         if self.workers < 2 or len(items) < 2:  # a pool's start-up is not worth it
             yield from super().map_unordered(fn, items, meanwhile)
             return
-        with WorkerPool(min(self.workers, len(items))) as pool:
-            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            meanwhile()
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        if not self.keep_pool:
+            with WorkerPool(min(self.workers, len(items))) as pool:
+                yield from _pool_map(pool, fn, items, meanwhile)
+            return
+        if self._pool is None:
+            self._pool = WorkerPool(self.workers)
+        try:
+            yield from _pool_map(self._pool, fn, items, meanwhile)
+        except BaseException:  # GeneratorExit too: a map abandoned half way leaves work in the workers
+            self.close(abort=True)
+            raise
+
+    def close(self, abort: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.kill_workers_now() if abort else pool.shutdown(wait=True)
+
+
+def _pool_map(pool, fn, items, meanwhile):
+    from concurrent.futures import as_completed
+
+    futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+    meanwhile()
+    for future in as_completed(futures):
+        yield futures[future], future.result()
 
 
 def run_with_env(env: dict, fn: Callable[[Any], Any], item: Any) -> Any:
@@ -155,7 +180,7 @@ class DaskExecutor(Executor):
         finally:  # an interrupt or a failed fit: drop what has not run
             self.client.cancel([f for f in futures if not f.done()])
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
@@ -187,10 +212,27 @@ def current() -> Executor:
 
 @contextlib.contextmanager
 def activate(executor: Executor) -> Iterator[Executor]:
-    """Make ``executor`` :func:`current` within the block, and close it at the end."""
+    """Make ``executor`` :func:`current` within the block, and close it at the end (at once, killing its workers,
+    when the block ends with an exception)."""
     _ACTIVE.append(executor)
+    if isinstance(executor, ProcessExecutor):
+        executor.keep_pool = True
     try:
         yield executor
-    finally:
+    except BaseException:
         _ACTIVE.remove(executor)
-        executor.close()
+        executor.close(abort=True)
+        raise
+    _ACTIVE.remove(executor)
+    executor.close()
+
+
+@contextlib.contextmanager
+def ensure_active() -> Iterator[Executor]:
+    """The executor of the run in progress, else a ``processes`` executor activated for the block (so that the
+    block's maps share one worker pool)."""
+    if _ACTIVE:
+        yield _ACTIVE[-1]
+        return
+    with activate(ProcessExecutor()) as executor:
+        yield executor

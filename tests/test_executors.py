@@ -66,3 +66,57 @@ def test_bad_executor_options_are_one_line_and_exit_2(argv, message, tmp_path, c
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err
     assert not (tmp_path / "cells.jsonl").exists()
+
+
+def _worker_pid(item):
+    import os
+    import time
+
+    time.sleep(0.2)  # long enough that both workers take items
+    return os.getpid()
+
+
+def test_an_activated_process_executor_keeps_one_pool_and_kills_it_when_a_map_is_abandoned():
+    """A run's maps share one worker pool (no worker start per fit round or evaluation); a map left half way
+    kills the pool's workers, and the next map starts a fresh one; outside a run each map has its own pool."""
+    import os
+
+    from phasebench.suites.executors import ProcessExecutor, activate
+
+    ex = ProcessExecutor(workers=2)
+    with activate(ex):
+        first = {pid for _, pid in ex.map_unordered(_worker_pid, range(8))}
+        second = {pid for _, pid in ex.map_unordered(_worker_pid, range(8))}
+        assert len(first) == 2 and second == first and os.getpid() not in first  # the same workers, not this one
+        abandoned = ex.map_unordered(_worker_pid, range(8))
+        next(abandoned)
+        abandoned.close()
+        assert _gone(first)
+        third = {pid for _, pid in ex.map_unordered(_worker_pid, range(8))}
+        assert third and not third & first
+    assert ex._pool is None and _gone(third)  # closed with the run
+    lone = ProcessExecutor(workers=2)  # not activated: a pool per map
+    assert not {pid for _, pid in lone.map_unordered(_worker_pid, range(8))} & third and lone._pool is None
+
+
+def _alive(pid):
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purposes
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][0] != "Z"
+    except OSError:
+        return True
+
+
+def _gone(pids, seconds=10):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(pid) for pid in pids)

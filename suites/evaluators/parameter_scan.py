@@ -61,8 +61,9 @@ def evaluate_member_pairs(task, study, data, fitted, cfg, tick):
 
 
 #: site evaluations (values x levels x test configurations x sites x 2 members) from which the values are
-#: evaluated side by side on the run's executor; below it a worker pool's start costs more than it saves
-PARALLEL_SITE_EVALUATIONS = 5e7
+#: evaluated side by side on the run's executor (its workers already started by the fits); below it shipping the
+#: members and data costs more than it saves (docs/decisions/worker-pool-per-run.md)
+PARALLEL_SITE_EVALUATIONS = 5e6
 
 
 def member_pair_errors(fam_name, radii, cfg, levels, values, test, noisy, post, fitted):
