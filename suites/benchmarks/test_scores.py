@@ -18,6 +18,7 @@ variable PHASEBENCH_DIVISION) runs the full division's cases, which are marked `
 
 import pytest
 
+from phasebench.suites import executors
 from phasebench.suites.case_records import plain_json
 from phasebench.suites.cases import case_id, run_case, score_cases
 
@@ -25,8 +26,15 @@ CASES = [pytest.param(d, t, f, id=case_id(d, t, f), marks=[pytest.mark.phasebenc
          for d, t, f in score_cases()]
 
 
+@pytest.fixture(scope="module")
+def one_worker_pool():
+    """The cases share one worker pool, as the cells of one run do (docs/decisions/worker-pool-per-run.md)."""
+    with executors.activate(executors.ProcessExecutor()) as executor:
+        yield executor
+
+
 @pytest.mark.parametrize("division, task, family", CASES)
-def test_score(benchmark, request, division, task, family):
+def test_score(benchmark, request, one_worker_pool, division, task, family):
     selected = request.config.getoption("--phasebench-division")
     if selected not in (division, "all"):
         pytest.skip(f"a {division}-division case (run with --phasebench-division {division})")
