@@ -92,8 +92,7 @@ class ProcessExecutor(Executor):
 
     def __init__(self, workers: Optional[int] = None):
         self.workers = n_workers() if workers is None else workers
-        self.keep_pool = False  # set by activate()
-        self._pool = None
+        self._pool = None  # kept while the executor is active
 
     def slots(self) -> int:
         return self.workers
@@ -104,7 +103,7 @@ class ProcessExecutor(Executor):
         if self.workers < 2 or len(items) < 2:  # a pool's start-up is not worth it
             yield from super().map_unordered(fn, items, meanwhile)
             return
-        if not self.keep_pool:
+        if self not in _ACTIVE:
             with WorkerPool(min(self.workers, len(items))) as pool:
                 yield from _pool_map(pool, fn, items, meanwhile)
             return
@@ -215,8 +214,6 @@ def activate(executor: Executor) -> Iterator[Executor]:
     """Make ``executor`` :func:`current` within the block, and close it at the end (at once, killing its workers,
     when the block ends with an exception)."""
     _ACTIVE.append(executor)
-    if isinstance(executor, ProcessExecutor):
-        executor.keep_pool = True
     try:
         yield executor
     except BaseException:

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from test_interrupts import _session, _wait, needs_proc
 from test_interrupts import _untimed as untimed  # results.json less timings and provenance
 
 from phasebench.suites.cli import main
@@ -76,6 +77,7 @@ def _worker_pid(item):
     return os.getpid()
 
 
+@needs_proc
 def test_an_activated_process_executor_keeps_one_pool_and_kills_it_when_a_map_is_abandoned():
     """A run's maps share one worker pool (no worker start per fit round or evaluation); a map left half way
     kills the pool's workers, and the next map starts a fresh one; outside a run each map has its own pool."""
@@ -99,24 +101,8 @@ def test_an_activated_process_executor_keeps_one_pool_and_kills_it_when_a_map_is
     assert not {pid for _, pid in lone.map_unordered(_worker_pid, range(8))} & third and lone._pool is None
 
 
-def _alive(pid):
+def _gone(pids):
+    """The processes ``pids`` (of this session) have exited within 10 s."""
     import os
 
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purposes
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ")[-1][0] != "Z"
-    except OSError:
-        return True
-
-
-def _gone(pids, seconds=10):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not any(_alive(pid) for pid in pids)
+    return _wait(lambda: not set(pids) & _session(os.getsid(0)).keys(), 10.0)
