@@ -40,7 +40,7 @@ DIRECTIONS: Dict[str, Callable[[float, float, Optional[float]], Optional[bool]]]
     **{k: (lambda old, new, _t: new > old) for k in ("mse", "excess", "excess_over_exact_local",
                                                      "global_vs_exact_worst_rel_gap")},
     **{k: (lambda old, new, t: None if t is None else abs(new - t) > abs(old - t)) for k in TARGET_KEYS},
-    "xi_ratio": _away_from(1.0),
+    **{k: _away_from(1.0) for k in ("xi_ratio", "excess_ratio")},
     "share": lambda old, new, _t: new < old,
 }
 #: scores shown whether or not they changed: placements, the calibration ratio, the speciation levels

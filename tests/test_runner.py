@@ -62,6 +62,25 @@ def test_gff_calibration_is_paired_with_the_exact_oracle(small_run):
         assert row["xi_paired"]["radii_used"] and row["xi_paired"]["xi_oracle"]["value"] > 0
 
 
+def test_excess_ratio_to_the_exact_r_local_oracle(small_run):
+    """Per radius, excess(family) / excess(oracle) on the same configurations: exactly 1 for the oracle itself (no
+    interval where its excess is not resolved: r = 2 at lambda = 3, excess 3e-5), and for the r-local linear family
+    (the Gaussian optimum's form, fitted on 400 configurations) 1 inside or below its interval."""
+    _, results = small_run
+    summary = results["tasks"]["gff-markov"]["summary"]
+    oracle = [e for row in summary["exact/L16"]["levels"] for e in row["excess_ratio"]]
+    assert all(e["mean"] == 1.0 for e in oracle)
+    assert sum((e["lo"], e["hi"]) == (1.0, 1.0) for e in oracle) == 8
+    resolved = 0
+    for row in summary["linear/L16"]["levels"]:
+        assert len(row["excess_ratio"]) == 3
+        for e in row["excess_ratio"]:
+            if e["lo"] == e["lo"]:  # an interval
+                resolved += 1
+                assert e["hi"] >= 1.0 and e["lo"] <= e["mean"] <= e["hi"]
+    assert resolved == 8
+
+
 def test_leaderboard_rerenders_from_results(small_run, capsys):
     out, _ = small_run
     text = render_file(out / "results.json")

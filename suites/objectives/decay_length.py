@@ -25,7 +25,11 @@ own global member):
 * the interior peaks of ``xi_eff(level)``: on a model without a transition along the level (the
   GFF) the correct answer is none, so a peak is a false positive; elsewhere they are reported, unscored;
 * agreement of the measured excess with the exact r-local optimum's excess, where the model has it
-  (within the larger of its CI and 10%).
+  (within the larger of its CI and 10%);
+* per radius, the **excess ratio** ``excess(family) / excess(oracle)`` at each level, paired over the same
+  configurations and noise draws (:func:`.estimators.bootstrap.ratio_with_ci`; >= 1 in expectation for an
+  r-local family, 1 for the optimal r-local denoiser); unresolved (no interval) where the oracle's excess is
+  not above zero in too many replicates, as at large r and high signal.
 
 ``phasebench run --model`` uses this objective, unscored, for a model that declares no transition
 it could place: an xi_eff scan along the level.
@@ -37,7 +41,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..estimators import BootstrapConfig, analytic_decay_length, decay_length_with_ci, find_interior_peaks, mean_with_ci
+from ..estimators import (BootstrapConfig, analytic_decay_length, decay_length_with_ci, find_interior_peaks, mean_with_ci,
+                          ratio_with_ci)
 from ..estimators.systematic import error_text, interval_text
 from ..estimators.decay_length import paired_decay_length_ratio
 from ..study import Study
@@ -97,6 +102,8 @@ class DecayLength(Task):
                     row["xi_paired"] = paired
                     row["xi_ratio"] = paired["ratio"]
                     row["fit_bias"] = paired["xi_expected"] / xi_m
+                    row["excess_ratio"] = [ratio_with_ci(excess[i, j], oracle[i, j], boot).to_dict()
+                                           for i in range(len(g.radii))]
                 else:
                     row["xi_ratio"] = {"value": fit["xi"] / xi_m, "lo": fit["lo"] / xi_m, "hi": fit["hi"] / xi_m}
                 if theory is not None:
