@@ -45,23 +45,27 @@ def test_bitflip_channel(benchmark):
 
 
 FAMILIES = [n for n in DENOISERS.names() if DENOISERS.get(n).supports(make_model("gff")) and DENOISERS.get(n).local_members]
+#: configurations denoised per timed call (8 x 64 x 64 sites; the slowest family, attention at r = 3, takes seconds)
+N_DENOISE = 8
+#: training budget in reference seconds: the speed of ``denoise`` does not depend on the weights (scores live in
+#: the score cases, suites/benchmarks/test_scores.py)
+FIT_BUDGET = 0.5
 
 
 @pytest.mark.parametrize("radius", [1, 3])
 @pytest.mark.parametrize("name", FAMILIES)
 def test_denoise(benchmark, gff, clean, name, radius):
-    ch = GaussianChannel()
-    fam = make_family(name, radius).fit(clean, ch, [1.0], seed=0, budget=5.0, model=gff)
-    y = ch.corrupt(clean, 1.0, seed=2)
-    out = benchmark(fam.denoise, y, 1.0)
-    a, s = ch.amplitudes(1.0)
-    ref = gff_theory.wiener_denoise(y, 0.25, a, s)
     import timeit
 
+    ch = GaussianChannel()
+    fam = make_family(name, radius).fit(clean, ch, [1.0], seed=0, budget=FIT_BUDGET, model=gff)
+    y = ch.corrupt(clean[:N_DENOISE], 1.0, seed=2)
+    out = benchmark.pedantic(fam.denoise, args=(y, 1.0), rounds=3, iterations=1, warmup_rounds=1)
+    a, s = ch.amplitudes(1.0)
     fft_time = min(timeit.repeat(lambda: gff_theory.wiener_denoise(y, 0.25, a, s), number=1, repeat=5))
     benchmark.extra_info.update(
         ns_per_site=benchmark.stats.stats.median / y.size * 1e9,
         ratio_vs_fft_wiener=benchmark.stats.stats.median / fft_time,
-        excess_mse=float(((out - clean) ** 2).mean() - ((ref - clean) ** 2).mean()),
         n_params=fam.n_params,
     )
+    assert out.shape == y.shape
