@@ -45,7 +45,7 @@ def test_bitflip_channel(benchmark):
 
 
 FAMILIES = [n for n in DENOISERS.names() if DENOISERS.get(n).supports(make_model("gff")) and DENOISERS.get(n).local_members]
-#: configurations denoised per timed call (8 x 64 x 64 sites; the slowest family, attention at r = 3, takes seconds)
+#: configurations denoised per timed call (8 x 64 x 64 sites; docs/decisions/score-cases-time.md)
 N_DENOISE = 8
 #: training budget in reference seconds: the speed of ``denoise`` does not depend on the weights (scores live in
 #: the score cases, suites/benchmarks/test_scores.py)
