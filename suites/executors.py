@@ -214,14 +214,13 @@ def activate(executor: Executor) -> Iterator[Executor]:
     """Make ``executor`` :func:`current` within the block, and close it at the end (at once, killing its workers,
     when the block ends with an exception)."""
     _ACTIVE.append(executor)
+    aborted = True
     try:
         yield executor
-    except BaseException:
+        aborted = False
+    finally:
         _ACTIVE.remove(executor)
-        executor.close(abort=True)
-        raise
-    _ACTIVE.remove(executor)
-    executor.close()
+        executor.close(abort=aborted)
 
 
 @contextlib.contextmanager
