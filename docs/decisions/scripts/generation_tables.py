@@ -3,7 +3,8 @@ error against r of local generation, and the local failure case.
 
     nice -n 15 python docs/decisions/scripts/generation_tables.py CASE [CASE ...]
 
-CASE: gff-steps, ising4-steps, ising6, ising6-gauss, ising6-steps, loops6, loops8, gff-local, loops-local,
+CASE: gff-steps, ising4-steps, ising6 (or its rows ising6-T2, ising6-Tc), ising6-gauss, ising6-steps, loops6,
+loops8, loops8-default, gff-local, loops-local,
 ising-local, ising6-hybrid.
 Each prints one line per run: the case, the schedule, steps, wall seconds, then every observable as
 value (reference) and whether it is within its 95% CI, W1 and the energy-distance p-value.
@@ -55,6 +56,9 @@ def main(cases):
         elif case == "ising6":
             for T in (2.0, T_CRITICAL, 2.6):
                 line(f"{case}-T{T:.3f}", make_model("ising", T=T), flip, 6, 400, "exact", None, 50, n_reference=4000)
+        elif case in ("ising6-T2", "ising6-Tc"):  # one row of ising6 (to run the rows side by side)
+            T = 2.0 if case == "ising6-T2" else T_CRITICAL
+            line(f"ising6-T{T:.3f}", make_model("ising", T=T), flip, 6, 400, "exact", None, 50, n_reference=4000)
         elif case == "ising6-gauss":
             line(f"{case}-T2.0", make_model("ising", T=2.0), gauss, 6, 300, "exact", None, 50, n_reference=4000)
         elif case == "ising6-steps":
@@ -65,6 +69,8 @@ def main(cases):
                 line(case, loops, flip, 6, 200, "exact", None, steps)
         elif case == "loops8":
             line(case, loops, flip, 8, 100, "exact", None, 20)
+        elif case == "loops8-default":  # the default flip-reversal step count
+            line(case, loops, flip, 8, 200, "exact", None, 50)
         elif case == "gff-local":
             for r in (1, 2, 3, 5):
                 line(case, gff, gauss, 32, 1000, "exact", r, 200)
