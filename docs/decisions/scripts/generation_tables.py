@@ -4,7 +4,7 @@ error against r of local generation, and the local failure case.
     nice -n 15 python docs/decisions/scripts/generation_tables.py CASE [CASE ...]
 
 CASE: gff-steps, ising4-steps, ising6 (or its rows ising6-T2, ising6-Tc), ising6-gauss, ising6-steps, loops6,
-loops8, loops8-default, gff-local, loops-local,
+loops8, loops8-default, loops8-100, loops8-200, gff-local, loops-local,
 ising-local, ising6-hybrid.
 Each prints one line per run: the case, the schedule, steps, wall seconds, then every observable as
 value (reference) and whether it is within its 95% CI, W1 and the energy-distance p-value.
@@ -71,6 +71,8 @@ def main(cases):
             line(case, loops, flip, 8, 100, "exact", None, 20)
         elif case == "loops8-default":  # the default flip-reversal step count
             line(case, loops, flip, 8, 200, "exact", None, 50)
+        elif case in ("loops8-100", "loops8-200"):  # the defect density against the step count
+            line(case, loops, flip, 8, 200, "exact", None, int(case.split("-")[1]))
         elif case == "gff-local":
             for r in (1, 2, 3, 5):
                 line(case, gff, gauss, 32, 1000, "exact", r, 200)
