@@ -38,7 +38,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
     from torch import nn
     import torch.nn.functional as F
 
-    from .harness.conditioned_net import ConditionedNet, circular_pad, film_layer, modulate
+    from .harness.conditioned_net import ConditionedNet, circular_pad, film_conv, film_layer
 
     window = radius if window_radius is None else window_radius
 
@@ -51,10 +51,12 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             self.film = nn.ModuleList(film_layer(embed_dim, width) for _ in range(depth + 1))
             self.add_readout(width, embed_dim)
 
-        def trunk(self, y, e):
-            h = F.silu(modulate(self.window(circular_pad(y, self.window_radius)), self.film[0], e))
+        folds_film = True
+
+        def trunk(self, y, e, fold: bool = False):
+            h = F.silu(film_conv(self.window, self.film[0], e, circular_pad(y, self.window_radius), fold))
             for layer, film in zip(self.hidden, self.film[1:]):
-                h = F.silu(modulate(layer(h), film, e))
+                h = F.silu(film_conv(layer, film, e, h, fold))
             return h
 
         def trunk_flops(self) -> float:

@@ -55,7 +55,7 @@ def build_network(channels: int, width: int, levels: int, skip_radius: int, embe
     from torch import nn
     import torch.nn.functional as F
 
-    from .harness.conditioned_net import ConditionedNet, film_layer, modulate
+    from .harness.conditioned_net import ConditionedNet, film_conv, film_layer
 
     def conv(c_in):
         return nn.Conv2d(c_in, width, 3, padding=1, padding_mode="circular")
@@ -71,22 +71,24 @@ def build_network(channels: int, width: int, levels: int, skip_radius: int, embe
             self.film = nn.ModuleList(film_layer(embed_dim, width) for _ in range(2 * levels + 2))
             self.add_readout(width, embed_dim)
 
-        def layer(self, layer, i, h, e):
-            return F.silu(modulate(layer(h), self.film[i], e))
+        folds_film = True
 
-        def trunk(self, y, e):
+        def layer(self, layer, i, h, e, fold):
+            return F.silu(film_conv(layer, self.film[i], e, h, fold))
+
+        def trunk(self, y, e, fold: bool = False):
             depth = halvings(y.shape[-1], self.levels)
-            h = self.layer(self.stem, 0, y, e)
+            h = self.layer(self.stem, 0, y, e, fold)
             kept = []
             for d in range(depth):
-                h = self.layer(self.down[d], 1 + d, h, e)
+                h = self.layer(self.down[d], 1 + d, h, e, fold)
                 kept.append(h)
                 h = F.avg_pool2d(h, 2)
             mean = h.mean(dim=(2, 3), keepdim=True).expand_as(h)  # per configuration
-            h = self.layer(self.bottom, 1 + self.levels, torch.cat([h, mean], 1), e)
+            h = self.layer(self.bottom, 1 + self.levels, torch.cat([h, mean], 1), e, fold)
             for d in reversed(range(depth)):
                 h = torch.cat([F.interpolate(h, scale_factor=2, mode="nearest"), kept[d]], 1)
-                h = self.layer(self.up[d], 2 + self.levels + d, h, e)
+                h = self.layer(self.up[d], 2 + self.levels + d, h, e, fold)
             return h
 
         def trunk_flops(self) -> float:

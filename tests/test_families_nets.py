@@ -113,6 +113,20 @@ def test_a_sample_is_denoised_alike_alone_and_in_a_batch_in_either_mode(name):
     assert torch.allclose(alone, batch, atol=1e-12) and torch.allclose(alone, training, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_inference_equals_forward_with_the_film_folded_where_the_trunk_folds(name):
+    """``infer`` (denoising's path) folds each layer's FiLM into its convolution where the trunk supports it
+    (patch_mlp, unet; attention's FiLM acts on normalised sites, not after a convolution): the same function as
+    ``forward`` to float rounding."""
+    net = _randomised(NETS[name]())
+    assert net.folds_film == (name != "attention")
+    y = torch.randn(3, 4, 16, 16, dtype=torch.float64)
+    with torch.no_grad():
+        fwd, inf = net(y, 0.3), net.infer(y, 0.3)
+    assert fwd.abs().max() > 0.1
+    torch.testing.assert_close(inf, fwd, rtol=1e-12, atol=1e-12)
+
+
 def test_unet_light_cone_is_the_torus_at_any_side():
     for side in (16, 7):  # 7: no down-sampling at all; the bottleneck's lattice mean still reaches every site
         net = _randomised(NETS["unet"]())

@@ -75,7 +75,7 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
     from torch import nn
     import torch.nn.functional as F
 
-    from ..harness.conditioned_net import level_embedding
+    from ..harness.conditioned_net import film_conv, level_embedding
 
     if not 0 <= periodic < width:
         raise ValueError(f"periodic must be in [0, width={width}), got {periodic}")
@@ -161,24 +161,13 @@ def build_network(channels: int, radius: int, width: int, depth: int, embed_dim:
             return F.pad(h, (0, check_hi[1] - check_lo[1], 0, check_hi[0] - check_lo[0]), mode="circular")
 
         def _trunk(self, y, e, fold: bool = False):
-            """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample).
-
-            ``fold`` (inference, one embedding): each layer's FiLM, conv(h) (1 + gamma) + beta per channel, is
-            folded into the convolution, weights W (1 + gamma) and bias b (1 + gamma) + beta, which saves two
-            passes over the activations; equal up to float rounding (docs/decisions/cnn-inference-film-fold.md).
-            """
+            """Trunk output for embeddings e of shape (1, E) (one for the batch) or (n, E) (per sample); ``fold``
+            (inference, one embedding): FiLM folded into each convolution (:func:`film_conv`)."""
             h = self.check_input(y) if self.stencils else y
             for i, (conv, film) in enumerate(zip(self.trunk, self.film)):
                 if self.window is not None and i == self.window_at:
                     h = torch.cat([h, self.window_linear(y, e, self.window, self.n_inputs)], 1)
-                gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
-                if fold:
-                    scale = 1.0 + gamma[0]
-                    # the module's own forward with other weights: the same padding (circular) and strides
-                    z = conv._conv_forward(h, conv.weight * scale[:, None, None, None], conv.bias * scale + beta[0])
-                    a = F.silu(z, inplace=True)
-                else:
-                    a = F.silu(conv(h) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None])
+                a = F.silu(film_conv(conv, film, e, h, fold), inplace=fold)
                 h = a if self.waves is None else torch.cat([a, torch.cos(self.waves[i](h))], 1)
             return h
 

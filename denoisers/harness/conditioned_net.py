@@ -55,6 +55,19 @@ def modulate(h, film, e):
     return h * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None]
 
 
+def film_conv(conv, film, e, h, fold: bool = False):
+    """``modulate(conv(h), film, e)``.  ``fold`` (inference, one embedding ``e`` of shape (1, E)): the FiLM is
+    folded into the convolution, weights W (1 + gamma) and bias b (1 + gamma) + beta per output channel, which
+    saves two passes over the activations; equal up to float rounding
+    (docs/decisions/cnn-inference-film-fold.md).  The module's own forward runs with the folded weights, so its
+    padding (circular) and strides are kept."""
+    if not fold:
+        return modulate(conv(h), film, e)
+    gamma, beta = film(e).view(len(e), 2, -1).unbind(1)
+    scale = 1.0 + gamma[0]
+    return conv._conv_forward(h, conv.weight * scale[:, None, None, None], conv.bias * scale + beta[0])
+
+
 def level_embedding(net, feature):
     """``net.embed`` of the standardised conditioning feature(s) (buffers ``feature_shift``, ``feature_scale``):
     of one feature, shape (1, embed_dim), or of a list of features or a tensor of them (G, feature_dim) on the
@@ -95,7 +108,8 @@ class ConditionedNet(nn.Module):
 
     # -- what an architecture supplies ---------------------------------------------------------
     def trunk(self, y, e):
-        """Trunk features (n, width, L, L) of the inputs ``y`` (n, n_inputs, L, L) at embeddings ``e``."""
+        """Trunk features (n, width, L, L) of the inputs ``y`` (n, n_inputs, L, L) at embeddings ``e`` (a trunk
+        with ``folds_film`` also takes ``fold``)."""
         raise NotImplementedError
 
     def trunk_flops(self) -> float:
@@ -128,9 +142,16 @@ class ConditionedNet(nn.Module):
         e = self.embedding(feature)
         return self.head(self.trunk(y, e)) + self.skip_linear(y, e)
 
+    #: the architecture's :meth:`trunk` takes ``fold`` (:func:`film_conv`) for inference at one level
+    folds_film = False
+
     def infer(self, y, feature):
-        """``forward`` for inference without gradients; an architecture may compute it faster, to float rounding."""
-        return self.forward(y, feature)
+        """``forward`` for inference without gradients at one level (``feature`` for the whole batch); with the
+        FiLM folded into the convolutions where the trunk supports it, equal to float rounding."""
+        if not self.folds_film:
+            return self.forward(y, feature)
+        e = self.embedding(feature)
+        return self.head(self.trunk(y, e, fold=True)) + self.skip_linear(y, e)
 
     def forward_groups(self, y, features, b: int):
         """``forward`` for G groups of b consecutive samples, group g at ``features[g]``."""
