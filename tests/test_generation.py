@@ -14,6 +14,7 @@ from phasebench.suites.cli import main
 from phasebench.suites.generation.members import fit_member
 from phasebench.suites.generation.observables import compare, energy_distance
 from phasebench.suites.generation.reverse import flip_probability, generate_samples
+from phasebench.suites.generation.run import default_steps
 from phasebench.suites.generation.schedule import (Schedule, denoiser_levels, flip_reversal_path, level_path,
                                                    localisation_path, parse_window, validate_window)
 
@@ -47,6 +48,16 @@ def test_paths_span_noise_to_data():
     assert fr.levels[0] == 0.5 and fr.levels[-2] == pytest.approx(1e-3) and fr.levels[-1] == 0.0
     assert np.all(np.diff(fr.levels) < 0)
     assert denoiser_levels(fr)[0] > 0  # the target level 0 is never denoised
+
+
+def test_default_steps_are_more_for_bit_flips_of_a_constrained_model():
+    """Bit-flip reversal at 50 steps leaves parity defects in closed loops (L = 8: density 0.0011; none at 100 and
+    200 steps, docs/decisions/generation.md): a model with parity checks gets 200; the Ising model 50 (its
+    self-check passes there); the Gaussian channel 200 whatever the model."""
+    flip, gauss = make_channel("bitflip"), make_channel("gaussian")
+    assert default_steps(make_model("toric_loops"), flip) == 200
+    assert default_steps(make_model("ising", T=2.0), flip) == 50
+    assert default_steps(make_model("toric_loops"), gauss) == default_steps(make_model("gff"), gauss) == 200
 
 
 def test_window_validation_names_the_bad_bound():

@@ -21,8 +21,8 @@ from phasebench.lattice_models import make_model
 from phasebench.lattice_models.channels import make_channel
 from phasebench.suites.generation.members import fit_member
 from phasebench.suites.generation.reverse import generate_samples
-from phasebench.suites.generation.run import DEFAULT_STEPS, default_channel_name
-from phasebench.suites.generation.schedule import Schedule, denoiser_levels, level_path, process_kind
+from phasebench.suites.generation.run import default_channel_name, default_steps
+from phasebench.suites.generation.schedule import Schedule, denoiser_levels, level_path
 
 T_C = 2.0 / np.log(1.0 + np.sqrt(2.0))
 CASES = {  # name: (model, parameters, L, local family, local radius, generated samples, sampler sizes n1 < n2)
@@ -46,7 +46,7 @@ def test_bench_generation_against_the_sampler(benchmark, case):
     name, params, L, local_family, radius, n, sizes = CASES[case]
     model = make_model(name, **params)
     channel = make_channel(default_channel_name(model))
-    path = level_path(channel, DEFAULT_STEPS[process_kind(channel)], model.channels * L * L, model.variable_type)
+    path = level_path(channel, default_steps(model, channel), model.channels * L * L, model.variable_type)
     levels = denoiser_levels(path)
     exact_global, _ = fit_member("exact", None, model, channel, L, levels, seed=1)
     local, _ = fit_member(local_family, radius, model, channel, L, levels, seed=1)

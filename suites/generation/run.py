@@ -23,6 +23,10 @@ from .schedule import Schedule, denoiser_levels, level_path, process_kind, valid
 
 #: default reverse steps per process (fixed by the convergence tables of docs/decisions/generation.md)
 DEFAULT_STEPS = {"localisation": 200, "flip-reversal": 50}
+#: bit-flip reversal of a model with parity checks: independent flips within one step break hard local
+#: constraints (two defects per wrong flip); loops at L = 8 keep defects at 50 steps, none at 100 and 200
+#: (docs/decisions/generation.md)
+CONSTRAINED_FLIP_STEPS = 200
 SAMPLER_NAME = "reverse-diffusion"
 #: seed offsets: the reference samples and the training data must not share the generation's seed
 REFERENCE_SEED_OFFSET = 7919
@@ -34,6 +38,14 @@ def default_channel_name(model) -> str:
     return "bitflip" if model.variable_type == "binary" else "gaussian"
 
 
+def default_steps(model, channel) -> int:
+    """The default step count of the reverse process for ``model`` under ``channel`` (the constants above)."""
+    kind = process_kind(channel)
+    if kind == "flip-reversal" and model.parity_checks:
+        return CONSTRAINED_FLIP_STEPS
+    return DEFAULT_STEPS[kind]
+
+
 def prepare(model, channel, L: int, n: int, family: str, radius: Optional[int], global_family: Optional[str],
             window: Optional[Tuple[float, float]], steps: Optional[int]):
     """Validate the run (ValueError naming the bad input); returns (L, n, path)."""
@@ -41,7 +53,7 @@ def prepare(model, channel, L: int, n: int, family: str, radius: Optional[int], 
     n = validate_count(n, "n")
     channel.check_variable_type(model.variable_type)
     observable_spec(model)
-    steps = DEFAULT_STEPS[process_kind(channel)] if steps is None else validate_int(steps, "steps", 1)
+    steps = default_steps(model, channel) if steps is None else validate_int(steps, "steps", 1)
     path = level_path(channel, steps, model.channels * L * L, model.variable_type)
     check_member(family, radius, model, channel, L)
     if (global_family is None) != (window is None):
