@@ -4,7 +4,7 @@ error against r of local generation, and the local failure case.
     nice -n 15 python docs/decisions/scripts/generation_tables.py CASE [CASE ...]
 
 CASE: gff-steps, ising4-steps, ising6 (or its rows ising6-T2, ising6-Tc), ising8-T2, ising8-Tc, ising8-T2.6,
-ising6-gauss, ising6-steps, loops6,
+ising8-Tc-200, ising8-T2.6-100, ising6-gauss, ising6-steps, loops6,
 loops8, loops8-default, loops8-100, loops8-200, gff-local, loops-local,
 ising-local, ising6-hybrid.
 Each prints one line per run: the case, the schedule, steps, wall seconds, then every observable as
@@ -63,6 +63,9 @@ def main(cases):
         elif case in ("ising8-T2", "ising8-Tc", "ising8-T2.6"):  # the L = 8 self-check, one temperature per run
             T = {"ising8-T2": 2.0, "ising8-Tc": T_CRITICAL, "ising8-T2.6": 2.6}[case]
             line(f"ising8-T{T:.3f}", make_model("ising", T=T), flip, 8, 400, "exact", None, 50, n_reference=4000)
+        elif case in ("ising8-Tc-200", "ising8-T2.6-100"):  # the step count the L = 8 energy needs
+            T, steps = (T_CRITICAL, 200) if case == "ising8-Tc-200" else (2.6, 100)
+            line(f"ising8-T{T:.3f}", make_model("ising", T=T), flip, 8, 400, "exact", None, steps, n_reference=4000)
         elif case == "ising6-gauss":
             line(f"{case}-T2.0", make_model("ising", T=2.0), gauss, 6, 300, "exact", None, 50, n_reference=4000)
         elif case == "ising6-steps":
