@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--radius", type=_radius, required=True, help="its radius (an integer >= 0, or 'global')")
     s.add_argument("--global", dest="global_family", metavar="FAMILY", help="the family whose global member acts in --window")
     s.add_argument("--window", metavar="LO:HI", help="the level window (lambda or p) of the global member")
-    s.add_argument("--steps", type=int, help="reverse steps (default: 200 for the Gaussian channel, 50 for bit flip, 200 for bit flip on a model with parity checks)")
+    s.add_argument("--steps", type=int, help="reverse steps (default: 200)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--n-reference", type=int, help="reference samples of the model's sampler (default: --n)")
     s.add_argument("--n-train", type=int, default=2000, help="training configurations of trainable families")

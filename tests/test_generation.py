@@ -50,14 +50,10 @@ def test_paths_span_noise_to_data():
     assert denoiser_levels(fr)[0] > 0  # the target level 0 is never denoised
 
 
-def test_default_steps_are_more_for_bit_flips_of_a_constrained_model():
-    """Bit-flip reversal at 50 steps leaves parity defects in closed loops (L = 8: density 0.0011; none at 100 and
-    200 steps, docs/decisions/generation.md): a model with parity checks gets 200; the Ising model 50 (its
-    self-check passes there); the Gaussian channel 200 whatever the model."""
-    flip, gauss = make_channel("bitflip"), make_channel("gaussian")
-    assert default_steps(make_model("toric_loops"), flip) == 200
-    assert default_steps(make_model("ising", T=2.0), flip) == 50
-    assert default_steps(make_model("toric_loops"), gauss) == default_steps(make_model("gff"), gauss) == 200
+def test_default_steps_are_those_the_self_checks_passed_at():
+    """200 steps for both processes: at 50 flip-reversal steps loops at L = 8 keep parity defects and the Ising
+    energy at L = 8 misses its exact value at T_c and 2.6 (docs/decisions/generation.md)."""
+    assert default_steps(make_channel("bitflip")) == default_steps(make_channel("gaussian")) == 200
 
 
 def test_window_validation_names_the_bad_bound():

@@ -46,7 +46,7 @@ def test_bench_generation_against_the_sampler(benchmark, case):
     name, params, L, local_family, radius, n, sizes = CASES[case]
     model = make_model(name, **params)
     channel = make_channel(default_channel_name(model))
-    path = level_path(channel, default_steps(model, channel), model.channels * L * L, model.variable_type)
+    path = level_path(channel, default_steps(channel), model.channels * L * L, model.variable_type)
     levels = denoiser_levels(path)
     exact_global, _ = fit_member("exact", None, model, channel, L, levels, seed=1)
     local, _ = fit_member(local_family, radius, model, channel, L, levels, seed=1)
