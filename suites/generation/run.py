@@ -21,9 +21,7 @@ from .observables import compare, observable_spec
 from .reverse import generate_samples
 from .schedule import Schedule, denoiser_levels, level_path, process_kind, validate_window
 
-#: default reverse steps per process (fixed by the self-check and convergence tables of docs/decisions/generation.md:
-#: at 50 flip-reversal steps loops at L = 8 keep parity defects and the Ising energy at L = 8 is resolved off its
-#: exact value at T_c and 2.6; at 200 every observable of both is consistent)
+#: default reverse steps per process: the self-checks pass at these (docs/decisions/generation.md)
 DEFAULT_STEPS = {"localisation": 200, "flip-reversal": 200}
 SAMPLER_NAME = "reverse-diffusion"
 #: seed offsets: the reference samples and the training data must not share the generation's seed
