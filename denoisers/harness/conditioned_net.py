@@ -151,7 +151,7 @@ class ConditionedNet(nn.Module):
         if not self.folds_film:
             return self.forward(y, feature)
         e = self.embedding(feature)
-        return self.head(self.trunk(y, e, fold=True)) + self.skip_linear(y, e)
+        return self.head(self.trunk(y, e, fold=len(e) == 1)) + self.skip_linear(y, e)
 
     def forward_groups(self, y, features, b: int):
         """``forward`` for G groups of b consecutive samples, group g at ``features[g]``."""
