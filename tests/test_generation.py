@@ -14,7 +14,7 @@ from phasebench.suites.cli import main
 from phasebench.suites.generation.members import fit_member
 from phasebench.suites.generation.observables import compare, energy_distance
 from phasebench.suites.generation.reverse import flip_probability, generate_samples
-from phasebench.suites.generation.run import default_steps
+from phasebench.suites.generation.run import DEFAULT_STEPS, default_steps, prepare
 from phasebench.suites.generation.schedule import (Schedule, denoiser_levels, flip_reversal_path, level_path,
                                                    localisation_path, parse_window, validate_window)
 
@@ -50,10 +50,13 @@ def test_paths_span_noise_to_data():
     assert denoiser_levels(fr)[0] > 0  # the target level 0 is never denoised
 
 
-def test_default_steps_are_those_the_self_checks_passed_at():
-    """200 steps for both processes: at 50 flip-reversal steps loops at L = 8 keep parity defects and the Ising
-    energy at L = 8 misses its exact value at T_c and 2.6 (docs/decisions/generation.md)."""
-    assert default_steps(make_channel("bitflip")) == default_steps(make_channel("gaussian")) == 200
+@pytest.mark.parametrize("model,channel", [("toric_loops", "bitflip"), ("ising", "bitflip"), ("gff", "gaussian")])
+def test_a_run_without_steps_takes_its_process_default(model, channel):
+    """``steps`` omitted: the path has the process's default count (DEFAULT_STEPS, fixed by the self-checks of
+    docs/decisions/generation.md), whatever the model."""
+    m, ch = make_model(model), make_channel(channel)
+    _, _, path = prepare(m, ch, 4, 2, "exact", None, None, None, None)
+    assert path.steps == default_steps(ch) == DEFAULT_STEPS[path.kind]
 
 
 def test_window_validation_names_the_bad_bound():

@@ -41,6 +41,14 @@ def line(tag, model, channel, L, n, family, radius, steps, seed=1, **kw):
     return comp
 
 
+#: single rows of the Ising bit-flip self-check: case -> (L, T, steps); n = 400, 4000 reference samples
+ISING_FLIP_ROWS = {"ising6-T2": (6, 2.0, 50), "ising6-Tc": (6, T_CRITICAL, 50), "ising8-T2": (8, 2.0, 50),
+                   "ising8-Tc": (8, T_CRITICAL, 50), "ising8-T2.6": (8, 2.6, 50), "ising8-Tc-200": (8, T_CRITICAL, 200),
+                   "ising8-T2.6-100": (8, 2.6, 100)}
+#: loops at L = 8, n = 200: case -> flip-reversal steps
+LOOPS8_STEPS = {"loops8-default": 50, "loops8-100": 100, "loops8-200": 200}
+
+
 def main(cases):
     gauss, flip = make_channel("gaussian"), make_channel("bitflip")
     gff = make_model("gff", m=0.5)
@@ -57,15 +65,9 @@ def main(cases):
         elif case == "ising6":
             for T in (2.0, T_CRITICAL, 2.6):
                 line(f"{case}-T{T:.3f}", make_model("ising", T=T), flip, 6, 400, "exact", None, 50, n_reference=4000)
-        elif case in ("ising6-T2", "ising6-Tc"):  # one row of ising6 (to run the rows side by side)
-            T = 2.0 if case == "ising6-T2" else T_CRITICAL
-            line(f"ising6-T{T:.3f}", make_model("ising", T=T), flip, 6, 400, "exact", None, 50, n_reference=4000)
-        elif case in ("ising8-T2", "ising8-Tc", "ising8-T2.6"):  # the L = 8 self-check, one temperature per run
-            T = {"ising8-T2": 2.0, "ising8-Tc": T_CRITICAL, "ising8-T2.6": 2.6}[case]
-            line(f"ising8-T{T:.3f}", make_model("ising", T=T), flip, 8, 400, "exact", None, 50, n_reference=4000)
-        elif case in ("ising8-Tc-200", "ising8-T2.6-100"):  # the step count the L = 8 energy needs
-            T, steps = (T_CRITICAL, 200) if case == "ising8-Tc-200" else (2.6, 100)
-            line(f"ising8-T{T:.3f}", make_model("ising", T=T), flip, 8, 400, "exact", None, steps, n_reference=4000)
+        elif case in ISING_FLIP_ROWS:  # one self-check row per run (to run rows side by side)
+            L, T, steps = ISING_FLIP_ROWS[case]
+            line(f"ising{L}-T{T:.3f}", make_model("ising", T=T), flip, L, 400, "exact", None, steps, n_reference=4000)
         elif case == "ising6-gauss":
             line(f"{case}-T2.0", make_model("ising", T=2.0), gauss, 6, 300, "exact", None, 50, n_reference=4000)
         elif case == "ising6-steps":
@@ -76,10 +78,8 @@ def main(cases):
                 line(case, loops, flip, 6, 200, "exact", None, steps)
         elif case == "loops8":
             line(case, loops, flip, 8, 100, "exact", None, 20)
-        elif case == "loops8-default":  # the default flip-reversal step count
-            line(case, loops, flip, 8, 200, "exact", None, 50)
-        elif case in ("loops8-100", "loops8-200"):  # the defect density against the step count
-            line(case, loops, flip, 8, 200, "exact", None, int(case.split("-")[1]))
+        elif case in LOOPS8_STEPS:  # the defect density against the step count
+            line(case, loops, flip, 8, 200, "exact", None, LOOPS8_STEPS[case])
         elif case == "gff-local":
             for r in (1, 2, 3, 5):
                 line(case, gff, gauss, 32, 1000, "exact", r, 200)
