@@ -6,7 +6,7 @@ bootstrap CI (a record with a point value, ``value``, ``mean`` or ``xi``, and ``
 with the same score of the other run.  A change is *flagged* when each run's value lies outside the
 other run's CI (a finite value that became NaN, an estimate lost, is flagged too).  A flagged change is a
 *regression* when it moves the wrong way for its kind of score (:data:`DIRECTIONS`): a transition placement
-away from the declared value (scored tasks only), an excess, MSE or gap up, ``xi_eff / xi_M`` away from 1,
+away from the declared value (scored tasks only), an excess, MSE, gap or W1 of generated samples up, ``xi_eff / xi_M`` away from 1,
 a share of the exact gain down; other scores carry no direction and are reported as changed.  With the
 same seeds and code a run repeats bit for bit (one torch thread), so any flag is a real change of the
 code or of its settings.
@@ -38,7 +38,7 @@ TARGET_KEYS = ("pc_estimate", "pc_extrapolated", "pc_vs_rmax", "estimate", "esti
 #: the last key of a score's path -> worse(old, new, target): True, False, or None (no direction)
 DIRECTIONS: Dict[str, Callable[[float, float, Optional[float]], Optional[bool]]] = {
     **{k: (lambda old, new, _t: new > old) for k in ("mse", "excess", "excess_over_exact_local",
-                                                     "global_vs_exact_worst_rel_gap")},
+                                                     "global_vs_exact_worst_rel_gap", "wasserstein")},
     **{k: (lambda old, new, t: None if t is None else abs(new - t) > abs(old - t)) for k in TARGET_KEYS},
     **{k: _away_from(1.0) for k in ("xi_ratio", "excess_ratio")},
     "share": lambda old, new, _t: new < old,

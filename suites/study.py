@@ -52,3 +52,6 @@ class Study:
     splits: List[Split] = field(default_factory=list)
     members: Dict[Hashable, MemberRequest] = field(default_factory=dict)
     settings: Dict[str, Any] = field(default_factory=dict)
+    #: False: the study reads no noisy test sets (its ``levels`` are its members' fit levels only, e.g. the
+    #: hundreds of levels of a reverse diffusion path)
+    noisy_tests: bool = True

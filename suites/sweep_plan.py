@@ -16,7 +16,8 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
   ``OVERHEAD_SECONDS (+ POOL_START_SECONDS) + rate * units``, the second term where the cell starts a pool of
   local worker processes (two or more trainable members and two or more slots), where ``units`` counts the
   data the cell touches: per study, its lattice sites times (training configurations + test configurations x
-  levels x members).
+  levels x members); a study without noisy test sets (generation) counts its schedules' denoiser calls instead,
+  sites times generated samples x path levels x schedules.
 
 ``rate``, ``score_rate`` and ``speed`` are measured from the latest stored cell of the same task (any grid, any
 code version) when the store has one; else a built-in task's come from :data:`REFERENCE_RATES` (its quick cell
@@ -83,7 +84,11 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     members = learned = trainable = fixed_steps = 0
     for study in task.plan(families, cfg):
         n_members = max(1, len(study.members))
-        if study.splits:
+        if study.splits and not study.noisy_tests:  # a generation study: its schedules' denoiser calls
+            sites = sum(s.L ** 2 for s in study.splits)
+            calls = study.settings.get("n", 0) * len(study.levels) * len(study.settings.get("schedules", ()))
+            units += sites * (cfg.n_train + cfg.n_test + calls)
+        elif study.splits:
             sites = sum(s.L ** 2 for s in study.splits)
             units += sites * (cfg.n_train + cfg.n_test * len(study.levels) * n_members)
         else:  # an exact reference on its own sizes (the global decoder)

@@ -18,6 +18,7 @@ import numpy as np
 from ..evaluation import task_split
 from ..parallel_fit import MemberSpec, fit_members
 from ..study import Study
+from .generation import evaluate_generation
 from .grid import evaluate_grid
 from .magnetisation import evaluate_aligned_magnetisation
 from .parameter_scan import evaluate_member_pairs
@@ -34,13 +35,15 @@ EVALUATIONS: Dict[str, Callable[..., List[Any]]] = {
     "sampled-edges": evaluate_sampled_edges,
     "global-decoder": evaluate_global_decoder,
     "aligned-magnetisation": evaluate_aligned_magnetisation,
+    "generation": evaluate_generation,
 }
 
 
 def load_splits(task: "Task", study: Study, cfg: "TaskConfig") -> List[Tuple[Any, Any, List[np.ndarray]]]:
     """(train, test, noisy test sets) per split of ``study`` (cached datasets, seeded noise)."""
     channel = task.channel()
-    return [task_split(task.model(**dict(s.params)), channel, cfg, s.L, study.levels, key=s.key,
+    levels = study.levels if study.noisy_tests else []
+    return [task_split(task.model(**dict(s.params)), channel, cfg, s.L, levels, key=s.key,
                        common_noise=s.common_noise) for s in study.splits]
 
 

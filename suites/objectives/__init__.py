@@ -12,9 +12,10 @@
 
 from .base import DIVISIONS, Task, TaskConfig, check_division
 from .decay_length import DecayLength
+from .generation import Generation
 from .for_model import OBJECTIVES, objective_for_model, task_from_record
 from .noise_transition import NoiseTransition
 from .parameter_transition import ParameterTransition
 
-__all__ = ["DIVISIONS", "Task", "TaskConfig", "check_division", "DecayLength", "NoiseTransition", "ParameterTransition",
+__all__ = ["DIVISIONS", "Task", "TaskConfig", "check_division", "DecayLength", "Generation", "NoiseTransition", "ParameterTransition",
            "OBJECTIVES", "objective_for_model", "task_from_record"]
