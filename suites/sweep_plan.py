@@ -53,6 +53,10 @@ REFERENCE_RATES: Dict[str, Dict[str, float]] = {
     "ising-temperature": {"rate": 1.76e-07, "score_rate": 0.0159, "speed": 1.54},
     "toric-bitflip": {"rate": 1.33e-05, "score_rate": 0.0475, "speed": 2.47},
     "toric-gaussian": {"rate": 2.52e-05, "score_rate": 0.0488},
+    # the generation tasks: the quick division of session 35 (idle cores, two workers; sweep-cost-model.md)
+    "gff-generation": {"rate": 2.39e-07, "speed": 2.03},
+    "ising-generation": {"rate": 1.82e-06, "speed": 0.795},
+    "toric-generation": {"rate": 0.0, "speed": 0.803},
 }
 
 

@@ -54,6 +54,14 @@ def test_plan_fits_members_on_the_path_and_reads_no_noisy_test_sets():
     assert units == 64 * (300 + 200 + 40 * len(levels) * 3)
 
 
+def test_hybrid_windows_run_only_where_asked():
+    task, cfg = tiny("ising-generation", windows=((0.1, 0.2),), hybrid_radii=(1,), self_check=False,
+                     hybrid_at=[{"L": 8, "T": 2.0}])
+    cfg = dataclasses.replace(cfg, model_params_grid=({"T": 2.0}, {"T": 2.6}))
+    names = {s.label: [x["name"] for x in s.settings["schedules"]] for s in task.plan(["bp"], cfg)}
+    assert names == {"bp:L8 T=2": ["r1", "r1+global[0.1:0.2]"], "bp:L8 T=2.6": ["r1"]}
+
+
 def test_bad_grids_are_refused_before_any_work():
     task = get_task("gff-generation")
     cfg = task.config("quick")

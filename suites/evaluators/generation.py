@@ -25,12 +25,20 @@ N_EXAMPLES = 4
 
 
 def speciation_level(reference: np.ndarray) -> float:
-    """``lambda_S = 1 / Lambda_max``, Lambda_max the largest eigenvalue of the reference data's covariance: where the
-    Gaussian channel's whole-system signal decides the data's largest mode (docs/physics.md, section 2; for
-    Ising below T_c, the sign of m)."""
+    """``lambda_S = 1 / Lambda_max``, Lambda_max the largest eigenvalue of the covariance of the reference data (in the
+    units the channel acts on): where the Gaussian channel's whole-system signal decides the data's largest mode
+    (docs/physics.md, section 2; for Ising below T_c, the sign of m)."""
     flat = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
     flat = flat - flat.mean(axis=0)
     return float(1.0 / np.linalg.eigvalsh(flat.T @ flat / len(flat))[-1])
+
+
+def signal_units(channel, x: np.ndarray, variable_type: str) -> np.ndarray:
+    """The clean values in the units of the channel's signal: the channel's input under the Gaussian channel, spins
+    ``1 - 2x`` for bits under bit flips (whose Nishimori coupling J = atanh(1 - 2p) acts on spins; J^2 plays lambda)."""
+    if variable_type == "binary" and not channel.additive_gaussian:
+        return 1.0 - 2.0 * np.asarray(x, dtype=np.float64)
+    return channel.channel_input(x, variable_type)
 
 
 def generate_and_compare(item) -> Dict[str, Any]:
@@ -68,7 +76,8 @@ def evaluate_generation(task, study, data, fitted, cfg, tick) -> List[Dict[str, 
         "family": settings["family"], "label": study.label, "L": L, "params": dict(split.params), "steps": path.steps, "process": path.kind, "n": settings["n"],
         "seed": settings["seed"], "n_reference": len(test.samples), "reference_sha256": test.sha256,
         "level_name": channel.level_name, "level_range": list(path.level_range()),
-        "speciation_lambda": speciation_level(test.samples), "distribution_name": spec.distribution,
+        "speciation_lambda": speciation_level(signal_units(channel, test.samples, model.variable_type)),
+        "distribution_name": spec.distribution,
         "reference_distribution": spec.per_config(model, test.samples)[spec.distribution],
         "reference_examples": test.samples[:N_EXAMPLES],
         "members": {str(k): info for k, (_, info) in fitted.items()},

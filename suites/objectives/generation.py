@@ -21,7 +21,8 @@ of the generated ensembles (``all_consistent``) and W1.
 
 Settings (``TaskConfig.extra``): ``n_generated``, ``steps`` (None: the process's default,
 :data:`phasebench.suites.generation.run.DEFAULT_STEPS`), ``global_family`` (default ``exact``),
-``self_check`` (default True), ``windows`` ((lo, hi) pairs of levels), ``hybrid_radii``.  ``TaskConfig.levels``
+``self_check`` (default True), ``windows`` ((lo, hi) pairs of levels), ``hybrid_radii``, ``hybrid_at`` (where the
+windows run, :meth:`Generation.hybrid_here`).  ``TaskConfig.levels``
 is unused (the path fixes the levels); ``n_test`` is the size of the reference ensemble.
 """
 
@@ -54,7 +55,14 @@ class Generation(Task):
         return {"n": int(extra.get("n_generated", 200)), "steps": extra.get("steps") or default_steps(self.channel()),
                 "global_family": extra.get("global_family", "exact"), "self_check": bool(extra.get("self_check", True)),
                 "windows": [tuple(float(v) for v in w) for w in extra.get("windows", ())],
-                "hybrid_radii": tuple(extra.get("hybrid_radii", cfg.radii[:1]))}
+                "hybrid_radii": tuple(extra.get("hybrid_radii", cfg.radii[:1])), "hybrid_at": extra.get("hybrid_at")}
+
+    def hybrid_here(self, cfg: TaskConfig, L: int, params: Dict[str, float]) -> bool:
+        """Whether the hybrid windows run at size L and model parameters ``params`` (``hybrid_at``: a list of
+        partial points such as ``{"L": 6, "T": 2.0}``, matched key by key; None: everywhere)."""
+        at = self.settings(cfg)["hybrid_at"]
+        point = {"L": L, **params}
+        return at is None or any(all(point.get(k) == v for k, v in where.items()) for where in at)
 
     def path(self, cfg: TaskConfig, L: int):
         model = self.model()
@@ -72,7 +80,8 @@ class Generation(Task):
             path = self.path(cfg, L)
             for window in s["windows"]:
                 validate_window(window, path, self.channel().level_name)
-            if (s["windows"] or s["self_check"]) and not self.has_global(cfg, L):
+            hybrid = s["windows"] and any(self.hybrid_here(cfg, L, p) for p in cfg.model_params_grid)
+            if (hybrid or s["self_check"]) and not self.has_global(cfg, L):
                 raise ValueError(f"task {self.name!r}: family {s['global_family']!r} has no global member at L={L} "
                                  f"for its self-check and hybrid windows")
         if not set(s["hybrid_radii"]) <= set(cfg.radii):
@@ -109,7 +118,8 @@ class Generation(Task):
                 if fam == s["global_family"] and s["self_check"]:
                     members[GLOBAL] = MemberRequest(fam, None, (0,), seed)
                     schedules.append(_schedule(GLOBAL, None, GLOBAL))
-                for r in (r for r in s["hybrid_radii"] if r in members):
+                hybrid_radii = s["hybrid_radii"] if self.hybrid_here(cfg, L, params) else ()
+                for r in (r for r in hybrid_radii if r in members):
                     for lo, hi in s["windows"]:
                         members[GLOBAL] = MemberRequest(s["global_family"], None, (0,), seed)
                         schedules.append(_schedule(f"r{r}+{GLOBAL}[{lo:g}:{hi:g}]", r, r, GLOBAL, (lo, hi)))

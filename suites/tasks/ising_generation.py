@@ -24,12 +24,14 @@ class IsingGenerationTask(Generation):
     model_name = "ising"
     model_params = {"T": 2.0}
     channel_name = "bitflip"
+    axis = "T"  # ``phasebench run --values`` scans T
 
     def config(self, division: str) -> TaskConfig:
         if division == "quick":
-            return TaskConfig(L=(6,), levels=(), radii=(1, 2), n_train=1000, n_test=1000, seed=0, budget=5.0,
+            return TaskConfig(L=(6,), levels=(), radii=(1, 2), n_train=500, n_test=500, seed=0, budget=5.0,
                               extra={"n_generated": 200, "self_check": False})
-        return TaskConfig(L=(8,), levels=(), radii=(1, 2, 3), n_train=4000, n_test=4000, seed=0, budget=120.0,
+        return TaskConfig(L=(6, 8), levels=(), radii=(1, 2), n_train=4000, n_test=4000, seed=0, budget=120.0,
                           model_params_grid=({"T": 2.0}, {"T": round(T_CRITICAL, 6)}, {"T": 2.6}),
-                          extra={"n_generated": 400, "hybrid_radii": (1,),
-                                 "windows": ((0.3, 0.5), (0.2, 0.3), (0.1, 0.2), (0.001, 0.1), (0.2, 0.5))})
+                          extra={"n_generated": 400, "hybrid_radii": (1, 2), "hybrid_at": [{"L": 6, "T": 2.0}],
+                                 "windows": ((0.45, 0.5), (0.35, 0.45), (0.25, 0.35), (0.15, 0.25), (0.05, 0.15),
+                                             (0.001, 0.05), (0.25, 0.5), (0.15, 0.45))})

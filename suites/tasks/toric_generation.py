@@ -26,6 +26,7 @@ class ToricGenerationTask(Generation):
         if division == "quick":
             return TaskConfig(L=(4,), levels=(), radii=(1,), n_train=1000, n_test=1000, seed=0, budget=5.0,
                               extra={"n_generated": 100, "self_check": False})
-        return TaskConfig(L=(8,), levels=(), radii=(1, 2), n_train=2000, n_test=4000, seed=0, budget=120.0,
-                          extra={"n_generated": 200, "hybrid_radii": (2,),
+        # the exact global oracle costs 10 ms per configuration and call at L = 6, 190 ms at L = 8: hybrids at L = 6
+        return TaskConfig(L=(6, 8), levels=(), radii=(1, 2), n_train=2000, n_test=4000, seed=0, budget=120.0,
+                          extra={"n_generated": 200, "hybrid_radii": (1,), "hybrid_at": [{"L": 6}],
                                  "windows": ((0.15, 0.5), (0.09, 0.15), (0.05, 0.09), (0.001, 0.05), (0.05, 0.15))})
