@@ -45,7 +45,8 @@ def test_companions_are_what_the_task_scores_against():
 
 def test_example_plugin_family_appears_as_cases(tmp_path):
     """The example plugin family (examples/window_mean), installed through its entry point, becomes cases with no
-    edit to suites/: on every task whose model it supports (the GFF and Ising tasks), in both divisions."""
+    edit to suites/: on every task whose model it supports (the GFF and Ising tasks, generation included), in both
+    divisions."""
     dist = tmp_path / "phasebench_window_mean-0.1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: phasebench-window-mean\nVersion: 0.1.0\n")
@@ -57,7 +58,7 @@ def test_example_plugin_family_appears_as_cases(tmp_path):
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))})
     assert out.returncode == 0, out.stdout + out.stderr
     cases = set(re.findall(r"test_score\[([\w-]+)\]", out.stdout))
-    tasks = ("gff-markov", "ising-speciation", "ising-temperature")
+    tasks = ("gff-generation", "gff-markov", "ising-generation", "ising-speciation", "ising-temperature")
     assert cases == {f"{t}-window_mean{d}" for t in tasks for d in ("", "-full")}
 
 

@@ -83,9 +83,12 @@ def _extremes(rec: Dict[str, Any]) -> List[Dict[str, Any]]:
 def sample_images(task: str, records: List[Dict[str, Any]], out_dir) -> str:
     """A few generated configurations per (record, schedule) next to reference ones (the mean over channels)."""
     plt = _pyplot()
-    rows = []
+    rows, seen = [], set()
     for rec in records:
-        rows.append((f"{rec['label']}: reference", rec["reference_examples"]))
+        where = rec["label"].split(":", 1)[1]  # the reference once per (L, model parameters)
+        if where not in seen:
+            seen.add(where)
+            rows.append((f"{where}: reference", rec["reference_examples"]))
         rows += [(f"{rec['label']}: {s['name']}", s["examples"]) for s in _extremes(rec)]
     n = max(len(x) for _, x in rows)
     fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n + 2.4, 1.3 * len(rows)), squeeze=False)
