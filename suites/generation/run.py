@@ -22,7 +22,7 @@ from .reverse import generate_samples
 from .schedule import Schedule, denoiser_levels, level_path, process_kind, validate_window
 
 #: default reverse steps per process: the self-checks pass at these (docs/decisions/generation.md)
-DEFAULT_STEPS = {"localisation": 200, "flip-reversal": 200}
+DEFAULT_STEPS = {"localisation": 400, "flip-reversal": 200}
 SAMPLER_NAME = "reverse-diffusion"
 #: seed offsets: the reference samples and the training data must not share the generation's seed
 REFERENCE_SEED_OFFSET = 7919

@@ -23,7 +23,7 @@ class GFFGenerationTask(Generation):
     def config(self, division: str) -> TaskConfig:
         if division == "quick":
             return TaskConfig(L=(16,), levels=(), radii=(1, 3), n_train=2000, n_test=1000, seed=0, budget=5.0,
-                              extra={"n_generated": 100})
+                              extra={"n_generated": 100, "steps": 200})  # a smoke check: half the default path
         return TaskConfig(L=(32,), levels=(), radii=(1, 2, 3, 5), n_train=8000, n_test=4000, seed=0, budget=120.0,
                           extra={"n_generated": 1000, "hybrid_radii": (1,),
                                  "windows": ((0.01, 0.1), (0.1, 1.0), (1.0, 10.0), (10.0, 100.0), (0.01, 10.0))})

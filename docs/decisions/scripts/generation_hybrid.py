@@ -7,7 +7,8 @@ tasks"): each case is a ``phasebench run`` of one generation task on a grid of i
 CASE: ising6-hybrid (T = 2, L = 6, bit flip: bp, linear, cnn at r = 1, 2, each with the exact global member in
 eight windows of p), loops6-hybrid (x = 1, L = 6, bit flip: the exact r = 1 member with the exact global
 member in five windows around p_c), gff32-hybrid (m = 0.5, L = 32: exact and linear at r = 1, 2, 3, 5, r = 1 with the
-exact global member in five windows of lambda).
+exact global member in five windows of lambda), gff32-selfcheck (the exact global and r = 1 members alone at L = 32,
+the default steps).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CASES = {
     "loops6-hybrid": dict(tasks=["toric-generation"], families=["exact"], overrides={
         "L": (6,), "radii": (1,), "n_test": 4000,
         "extra": {"n_generated": 200, "hybrid_radii": (1,), "windows": LOOPS_WINDOWS}}),
+    "gff32-selfcheck": dict(tasks=["gff-generation"], families=["exact"], overrides={
+        "L": (32,), "radii": (1,), "n_test": 4000, "extra": {"n_generated": 1000}}),
     "gff32-hybrid": dict(tasks=["gff-generation"], families=["exact", "linear"], overrides={
         "L": (32,), "radii": (1, 2, 3, 5), "n_train": 8000, "n_test": 4000,
         "extra": {"n_generated": 1000, "hybrid_radii": (1,), "windows": GFF_WINDOWS}}),
