@@ -75,9 +75,8 @@ def cmd_tasks(args) -> int:
         t = get_task(name)
         q = t.config("quick")
         print(f"{name}: {t.description}")
-        levels = ", ".join(f"{float(v):g}" for v in q.levels)
         print(f"  model {t.model_name} {t.model_params}, channel {t.channel_name}; quick: L={list(q.L)}, "
-              f"levels=[{levels}], radii={list(q.radii)}{'' if t.scored else ' [unscored]'}")
+              f"{t.levels_text(q)}, radii={list(q.radii)}{'' if t.scored else ' [unscored]'}")
     return 0
 
 

@@ -88,6 +88,10 @@ class Task:
         """Radius of the family member used as the reference when the model has no exact global oracle."""
         return None
 
+    def levels_text(self, cfg: TaskConfig) -> str:
+        """The grid's levels as ``phasebench tasks`` prints them."""
+        return "levels=[" + ", ".join(f"{float(v):g}" for v in cfg.levels) + "]"
+
     # -- families --------------------------------------------------------------------------------
     def members_needed(self, family, cfg: TaskConfig, L: int) -> List[Optional[int]]:
         """Radii of the members of ``family`` (a family class) that the objective fits at size L.

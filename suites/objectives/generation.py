@@ -64,6 +64,10 @@ class Generation(Task):
         point = {"L": L, **params}
         return at is None or any(all(point.get(k) == v for k, v in where.items()) for where in at)
 
+    def levels_text(self, cfg: TaskConfig) -> str:
+        s = self.settings(cfg)
+        return f"levels: a {s['steps']}-step reverse path, {s['n']} samples"
+
     def path(self, cfg: TaskConfig, L: int):
         model = self.model()
         return level_path(self.channel(), self.settings(cfg)["steps"], model.channels * L * L, model.variable_type)
