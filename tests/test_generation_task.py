@@ -118,3 +118,20 @@ def test_speciation_level_is_the_inverse_top_covariance_eigenvalue():
 def test_a_w1_that_grows_outside_both_intervals_is_a_regression():
     change = classify(ScoreChange("t", "f", "s.wasserstein", (0.01, 0.005, 0.015), (0.1, 0.09, 0.11)), None)
     assert change.flagged and change.regression
+
+
+def test_the_best_window_is_the_cheapest_consistent_one_else_the_smallest_w1():
+    task = get_task("ising-generation")
+
+    def run(window, fraction, consistent, w1):
+        return {"name": f"r1+global[{window[0]}:{window[1]}]", "radius": 1, "window": list(window),
+                "global_fraction": fraction, "all_consistent": consistent, "wasserstein": {"value": w1}}
+
+    def summary(*runs):
+        rec = {"schedules": [dict(r) for r in runs], "speciation_lambda": 0.03}  # p_S = 0.4154 under bit flips
+        return task.hybrid_summary(rec, {r["name"]: r for r in runs})["r1"]
+
+    h = summary(run((0.25, 0.35), 0.1, False, 0.04), run((0.15, 0.45), 0.4, True, 0.06), run((0.25, 0.5), 0.66, True, 0.1))
+    assert h["minimal_global_fraction"] == 0.4 and h["best_window"] == [0.15, 0.45] and h["speciation_in_best_window"]
+    h = summary(run((0.25, 0.35), 0.1, False, 0.04), run((0.45, 0.5), 0.3, False, 0.4))
+    assert h["minimal_global_fraction"] is None and h["best_window"] == [0.25, 0.35] and not h["speciation_in_best_window"]

@@ -13,7 +13,8 @@ has them): every observable with its CI and whether it is consistent at the fami
 distribution observable against its permutation null, the energy-distance p-value
 (:func:`phasebench.suites.generation.observables.compare`).  All schedules of a task share one generation
 seed (common random numbers).  Per hybrid radius the summary gives the smallest global fraction whose run is
-consistent in every observable and the window with the smallest W1, beside the transition measured on the
+consistent in every observable and the best window (that run's window; with no consistent run, the window with the
+smallest W1), beside the transition measured on the
 same data: the speciation level ``lambda_S = 1 / Lambda_max`` of the reference data's covariance (under bit
 flips, the level whose Nishimori coupling J has ``J^2 = lambda_S``), and the model's declared transition along
 the channel's level where it has one.  Nothing here places a transition; the task is scored by the consistency
@@ -173,10 +174,13 @@ class Generation(Task):
             row["windows"].append({"window": list(s["window"]), "global_fraction": summ["global_fraction"],
                                    "all_consistent": summ["all_consistent"], "w1": summ["wasserstein"]["value"]})
         for row in out.values():
-            ok = [w["global_fraction"] for w in row["windows"] if w["all_consistent"]]
-            row["minimal_global_fraction"] = min(ok) if ok else None
-            row["best_window"] = min(row["windows"], key=lambda w: w["w1"])["window"]
+            ok = [w for w in row["windows"] if w["all_consistent"]]
+            row["minimal_global_fraction"] = min(w["global_fraction"] for w in ok) if ok else None
+            # the consistent window with the smallest global fraction, else the one with the smallest W1
+            best = min(ok, key=lambda w: (w["global_fraction"], w["w1"])) if ok else min(row["windows"], key=lambda w: w["w1"])
+            row["best_window"] = best["window"]
             row["transition"] = self.transition_levels(rec["speciation_lambda"])
+            row["speciation_in_best_window"] = best["window"][0] <= row["transition"]["speciation"] <= best["window"][1]
         return out
 
     def cells(self, records, bootstrap) -> List[Dict[str, Any]]:
@@ -203,7 +207,8 @@ class Generation(Task):
                 t = h["transition"]
                 rows.append([_size_text(e), e["family"], f"{key} hybrid: smallest consistent global fraction",
                              "none" if frac is None else f"{frac:.2f}",
-                             f"best window {h['best_window'][0]:g}:{h['best_window'][1]:g}",
+                             f"best window {h['best_window'][0]:g}:{h['best_window'][1]:g}"
+                             + (" (holds the speciation level)" if h["speciation_in_best_window"] else ""),
                              f"speciation {t['speciation']:.4g}" + (f", declared {t['declared']:.4g}" if "declared" in t else ""),
                              "", ""])
         return header, rows
