@@ -191,7 +191,7 @@ def compare_files(old_path: str, new_path: str) -> Tuple[str, List[ScoreChange]]
         commit = lambda r: r["provenance"].get("git_commit") or "n/a"  # noqa: E731
         out += [f"- old: {old_path} (commit {commit(old)}); new: {new_path} (commit {commit(new)}); division {division}",
                 "- flagged: each run's value outside the other's 95% CI; a regression: a flagged change in the wrong "
-                "direction (placement away from the declared value, excess/MSE/gap up, xi_eff/xi_M away from 1, "
+                "direction (placement away from the declared value, excess/MSE/gap/W1 up, xi_eff/xi_M away from 1, "
                 "gain share down)", ""]
         for name in [n for n in old["tasks"] if n not in new["tasks"]]:
             out += [f"## {name}", "", f"only in {old_path}", ""]
