@@ -92,6 +92,13 @@ def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], k
     return train, test, noisy
 
 
+def covariance_top_eigenvalue(x: np.ndarray) -> float:
+    """Largest eigenvalue of the empirical covariance of the flattened configurations."""
+    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    flat = flat - flat.mean(axis=0)
+    return float(np.linalg.eigvalsh(flat.T @ flat / len(flat))[-1])
+
+
 def config_magnetisation(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).reshape(len(x), -1).mean(axis=1)
 

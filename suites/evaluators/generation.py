@@ -16,6 +16,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from ..evaluation import covariance_top_eigenvalue
 from ..generation.observables import compare, observable_spec
 from ..generation.reverse import generate_samples
 from ..generation.schedule import Schedule, level_path
@@ -28,9 +29,7 @@ def speciation_level(reference: np.ndarray) -> float:
     """``lambda_S = 1 / Lambda_max``, Lambda_max the largest eigenvalue of the covariance of the reference data (in the
     units the channel acts on): where the Gaussian channel's whole-system signal decides the data's largest mode
     (docs/physics.md, section 2; for Ising below T_c, the sign of m)."""
-    flat = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
-    flat = flat - flat.mean(axis=0)
-    return float(1.0 / np.linalg.eigvalsh(flat.T @ flat / len(flat))[-1])
+    return 1.0 / covariance_top_eigenvalue(reference)
 
 
 def signal_units(channel, x: np.ndarray, variable_type: str) -> np.ndarray:

@@ -28,15 +28,9 @@ import numpy as np
 from ..estimators import BootstrapConfig, derive_seed, replicate_interval
 from ..estimators.crossing import level_at_fraction_replicates
 from ..estimators.systematic import interval_text
+from ..evaluation import covariance_top_eigenvalue
 from ..study import MemberRequest, Split, Study
 from .base import TASKS, Task, TaskConfig
-
-
-def covariance_top_eigenvalue(x: np.ndarray) -> float:
-    """Largest eigenvalue of the empirical covariance of the flattened configurations."""
-    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    flat = flat - flat.mean(axis=0)
-    return float(np.linalg.eigvalsh(flat.T @ flat / len(flat))[-1])
 
 
 @TASKS.register("ising-speciation")
