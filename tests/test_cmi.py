@@ -69,7 +69,8 @@ def test_cmi_command_writes_strict_json_and_refuses_unknown_pairs(tmp_path, caps
     assert [c["r"] for c in data["cells"]] == [0, 1] and (out / data["plot"]).stat().st_size > 1000
     assert data["cells"][1]["value"] < data["cells"][0]["value"]
     for args, needle in ((["cmi", "toric-gaussian", "--estimator", "exact"], "bitflip channel only"),
-                         (["cmi", "ising-temperature", "--estimator", "exact"], "does not treat the ising"),
+                         (["cmi", "ising-temperature", "--estimator", "gaussian"], "does not treat the ising"),
+                         (["cmi", "ising-temperature", "--estimator", "exact"], "ising-temperature scans T"),
                          (["cmi", "gff-markov", "--estimator", "mine?"], "unknown CMI estimator")):
         assert main(args + ["--out", str(tmp_path / "bad")]) == 2
         assert needle in capsys.readouterr().err and not (tmp_path / "bad").exists()

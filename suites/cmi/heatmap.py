@@ -25,13 +25,14 @@ from phasebench.lattice_models.datasets import load_or_generate
 from phasebench.lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic
 
 from ..estimators import derive_seed
-from . import gaussian_field, mine, toric_exact
+from ..evaluation import covariance_top_eigenvalue
+from . import gaussian_field, ising_exact, mine, toric_exact
 
 #: estimator name -> (models it treats, what it needs)
 ESTIMATORS: Dict[str, Dict[str, Any]] = {
-    "exact": {"models": ("gff", "toric_loops"),
-              "needs": "the GFF's closed form (no data); for the toric loops under bit flips, the global and window "
-                       "oracles averaged over exact samples (L <= 10)"},
+    "exact": {"models": ("gff", "toric_loops", "ising"),
+              "needs": "the GFF's closed form (no data); for the toric loops under bit flips and the Ising model "
+                       "under the Gaussian channel, the global and window oracles averaged over samples (L <= 10)"},
     "gaussian": {"models": ("gff",), "needs": "noisy samples of a scalar field (exact for Gaussian data)"},
     "immse": {"models": ("gff",), "needs": "clean and noisy samples and the exact Gaussian conditionals"},
     "mine": {"models": ("gff",), "needs": "noisy samples (the seed paper's neural baseline; C within radius 6, L >= 13)"},
@@ -58,6 +59,8 @@ def cmi_heatmap(task, cfg, estimator: str, n_samples: int | None = None) -> Dict
     check_estimator(estimator, task.model_name, channel)
     if task.model_name == "toric_loops":
         return _toric_heatmap(task, cfg, n_samples)
+    if task.model_name == "ising":
+        return _ising_heatmap(task, cfg, n_samples)
     L = cfg.L[0]
     n = int(n_samples or cfg.n_test)
     t0 = time.perf_counter()
@@ -103,6 +106,30 @@ def _toric_heatmap(task, cfg, n_samples: int | None) -> Dict[str, Any]:
             "cells": summary["cells"], "peak_level_per_radius": summary["peak_level"],
             "placement_from_cmi_decay": placement, "target": task.transition().value,
             "wall_seconds": grid["wall_seconds"],
+            "provenance": {"package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
+                           "seed": cfg.seed, "model": task.model_name, "model_params": task.model_params}}
+
+
+def _ising_heatmap(task, cfg, n_samples: int | None) -> Dict[str, Any]:
+    """The exact Ising CMI and r-local excess (:mod:`.ising_exact`), with the speciation window of the global
+    posterior and the breakdown windows (half maximum of the excess and of the CMI) per radius."""
+    L, n = cfg.L[0], int(n_samples or cfg.n_test)
+    if len(cfg.model_params_grid or ()) > 1:
+        raise ValueError(f"the exact Ising CMI needs a task at one temperature (ising-speciation); {task.name} scans "
+                         f"{', '.join(sorted(cfg.model_params_grid[0]))}")
+    if not 4 <= L <= ising_exact.MAX_L:
+        raise ValueError(f"L must lie in [4, {ising_exact.MAX_L}] for the exact Ising CMI, got {L}")
+    radii = [r for r in cfg.radii if r >= 1 and 2 * r + 1 < L]
+    if not radii:
+        raise ValueError(f"no radius r >= 1 with 2r + 1 < L = {L} among {list(cfg.radii)}")
+    model = task.model()
+    x = load_or_generate(model, n, L, derive_seed(cfg.seed, L, 7)).samples[:, 0].astype(np.float64)
+    res = ising_exact.grid(x, model.K, cfg.levels, radii, ising_exact.DEFAULT_CENTRES, derive_seed(cfg.seed, L, 8))
+    summary = ising_exact.summarize(res, derive_seed(cfg.seed, L, 10))
+    m2 = float((x.mean(axis=(1, 2)) ** 2).mean())
+    return {"task": task.name, "estimator": "exact", "L": L, "n_samples": n, "level_name": task.channel().level_name,
+            **summary, "lambda_S_estimate": 1.0 / covariance_top_eigenvalue(x),
+            "window_speciation_estimate": {str(r): 1.0 / ((2 * r + 1) ** 2 * m2) for r in radii},
             "provenance": {"package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
                            "seed": cfg.seed, "model": task.model_name, "model_params": task.model_params}}
 
