@@ -81,3 +81,5 @@ def test_cli_writes_the_ising_heatmap_and_refuses_a_torus_out_of_reach(tmp_path,
     assert out["lambda_S_estimate"] > 0 and (tmp_path / out["plot"]).exists()
     assert main(["cmi", "ising-speciation", "--estimator", "exact", "--L", "12", "--out", str(tmp_path / "x")]) == 2
     assert "L must lie in [4, 10]" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    assert main(["cmi", "gff-markov", "--estimator", "exact", "--centres", "4", "--out", str(tmp_path / "x")]) == 2
+    assert "exact Ising estimator only" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -77,6 +77,8 @@ def test_schedule_picks_the_global_member_inside_its_window():
     path = flip_reversal_path(10, 16)
     inside = sum(0.1 <= v <= 0.2 for v in path.levels[:-1])
     assert s.global_fraction(path) == pytest.approx(inside / 10)
+    global_alone = type("Member", (), {"radius": None})()  # e.g. the exact oracle's global member
+    assert Schedule(global_alone).global_fraction(path) == 1 and Schedule(local).global_fraction(path) == 0
     with pytest.raises(ValueError):
         Schedule(local, glob, None)
 

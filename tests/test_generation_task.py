@@ -85,7 +85,8 @@ def test_a_gff_run_records_every_schedule_reproducibly_in_strict_json(tmp_path):
     assert set(exact["schedules"]) == {"r1", "global", "r1+global[0.1:1]"}
     hybrid = exact["schedules"]["r1+global[0.1:1]"]
     assert 0 < hybrid["global_fraction"] < 1 and hybrid["denoiser_calls"]["global"] > 0
-    assert exact["schedules"]["global"]["global_fraction"] == 0 and exact["schedules"]["r1"]["denoiser_calls"]["global"] == 0
+    assert exact["schedules"]["global"]["global_fraction"] == 1 and exact["schedules"]["global"]["denoiser_calls"]["local"] == 0
+    assert exact["schedules"]["r1"]["global_fraction"] == 0 and exact["schedules"]["r1"]["denoiser_calls"]["global"] == 0
     assert exact["hybrid"]["r1"]["best_window"] == [0.1, 1.0]
     assert exact["hybrid"]["r1"]["transition"]["speciation"] > 0
     assert {c["schedule"] for c in first["cells"]} == {"r1", "global", "r1+global[0.1:1]"}

@@ -53,14 +53,15 @@ def check_estimator(name: str, model_name: str, channel) -> None:
         raise ValueError(f"the {name} CMI estimator needs the Gaussian channel, not {channel.to_dict().get('name')}")
 
 
-def cmi_heatmap(task, cfg, estimator: str, n_samples: int | None = None) -> Dict[str, Any]:
-    """The heat map of one task on its configuration ``cfg`` (levels, radii, the first L, the seed)."""
+def cmi_heatmap(task, cfg, estimator: str, n_samples: int | None = None, centres: int | None = None) -> Dict[str, Any]:
+    """The heat map of one task on its configuration ``cfg`` (levels, radii, the first L, the seed); ``centres``:
+    sites A averaged per configuration by the exact Ising estimator (default :data:`ising_exact.DEFAULT_CENTRES`)."""
     model, channel = task.model(), task.channel()
     check_estimator(estimator, task.model_name, channel)
     if task.model_name == "toric_loops":
         return _toric_heatmap(task, cfg, n_samples)
     if task.model_name == "ising":
-        return _ising_heatmap(task, cfg, n_samples)
+        return _ising_heatmap(task, cfg, n_samples, centres or ising_exact.DEFAULT_CENTRES)
     L = cfg.L[0]
     n = int(n_samples or cfg.n_test)
     t0 = time.perf_counter()
@@ -110,7 +111,7 @@ def _toric_heatmap(task, cfg, n_samples: int | None) -> Dict[str, Any]:
                            "seed": cfg.seed, "model": task.model_name, "model_params": task.model_params}}
 
 
-def _ising_heatmap(task, cfg, n_samples: int | None) -> Dict[str, Any]:
+def _ising_heatmap(task, cfg, n_samples: int | None, centres: int) -> Dict[str, Any]:
     """The exact Ising CMI and r-local excess (:mod:`.ising_exact`), with the speciation window of the global
     posterior and the breakdown windows (half maximum of the excess and of the CMI) per radius."""
     L, n = cfg.L[0], int(n_samples or cfg.n_test)
@@ -124,7 +125,7 @@ def _ising_heatmap(task, cfg, n_samples: int | None) -> Dict[str, Any]:
         raise ValueError(f"no radius r >= 1 with 2r + 1 < L = {L} among {list(cfg.radii)}")
     model = task.model()
     x = load_or_generate(model, n, L, derive_seed(cfg.seed, L, 7)).samples[:, 0].astype(np.float64)
-    res = ising_exact.grid(x, model.K, cfg.levels, radii, ising_exact.DEFAULT_CENTRES, derive_seed(cfg.seed, L, 8))
+    res = ising_exact.grid(x, model.K, cfg.levels, radii, centres, derive_seed(cfg.seed, L, 8))
     summary = ising_exact.summarize(res, derive_seed(cfg.seed, L, 10))
     m2 = float((x.mean(axis=(1, 2)) ** 2).mean())
     return {"task": task.name, "estimator": "exact", "L": L, "n_samples": n, "level_name": task.channel().level_name,
@@ -173,9 +174,10 @@ def plot_heatmap(result: Dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
-def write_heatmap(task, cfg, estimator: str, out_dir: str | Path, n_samples: int | None = None) -> Dict[str, Any]:
+def write_heatmap(task, cfg, estimator: str, out_dir: str | Path, n_samples: int | None = None,
+                  centres: int | None = None) -> Dict[str, Any]:
     """Compute, then write ``cmi.json`` and ``cmi_heatmap.png`` into ``out_dir`` (atomically)."""
-    result = cmi_heatmap(task, cfg, estimator, n_samples)
+    result = cmi_heatmap(task, cfg, estimator, n_samples, centres)
     out = Path(out_dir)
     result["plot"] = Path(plot_heatmap(result, out / f"cmi_heatmap_{estimator}.png")).name
     write_json_atomic(out / f"cmi_{estimator}.json", result)

@@ -47,7 +47,7 @@ def _rounded(mean: np.ndarray, variable_type: str) -> np.ndarray:
 
 def _denoise(schedule: Schedule, y: np.ndarray, level: float, calls: dict) -> np.ndarray:
     member = schedule.member_at(level)
-    calls["global" if member is schedule.global_member else "local"] += 1
+    calls["global" if schedule.is_global(member) else "local"] += 1
     return member.denoise(y, level)
 
 

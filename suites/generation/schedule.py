@@ -150,10 +150,14 @@ class Schedule:
     def member_at(self, level: float):
         return self.global_member if self.in_window(level) else self.local
 
+    def is_global(self, member) -> bool:
+        """The window's member, or a member without a radius (a global one acting alone, e.g. the exact oracle)."""
+        return member is self.global_member or getattr(member, "radius", 0) is None
+
     def global_fraction(self, path: LevelPath) -> float:
-        """The fraction of the path's denoiser calls made by the global member."""
+        """The fraction of the path's denoiser calls made by a global member (1 for a global member alone)."""
         calls = path.levels if path.kind == "localisation" else path.levels[:-1]
-        return float(np.mean([self.in_window(v) for v in calls]))  # every call, repeated levels included
+        return float(np.mean([self.is_global(self.member_at(v)) for v in calls]))  # repeated levels included
 
     def to_dict(self, path: LevelPath) -> dict:
         def member(m):

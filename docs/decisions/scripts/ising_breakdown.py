@@ -1,6 +1,7 @@
 """Breakdown and speciation windows of ordered Ising data against L (docs/decisions/ising-breakdown-speciation.md).
 
-    python docs/decisions/scripts/ising_breakdown.py OUT [L:N ...]      # default 4:400 6:300 8:120
+    python docs/decisions/scripts/ising_breakdown.py OUT [L:N[:CENTRES[:R,R...]] ...]
+        # default 4:400 6:300 8:120 (8 centres, every r with 2r + 1 < L up to 3); the L = 10 row: 10:40:4:1,4
 
 Runs ``phasebench cmi ising-speciation --estimator exact`` (T = 2, Gaussian channel) at each L with N
 configurations on one level grid, then prints, per L and radius, the speciation window of the exact global
@@ -20,13 +21,15 @@ import numpy as np
 LEVELS = [f"{v:.6g}" for v in np.logspace(-3.5, 1.0, 19)]
 
 
-def run(out: Path, L: int, n: int) -> dict:
+def run(out: Path, spec: str) -> dict:
+    L, n, *rest = spec.split(":")
+    centres = rest[0] if rest else "8"
+    radii = rest[1].split(",") if len(rest) > 1 else [str(r) for r in range(1, 4) if 2 * r + 1 < int(L)]
     path = out / f"L{L}" / "cmi_exact.json"
     if not path.exists():
-        radii = [str(r) for r in range(1, 4) if 2 * r + 1 < L]
         subprocess.run([sys.executable, "-m", "phasebench.suites.cli", "cmi", "ising-speciation", "--estimator", "exact",
-                        "--L", str(L), "--n", str(n), "--radii", *radii, "--levels", *LEVELS, "--out", str(path.parent)],
-                       check=True)
+                        "--L", L, "--n", n, "--centres", centres, "--radii", *radii, "--levels", *LEVELS,
+                        "--out", str(path.parent)], check=True)
     return json.loads(path.read_text())
 
 
@@ -39,11 +42,12 @@ def fmt(end: dict) -> str:
 
 def main(argv) -> None:
     out = Path(argv[0])
-    pairs = [tuple(int(v) for v in a.split(":")) for a in argv[1:]] or [(4, 400), (6, 300), (8, 120)]
+    specs = argv[1:] or ["4:400", "6:300", "8:120"]
     print("| L | n | s | speciation 10% | speciation 90% | r | excess peak | excess window | CMI peak | CMI window |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for L, n in pairs:
-        d = run(out, L, n)
+    for spec in specs:
+        d = run(out, spec)
+        L, n = d["L"], d["n"]
         sp = d["speciation"]
         for r, ex in d["breakdown_excess"].items():
             cm = d["breakdown_cmi"][r]
