@@ -59,3 +59,15 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(TypeError):
         datasets.save(ds, tmp_path / "x.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_writes_get_the_permissions_of_a_plain_open(tmp_path):
+    """``mkstemp`` creates its file private to the owner; the renamed output must not stay so."""
+    from phasebench.lattice_models.provenance import write_json_atomic
+
+    (tmp_path / "plain.json").write_text("{}")
+    write_json_atomic(tmp_path / "atomic.json", {"a": 1})
+    datasets.save(datasets.generate(make_model("gff", m=0.5), 2, 4, seed=0), tmp_path / "x.npz")
+    plain = (tmp_path / "plain.json").stat().st_mode & 0o777
+    assert (tmp_path / "atomic.json").stat().st_mode & 0o777 == plain
+    assert (tmp_path / "x.npz").stat().st_mode & 0o777 == plain
