@@ -247,3 +247,15 @@ def test_a_replicate_with_its_maximum_at_the_grid_edge_is_censored_there():
     last = out["by_rmax"][2]
     assert last["value"] == pytest.approx(0.105, abs=1e-3)  # the mean curve keeps its interior minimum
     assert last["lo"] == LEVELS[0] and last["hi"] == pytest.approx(0.105, abs=1e-3)
+
+
+def test_replicates_equal_up_to_rounding_do_not_dominate_the_weights():
+    """A column whose replicates differ only in the last bits has no variance: it gets the floor (the smallest
+    real variance), not a weight 1e30 times the others' (which made the extrapolation's fit singular)."""
+    from phasebench.suites.estimators.xi_eff import inverse_variance_weights
+
+    rng = np.random.default_rng(0)
+    rounded = 0.105 + np.spacing(0.105) * rng.integers(-2, 3, 400)
+    real = 0.1 + 0.01 * rng.standard_normal(400)
+    w = inverse_variance_weights(np.stack([rounded, real], axis=1))
+    assert w[0] == pytest.approx(w[1]) and w[1] == pytest.approx(1 / real.var(ddof=1))

@@ -230,15 +230,22 @@ def variant_shifts(value: float, reps: np.ndarray, variants: Dict[str, tuple]):
     return raw, moved
 
 
+#: relative standard deviation below which replicates count as equal (:func:`inverse_variance_weights`)
+ROUNDING_SD = 1e-9
+
+
 def inverse_variance_weights(replicates: np.ndarray) -> np.ndarray:
     """1 / variance over the replicates (axis 0), per column; variances are floored at the
     smallest positive one (equal weights when none is positive); 0 for columns without
-    finite replicates."""
+    finite replicates.  A variance below rounding (standard deviation under 1e-9 of the mean) counts as
+    zero: replicates equal up to the last bits would otherwise weigh 1e30 times the others and make the
+    fit singular."""
     rep = np.asarray(replicates, dtype=np.float64)
     finite = np.isfinite(rep)
     counts = finite.sum(axis=0)
     mean = np.where(finite, rep, 0.0).sum(axis=0) / np.maximum(counts, 1)
     var = np.where(finite, (rep - mean) ** 2, 0.0).sum(axis=0) / np.maximum(counts - 1, 1)
+    var = np.where(var <= (ROUNDING_SD * np.abs(mean)) ** 2, 0.0, var)
     positive = var[(counts > 1) & (var > 0)]
     floor = positive.min() if len(positive) else 1.0
     return np.where(counts > 0, 1.0 / np.maximum(var, floor), 0.0)
