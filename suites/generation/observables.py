@@ -197,17 +197,24 @@ def energy_distance_test(a: np.ndarray, b: np.ndarray, seed: int) -> dict:
 
 def wasserstein_test(a: np.ndarray, b: np.ndarray, seed: int, alpha: float = 0.05) -> dict:
     """W1 between two samples of a scalar, its bootstrap CI (both resampled), and the permutation null's
-    ``1 - alpha`` quantile (W1 of two samples of these sizes from one law): consistent when W1 is below it."""
+    ``1 - alpha`` quantile (W1 of two samples of these sizes from one law): consistent when W1 is below it.
+
+    Resampling adds its own distance, so the replicates sit above W1 (by about the null's scale); the interval is
+    the percentile interval of the replicates shifted down by their mean bias, clipped at 0.  The plain
+    percentile interval covered a true W1 of 0.05 in 32% of synthetic cases and could exclude its own point
+    estimate; the shifted one covers 87-97% for W1 = 0.05-0.5 (docs/decisions/generation.md, "The W1 interval")."""
     rng = np.random.default_rng(seed)
     value = wasserstein_distance(a, b)
-    boots = [wasserstein_distance(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
-             for _ in range(N_W1_RESAMPLES)]
+    boots = np.array([wasserstein_distance(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+                      for _ in range(N_W1_RESAMPLES)])
+    boots = boots - (boots.mean() - value)
     z = np.concatenate([a, b])
     null = []
     for _ in range(N_W1_RESAMPLES):
         perm = rng.permutation(z)
         null.append(wasserstein_distance(perm[:len(a)], perm[len(a):]))
     lo, hi = replicate_interval(boots)
+    lo = max(lo, 0.0)
     q = float(np.quantile(null, 1 - alpha))
     return {"value": float(value), "lo": lo, "hi": hi, "null_quantile": q, "null_level": 1 - alpha,
             "consistent": bool(value <= q)}
