@@ -99,6 +99,13 @@ def covariance_top_eigenvalue(x: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(flat.T @ flat / len(flat))[-1])
 
 
+def speciation_level(reference: np.ndarray) -> float:
+    """``lambda_S = 1 / Lambda_max``, Lambda_max the largest eigenvalue of the covariance of the reference data (in the
+    units the channel acts on): where the Gaussian channel's whole-system signal decides the data's largest mode
+    (docs/physics.md, section 2; for Ising below T_c, the sign of m)."""
+    return 1.0 / covariance_top_eigenvalue(reference)
+
+
 def config_magnetisation(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).reshape(len(x), -1).mean(axis=1)
 

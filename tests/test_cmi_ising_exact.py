@@ -46,8 +46,8 @@ def test_half_maximum_window_of_a_known_bump():
     curve = np.exp(-0.5 * ((x - centre) / width) ** 2)
     lo, hi = ising_exact.half_maximum_window(levels, curve[None])[0]
     half = width * np.sqrt(2 * np.log(2))
-    assert np.log(lo) == pytest.approx(centre - half, abs=0.02)
-    assert np.log(hi) == pytest.approx(centre + half, abs=0.02)
+    assert np.log(lo) == pytest.approx(centre - half, abs=3e-3)  # linear interpolation: 1.1e-3 off here
+    assert np.log(hi) == pytest.approx(centre + half, abs=3e-3)
     censored = ising_exact.half_maximum_window(levels[:15], curve[None, :15])[0]  # the peak off the grid's top
     assert np.isnan(censored[1])
 
@@ -63,7 +63,7 @@ def test_a_small_grid_has_the_expected_signs():
     assert (res["cmi"] >= 0).all() and (res["excess"] >= 0).all()
     # nested windows: the excess shrinks with r on average; at high SNR the posterior knows the sign of m
     assert res["excess"][1, 1].mean() < res["excess"][1, 0].mean()
-    assert res["overlap"][2].mean() == pytest.approx(res["abs_m"].mean(), rel=0.05)
+    assert res["overlap"][2].mean() == pytest.approx(res["abs_m"].mean(), rel=1e-3)  # measured 8e-5
     assert res["overlap"][0].mean() < 0.5 * res["abs_m"].mean()
     summary = ising_exact.summarize(res, seed=1, n_boot=200)
     assert set(summary["breakdown_excess"]) == {"1", "2"} and len(summary["cells"]) == 6

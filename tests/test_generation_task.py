@@ -11,7 +11,7 @@ import pytest
 from phasebench.lattice_models.provenance import strict_json
 from phasebench.suites import executors
 from phasebench.suites.compare import ScoreChange, classify
-from phasebench.suites.evaluators.generation import speciation_level
+from phasebench.suites.evaluation import speciation_level
 from phasebench.suites.generation.schedule import denoiser_levels
 from phasebench.suites.runner import apply_overrides, task_record
 from phasebench.suites.sweep_plan import cost_figures

@@ -25,7 +25,7 @@ from phasebench.lattice_models.datasets import load_or_generate
 from phasebench.lattice_models.provenance import git_commit, hardware, package_version, write_json_atomic
 
 from ..estimators import derive_seed
-from ..evaluation import covariance_top_eigenvalue
+from ..evaluation import speciation_level
 from . import gaussian_field, ising_exact, mine, toric_exact
 
 #: estimator name -> (models it treats, what it needs)
@@ -118,8 +118,7 @@ def _ising_heatmap(task, cfg, n_samples: int | None, centres: int) -> Dict[str, 
     if len(cfg.model_params_grid or ()) > 1:
         raise ValueError(f"the exact Ising CMI needs a task at one temperature (ising-speciation); {task.name} scans "
                          f"{', '.join(sorted(cfg.model_params_grid[0]))}")
-    if not 4 <= L <= ising_exact.MAX_L:
-        raise ValueError(f"L must lie in [4, {ising_exact.MAX_L}] for the exact Ising CMI, got {L}")
+    ising_exact.check_lattice(L)  # before sampling the data
     radii = [r for r in cfg.radii if r >= 1 and 2 * r + 1 < L]
     if not radii:
         raise ValueError(f"no radius r >= 1 with 2r + 1 < L = {L} among {list(cfg.radii)}")
@@ -129,7 +128,7 @@ def _ising_heatmap(task, cfg, n_samples: int | None, centres: int) -> Dict[str, 
     summary = ising_exact.summarize(res, derive_seed(cfg.seed, L, 10))
     m2 = float((x.mean(axis=(1, 2)) ** 2).mean())
     return {"task": task.name, "estimator": "exact", "L": L, "n_samples": n, "level_name": task.channel().level_name,
-            **summary, "lambda_S_estimate": 1.0 / covariance_top_eigenvalue(x),
+            **summary, "lambda_S_estimate": speciation_level(x),
             "window_speciation_estimate": {str(r): 1.0 / ((2 * r + 1) ** 2 * m2) for r in radii},
             "provenance": {"package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
                            "seed": cfg.seed, "model": task.model_name, "model_params": task.model_params}}

@@ -59,8 +59,9 @@ def mixture_kl(u: np.ndarray, v: np.ndarray, mu: float) -> np.ndarray:
         t = 2.0 * mu * y
         return (np.logaddexp(np.log(u) + t, np.log1p(-u)) - np.logaddexp(np.log(v) + t, np.log1p(-v)))
 
-    plus = (_GH_W * log_ratio(mu + np.sqrt(2.0) * _GH_X)).sum(axis=-1) / np.sqrt(np.pi)
-    minus = (_GH_W * log_ratio(-mu + np.sqrt(2.0) * _GH_X)).sum(axis=-1) / np.sqrt(np.pi)
+    with np.errstate(divide="ignore"):  # a weight of exactly 0 or 1 (a saturated posterior): log 0 = -inf is right
+        plus = (_GH_W * log_ratio(mu + np.sqrt(2.0) * _GH_X)).sum(axis=-1) / np.sqrt(np.pi)
+        minus = (_GH_W * log_ratio(-mu + np.sqrt(2.0) * _GH_X)).sum(axis=-1) / np.sqrt(np.pi)
     return np.maximum(u[..., 0] * plus + (1.0 - u[..., 0]) * minus, 0.0)
 
 
@@ -121,13 +122,18 @@ def per_config(x: np.ndarray, z: np.ndarray, K: float, lam: float, radii: Sequen
     return {"cmi": cmi, "excess": excess, "overlap": overlap, "abs_m": np.abs(x.mean(axis=(1, 2)))}
 
 
+def check_lattice(L: int) -> int:
+    """``L`` itself, or ValueError outside the sizes this estimator treats (4 <= L <= :data:`MAX_L`)."""
+    if not 4 <= int(L) <= min(MAX_L, ORACLE_MAX_L):
+        raise ValueError(f"L must lie in [4, {MAX_L}] for the exact Ising CMI, got {L}")
+    return int(L)
+
+
 def grid(x: np.ndarray, K: float, levels: Sequence[float], radii: Sequence[int], n_centres: int, seed: int,
          ) -> Dict[str, Any]:
     """The quantities of :func:`per_config` over the levels: ``cmi``/``excess`` (levels, radii, n), ``overlap``
     (levels, n), ``abs_m`` (n), and the wall time.  x: (n, L, L) clean spins."""
-    L = x.shape[-1]
-    if not 4 <= L <= min(MAX_L, ORACLE_MAX_L):
-        raise ValueError(f"L must lie in [4, {MAX_L}] for the exact Ising CMI, got {L}")
+    L = check_lattice(x.shape[-1])
     radii = [int(r) for r in radii]
     if any(r < 1 or 2 * r + 1 >= L for r in radii):
         raise ValueError(f"radii must satisfy 1 <= r and 2r + 1 < L = {L}, got {radii}")

@@ -16,20 +16,13 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..evaluation import covariance_top_eigenvalue
+from ..evaluation import speciation_level
 from ..generation.observables import compare, observable_spec
 from ..generation.reverse import generate_samples
 from ..generation.schedule import Schedule, level_path
 
 #: generated and reference configurations kept per schedule for the plots
 N_EXAMPLES = 4
-
-
-def speciation_level(reference: np.ndarray) -> float:
-    """``lambda_S = 1 / Lambda_max``, Lambda_max the largest eigenvalue of the covariance of the reference data (in the
-    units the channel acts on): where the Gaussian channel's whole-system signal decides the data's largest mode
-    (docs/physics.md, section 2; for Ising below T_c, the sign of m)."""
-    return 1.0 / covariance_top_eigenvalue(reference)
 
 
 def signal_units(channel, x: np.ndarray, variable_type: str) -> np.ndarray:

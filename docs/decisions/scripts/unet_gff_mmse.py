@@ -53,8 +53,7 @@ def main() -> None:
         err_unet = ((unet.denoise(y, level) - test) ** 2).mean(axis=(1, 2, 3))
         err_exact = ((exact.denoise(y, level) - test) ** 2).mean(axis=(1, 2, 3))
         ratios = err_unet[boot].mean(1) / err_exact[boot].mean(1)
-        theory = model.exact_mmse(channel, level, args.L) if hasattr(model, "exact_mmse") else None
-        print(json.dumps({"level": level, "mmse_theory": theory, "mmse_measured": float(err_exact.mean()),
+        print(json.dumps({"level": level, "mmse_theory": model.exact_mmse(channel, level, args.L), "mmse_measured": float(err_exact.mean()),
                           "unet_mse": float(err_unet.mean()), "ratio": float(err_unet.mean() / err_exact.mean()),
                           "ratio_ci": [float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))]}), flush=True)
 
