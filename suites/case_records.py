@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from phasebench.lattice_models.provenance import json_default, strict_json
 
@@ -78,6 +78,7 @@ def join_task_cases(cases: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         cells += [cell for cell in source["record"]["cells"]
                   if (cell.get("family") == fam if fam is not None else cell.get("family") not in families)]
     record = copy.deepcopy(cases[0]["record"])
+    record["placement"] = join_placements(cases, families)
     stages: Dict[str, float] = {}
     for case in cases:
         for name, seconds in case["record"].get("stage_seconds", {}).items():
@@ -85,6 +86,25 @@ def join_task_cases(cases: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     record.update(families=families, summary=summary, cells=cells, plots=[], stage_seconds=stages, cases=own,
                   wall_seconds=sum(c["record"].get("wall_seconds", 0.0) for c in cases))
     return record
+
+
+def join_placements(cases: Sequence[Dict[str, Any]], families: Sequence[str]) -> Optional[Dict[str, Any]]:
+    """The cases' placement tables (:mod:`phasebench.suites.placement`) as one: each family's row from its own case
+    where it ran, else from the first that has it; the separations recomputed over the joined rows."""
+    from .estimators.training_seeds import separated
+
+    tables = [c["record"].get("placement") for c in cases if c["record"].get("placement")]
+    if not tables:
+        return None
+    rows: Dict[str, Any] = {}
+    for case in cases:
+        for key, row in (case["record"].get("placement") or {}).get("families", {}).items():
+            own = row.get("family") == case["family"]
+            if row.get("family") in families and (key not in rows or own):
+                if key not in rows or not rows[key][1]:
+                    rows[key] = (row, own)
+    joined = {k: row for k, (row, _) in rows.items()}
+    return {**tables[0], "families": joined, "separated_below": separated(joined)}
 
 
 def merge_entries(first: Any, second: Any) -> Any:

@@ -64,7 +64,7 @@ def run_case(task_name: str, family: str, division: str = "quick",
     ``phasebench run --task TASK --family ... --division DIVISION`` would: the case record (module doc)."""
     check_division(division)
     task = get_task(task_name)
-    cfg = apply_overrides(task, task.config(division), overrides or {})
+    cfg = apply_overrides(task, task.division_config(division), overrides or {})
     if not resolve_families(task, [family], cfg):
         raise ValueError(f"task {task_name!r} cannot evaluate family {family!r} on its {division} grid")
     order = resolve_families(task, None, cfg)  # the runner's order of families, for joining cases

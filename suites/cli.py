@@ -171,7 +171,8 @@ def cmd_run(args) -> int:
 
     overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
                                    ("budget", args.budget), ("n_train", args.n_train), ("n_test", args.n_test),
-                                   ("seed", args.seed), ("axis_values", args.values)) if v is not None}
+                                   ("seed", args.seed), ("axis_values", args.values),
+                                   ("train_seeds", args.train_seeds)) if v is not None}
     if args.family_option:
         overrides["family_options"] = parse_family_options(args.family_option)
     model = None
@@ -315,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-test", type=int, help="override the test set size")
     s.add_argument("--seed", type=int, help="override the task's seed (data, noise, training and bootstrap seeds all derive from it)")
     s.add_argument("--budget", type=float, help="override the training budget per fitted member, in reference seconds (the work that takes that long on the reference machine; see README)")
+    s.add_argument("--train-seeds", type=int, metavar="N",
+                   help="training seeds per member of a trainable family (default: 1 in the quick division, 3 in the full)")
     s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",
                    help="set a family's option for every task, over the task's own (e.g. cnn.batch=32, cnn.steps=5000)")
     s.add_argument("--no-progress", action="store_true")
@@ -364,7 +367,7 @@ def cmd_cmi(args) -> int:
     check_estimator(args.estimator, task.model_name, task.channel())
     overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii), ("seed", args.seed))
                  if v is not None}
-    cfg = apply_overrides(task, task.config(args.division), overrides)
+    cfg = apply_overrides(task, task.division_config(args.division), overrides)
     if args.n is not None and args.n < 3:
         raise BadInput(f"--n must be >= 3, got {args.n}")
     if args.centres is not None and (args.centres < 1 or task.model_name != "ising"):

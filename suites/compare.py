@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .leaderboard import _table, results_of
+from .leaderboard import results_of, table
 
 Interval = Tuple[float, float, float]  # (value, lo, hi)
 
@@ -209,7 +209,7 @@ def compare_files(old_path: str, new_path: str) -> Tuple[str, List[ScoreChange]]
             changes += task_changes
             shown = [c for c in task_changes if c.flagged or c.leaf in HEADLINE_KEYS or c.old is None or c.new is None]
             rows = [[c.family, c.score, _fmt(c.old), _fmt(c.new), _change_text(c), _flag_text(c)] for c in shown]
-            out += [_table(["family", "score", "old [95% CI]", "new [95% CI]", "change", "flag"], rows), ""]
+            out += [table(["family", "score", "old [95% CI]", "new [95% CI]", "change", "flag"], rows), ""]
             rest = len(task_changes) - len(shown)
             out += [f"- {sum(c.flagged for c in task_changes)} of {len(task_changes)} scores outside the CIs, "
                     f"{sum(c.regression for c in task_changes)} regressions; {rest} further scores (per-radius, "

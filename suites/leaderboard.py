@@ -16,7 +16,7 @@ def _cell(value: Any) -> str:
     return re.sub(r"(?<!\\)\|", r"\\|", str(value))
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(_cell(c) for c in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -61,7 +61,11 @@ def render_results(results: Dict[str, Any]) -> str:
             out += [f"(task {name!r} is not installed; raw summary keys: {', '.join(t['summary'])})", ""]
             continue
         header, rows = task.leaderboard_rows(t["summary"])
-        out += [_table(header, rows), ""]
+        out += [table(header, rows), ""]
+        if t.get("placement"):
+            from .placement import placement_intro, placement_rows
+
+            out += placement_intro(t["placement"]) + [table(*placement_rows(t["placement"])), ""]
         if "wall_seconds" in t:
             stages = ", ".join(f"{k.split(':', 1)[-1]} {v:.0f} s" for k, v in t.get("stage_seconds", {}).items())
             out += [f"- wall time {t['wall_seconds']:.0f} s ({stages})", ""]
@@ -99,7 +103,7 @@ def render_benchmarks(data: Dict[str, Any]) -> str:
         extra = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(b.get("extra_info", {}).items()))
         rows.append([b.get("fullname", b.get("name", "?")), _fmt_time(st.get("median")), _fmt_time(st.get("iqr")),
                      str(st.get("rounds", "")), extra])
-    return "\n".join(out) + "\n" + _table(header, rows) + "\n"
+    return "\n".join(out) + "\n" + table(header, rows) + "\n"
 
 
 def split_benchmarks(data: Dict[str, Any]) -> tuple:

@@ -31,6 +31,7 @@ from .results_format import RESULTS_FORMAT, missing_numbers_as_nan
 from .results_store import ResultsStore, code_version
 from .sweep_plan import Cell, plan_cells
 from .objectives import objective_for_model
+from .placement import placement_record
 from .tasks import TASKS, check_division, get_task
 
 
@@ -52,6 +53,7 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
         cfg = dataclasses.replace(cfg, family_options=merged)
     validate_count(cfg.n_train, "n_train")
     validate_count(cfg.n_test, "n_test")
+    validate_count(cfg.train_seeds, "train_seeds")
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {cfg.seed!r}")
     if not (isinstance(cfg.budget, (int, float)) and math.isfinite(cfg.budget) and cfg.budget > 0):
@@ -122,16 +124,23 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
     t_task = time.perf_counter()
     bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
     datasets: Dict[str, Dict[str, str]] = {}
-    grids = evaluate_task(task, families, cfg, tick, datasets)  # datasets -> fitted members -> records
+    replicas: Dict[int, List[Any]] = {}  # records of the further training seeds
+    grids = evaluate_task(task, families, cfg, tick, datasets, replicas)  # datasets -> fitted members -> records
     tick("scoring")
     summary = task.summarize(grids, bootstrap)
+    seed_summaries = {s: task.summarize(recs, bootstrap) for s, recs in replicas.items() if recs}
     plots = task.plots(grids, summary, plot_dir / "plots") if grids and plot_dir is not None else []
+    cells = task.cells(grids, bootstrap)
+    if cfg.train_seeds > 1:
+        cells = [dict(c, train_seed=0) for c in cells] + [
+            dict(c, train_seed=s) for s, recs in sorted(replicas.items()) for c in task.cells(recs, bootstrap)]
     tick("done")
     return {
         "description": task.description, "scored": task.scored, "task": task.describe(), "model": task.model_name,
         "model_params": task.model_params, "channel": task.channel().to_dict(),
         "config": {k: v for k, v in vars(cfg).items()}, "families": list(families),
-        "bootstrap": bootstrap.to_dict(), "datasets": datasets, "summary": summary, "cells": task.cells(grids, bootstrap),
+        "bootstrap": bootstrap.to_dict(), "datasets": datasets, "summary": summary,
+        "placement": placement_record(task, cfg, summary, seed_summaries), "cells": cells,
         "plots": [str(Path(p).relative_to(plot_dir)) for p in plots],
         "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
     }
@@ -148,7 +157,7 @@ def prepare(tasks: Optional[Sequence[str]], families: Optional[Sequence[str]], d
                                          model.get("channel_options"))]
     else:
         task_objs = [get_task(n) for n in (list(tasks) if tasks else TASKS.names())]  # validate every name before any work
-    configs = {t.name: apply_overrides(t, t.config(division), overrides or {}) for t in task_objs}
+    configs = {t.name: apply_overrides(t, t.division_config(division), overrides or {}) for t in task_objs}
     return [(t, resolve_families(t, families, configs[t.name]), configs[t.name]) for t in task_objs]
 
 

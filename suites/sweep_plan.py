@@ -3,7 +3,7 @@
 A cell is one task on its grid for the run's families (:mod:`phasebench.suites.results_store`).  Its cost
 model has two parts, both computed from the task's plan (:meth:`Task.plan`) without loading any data:
 
-* **learned fits**: every member of a learned family (:class:`phasebench.denoisers.harness.learned.LearnedFamily`,
+* **learned fits**: every member of a learned family, once per training seed (``TaskConfig.train_seeds``), (:class:`phasebench.denoisers.harness.learned.LearnedFamily`,
   unless a ``steps`` option overrides its budget) trains for the task's budget in reference seconds, the
   work that takes that long on the reference machine.  Members given a step count are not costed: their cell's
   estimate is a lower bound, printed with ``>=``.  They run ``slots`` at a time (the executor's
@@ -86,29 +86,34 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     units = 0.0
     budget = 0.0
     members = learned = trainable = fixed_steps = 0
+    from .evaluators import SEEDABLE_EVALUATIONS
+
     for study in task.plan(families, cfg):
         n_members = max(1, len(study.members))
+        seeds = cfg.train_seeds if study.evaluation in SEEDABLE_EVALUATIONS else 1  # each trainable member's fits
         if study.splits and not study.noisy_tests:  # a generation study: its schedules' denoiser calls
             sites = sum(s.L ** 2 for s in study.splits)
             calls = study.settings.get("n", 0) * len(study.levels) * len(study.settings.get("schedules", ()))
             units += sites * (cfg.n_train + cfg.n_test + calls)
         elif study.splits:
             sites = sum(s.L ** 2 for s in study.splits)
-            units += sites * (cfg.n_train + cfg.n_test * len(study.levels) * n_members)
+            n_seeded = sum(DENOISERS.get(m.family).trainable for m in study.members.values()) * (seeds - 1)
+            units += sites * (cfg.n_train + cfg.n_test * len(study.levels) * (n_members + n_seeded))
         else:  # an exact reference on its own sizes (the global decoder)
             sizes = study.settings.get("L", [])
             n = study.settings.get("n", {})
             units += sum(L ** 2 * (n.get(L, 0) if isinstance(n, dict) else n) * len(study.levels) for L in sizes)
         for request in study.members.values():
-            members += 1
             family = DENOISERS.get(request.family)
-            trainable += bool(family.trainable)
+            copies = seeds if family.trainable else 1
+            members += copies
+            trainable += copies * bool(family.trainable)
             if issubclass(family, LearnedFamily):
                 if cfg.family_options.get(request.family, {}).get("steps") is None:
-                    learned += 1
-                    budget += float(cfg.budget)
+                    learned += copies
+                    budget += copies * float(cfg.budget)
                 else:
-                    fixed_steps += 1
+                    fixed_steps += copies
     score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
     return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
             "learned_members": learned, "fixed_step_members": fixed_steps, "slots": slots,

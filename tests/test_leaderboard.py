@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from phasebench.suites.leaderboard import _table
+from phasebench.suites.leaderboard import table
 from phasebench.suites.tasks import get_task
 
 
@@ -16,7 +16,7 @@ def cells(line: str) -> list:
 def test_pipes_inside_cells_are_escaped():
     header = ["family", "|T_c^ - T_c|/T_c", "method"]
     rows = [["linear", "0.58%", "Phi = E|f_r - f_global|^2"], ["cnn", "already \\| escaped", 3]]
-    lines = _table(header, rows).splitlines()
+    lines = table(header, rows).splitlines()
     assert all(len(cells(line)) == 3 for line in lines)
     assert cells(lines[0])[1].strip() == "\\|T_c^ - T_c\\|/T_c"
     assert cells(lines[3])[1].strip() == "already \\| escaped"  # not escaped twice
@@ -25,7 +25,7 @@ def test_pipes_inside_cells_are_escaped():
 def test_real_task_headers_render_as_tables():
     for name in ("ising-temperature", "toric-bitflip", "toric-gaussian"):
         header, _ = get_task(name).leaderboard_rows({})
-        assert len(cells(_table(header, []).splitlines()[0])) == len(header), name
+        assert len(cells(table(header, []).splitlines()[0])) == len(header), name
 
 
 def test_noise_tables_name_their_own_level():

@@ -185,7 +185,8 @@ class LearnedFamily(DenoiserFamily):
                    "budget_reference_seconds": budget, "reference_step_seconds": step_s, "levels": list(levels),
                    "output": head.name, **{k: settings[k] for k in ("lr", "lr_final", "adaptive_weights", "error_frame",
                                                                     "grad_clip")},
-                   **self.fit_details(settings), "batch": batch, "groups": len(groups), "groups_per_step": per_step}
+                   **self.fit_details(settings), "batch": batch, "groups": len(groups), "groups_per_step": per_step,
+                   "train_sites": int(info["steps"]) * per_step * batch * sites}  # output sites of the Adam loop
         record = FitRecord(steps=info["steps"], initial_loss=info["initial_loss"], final_loss=info["final_loss"],
                            n_params=self.n_params, flops_per_site=self.flops_per_site, details=details)
         self.fit_info_ = record.as_dict()

@@ -11,10 +11,12 @@ computed inside the evaluations, each once per process (:mod:`.references`).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..estimators import derive_seed
 from ..evaluation import task_split
 from ..parallel_fit import MemberSpec, fit_members
 from ..study import Study
@@ -66,10 +68,46 @@ def dataset_label(task: "Task", split) -> str:
     return " ".join(part for part in (f"L{split.L}", params, f"key {key}" if key else "") if part)
 
 
+#: evaluations whose studies name their families (settings ``families`` or ``family``) and key members by them, so
+#: that a further training seed can be evaluated on the trainable families alone
+SEEDABLE_EVALUATIONS = frozenset({"grid", "member-pairs", "sampled-edges", "aligned-magnetisation"})
+
+
+def study_families(study: Study) -> List[str]:
+    s = study.settings
+    return list(s["families"]) if "families" in s else [s["family"]] if "family" in s else []
+
+
+def seed_replica(task: "Task", study: Study, seed_index: int) -> Tuple[Optional[Study], Dict[Any, Any]]:
+    """The study for training seed ``seed_index`` >= 1: its trainable families, beside the task's
+    ``seed_reference_families`` that it holds, and a map from its member keys to the keys of the fits
+    to use: a further seed's fit (key ``("train-seed", seed_index, key)``) for a trainable family's member, the
+    seed-0 fit for the others.  (None, {}) where the study has no trainable family or its evaluation cannot be
+    split by family (:data:`SEEDABLE_EVALUATIONS`)."""
+    from phasebench.denoisers import DENOISERS
+
+    fams = study_families(study)
+    trainable = [f for f in fams if DENOISERS.get(f).trainable]
+    if study.evaluation not in SEEDABLE_EVALUATIONS or not trainable:
+        return None, {}
+    keep = [f for f in fams if f in trainable or f in task.seed_reference_families]
+    members = {k: m for k, m in study.members.items() if m.family in keep}
+    fit_keys = {k: ("train-seed", seed_index, k) if m.family in trainable else k for k, m in members.items()}
+    settings = dict(study.settings)
+    if "families" in settings:
+        settings["families"] = keep
+    return dataclasses.replace(study, members=members, settings=settings), fit_keys
+
+
 def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Callable[[str], None],
-                  datasets: Optional[Dict[str, Dict[str, str]]] = None) -> List[Any]:
-    """Every record of ``task`` on its grid for ``families`` (module doc).  ``datasets``, where given, receives
-    the content hash (sha256) of every train and test dataset, by :func:`dataset_label`."""
+                  datasets: Optional[Dict[str, Dict[str, str]]] = None,
+                  replicas: Optional[Dict[int, List[Any]]] = None) -> List[Any]:
+    """Every record of ``task`` on its grid for ``families`` (module doc), with the members' seed-0 fits.
+    ``datasets``, where given, receives the content hash (sha256) of every train and test dataset, by
+    :func:`dataset_label`.  With ``cfg.train_seeds`` > 1 every member of a trainable family is fitted again
+    with each further seed (seed ``derive_seed(seed, index)``), on the same data, in the same pass through
+    the workers; ``replicas``, where given, receives each further seed's records (its trainable families,
+    and the ``seed_reference_families`` they are scored against: :func:`seed_replica`), by seed index."""
     studies = task.plan(families, cfg)
     unknown = sorted({s.evaluation for s in studies} - EVALUATIONS.keys())
     if unknown:  # before any data is loaded or member fitted
@@ -82,6 +120,15 @@ def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Ca
                 datasets[dataset_label(task, split)] = {"train": train.sha256, "test": test.sha256}
     keys = [(i, key) for i, s in enumerate(studies) for key in s.members]
     specs = [member_spec(task, studies[i], data[i], studies[i].members[key], cfg) for i, key in keys]
+    seeded = {s_i: [seed_replica(task, study, s_i) for study in studies] for s_i in range(1, cfg.train_seeds)}
+    for s_i, reps in seeded.items():
+        for i, (rep, fit_keys) in enumerate(reps):
+            for key, fit_key in fit_keys.items():
+                if fit_key != key:
+                    request = studies[i].members[key]
+                    keys.append((i, fit_key))
+                    specs.append(member_spec(task, studies[i], data[i], dataclasses.replace(
+                        request, seed=derive_seed(request.seed, s_i)), cfg))
     tick(f"{task.name}:fit")
     fits = dict(zip(keys, fit_members(specs)))
     records: List[Any] = []
@@ -89,4 +136,11 @@ def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Ca
         tick(f"{task.name}:{study.label}")
         fitted = {key: fits[i, key] for key in study.members}
         records += EVALUATIONS[study.evaluation](task, study, data[i], fitted, cfg, tick)
+    for s_i, reps in seeded.items():
+        out = replicas.setdefault(s_i, []) if replicas is not None else []
+        for i, (rep, fit_keys) in enumerate(reps):
+            if rep is not None:
+                tick(f"{task.name}:{rep.label}:seed{s_i}")
+                out += EVALUATIONS[rep.evaluation](task, rep, data[i], {k: fits[i, fk] for k, fk in fit_keys.items()},
+                                                   cfg, tick)
     return records

@@ -17,6 +17,7 @@ appears on the leaderboard with no task edited.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Tuple
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from ..estimators import BootstrapConfig
 
 DIVISIONS = ("quick", "full")
+#: training seeds per trainable member in the full division (the quick division trains once and says so)
+FULL_TRAIN_SEEDS = 3
 
 
 @dataclass
@@ -47,6 +50,9 @@ class TaskConfig:
     model_params_grid: Tuple[Dict[str, float], ...] = ({},)
     #: task-specific settings (documented by each objective)
     extra: Dict[str, Any] = field(default_factory=dict)
+    #: training seeds per member of a trainable family (seed 0 is the headline run; every seed's placement
+    #: enters the placement score: :mod:`phasebench.suites.estimators.training_seeds`)
+    train_seeds: int = 1
 
 
 class Task:
@@ -62,6 +68,9 @@ class Task:
     scored: ClassVar[bool] = True
     #: the objective's name in results files (each objective class sets it)
     objective: ClassVar[str] = "?"
+    #: untrainable families whose records the other families' scores read (e.g. the exact window oracle that
+    #: xi_eff is Rao-Blackwellised against): evaluated again beside each further training seed
+    seed_reference_families: ClassVar[Tuple[str, ...]] = ()
 
     def __init__(self, *, name: Optional[str] = None, model_name: Optional[str] = None,
                  model_params: Optional[Dict[str, float]] = None, channel_name: Optional[str] = None,
@@ -74,6 +83,14 @@ class Task:
 
     def config(self, division: str) -> TaskConfig:
         raise NotImplementedError
+
+    def division_config(self, division: str) -> TaskConfig:
+        """The task's grid in ``division`` (:meth:`config`) with the division's defaults: in the full division every
+        trainable member is fitted with :data:`FULL_TRAIN_SEEDS` seeds unless the task's grid sets more."""
+        cfg = self.config(check_division(division))
+        if division == "full" and cfg.train_seeds < FULL_TRAIN_SEEDS:
+            cfg = dataclasses.replace(cfg, train_seeds=FULL_TRAIN_SEEDS)
+        return cfg
 
     def model(self, **overrides: float):
         return make_model(self.model_name, **{**self.model_params, **overrides})
@@ -149,6 +166,12 @@ class Task:
 
     def plots(self, grids: List[Any], summary: Dict[str, Any], out_dir) -> List[str]:
         return []
+
+    def placements(self, summary: Dict[str, Any]) -> Optional[Tuple[float, Dict[str, Dict[str, Any]]]]:
+        """A task that places a transition: (its true value, summary key -> the family's estimate there, a dict
+        with ``value``, ``lo``, ``hi`` and optionally ``systematic``), one key per family and lattice size or
+        extrapolation the task scores; None for any other task."""
+        return None
 
     def leaderboard_rows(self, summary: Dict[str, Any]) -> Tuple[List[str], List[List[str]]]:
         """Header and rows of this task's leaderboard table."""

@@ -62,6 +62,8 @@ class NoiseTransition(Task):
     """Place the model's declared transition along the level of the task's channel (see the module doc)."""
 
     objective = "noise-transition"
+    #: the other families' increments are taken against the exact family's window oracle (module doc)
+    seed_reference_families = ("exact",)
 
     def transition(self):
         t = noise_transition(self.model(), self.channel_name)
@@ -172,6 +174,11 @@ class NoiseTransition(Task):
             out["_global_decoder"] = {"family": "exact-global decoder", "refused": False, "levels": glob[0]["levels"],
                                       "failure_rate": {str(L): curves[L][0].tolist() for L in Ls}, "crossings": pairs}
         return out
+
+    def placements(self, summary):
+        """The threshold and each family's estimate of it per lattice size (its global-only families place none)."""
+        return self.target, {k: {"family": e["family"], "estimate": e["pc_estimate"]}
+                             for k, e in summary.items() if not k.startswith("_")}
 
     def cells(self, records, bootstrap: BootstrapConfig):
         cells = []

@@ -197,6 +197,11 @@ class ParameterTransition(Task):
                                          "refused": False, "per_L": {}}
         return out
 
+    def placements(self, summary):
+        """The transition's value and each family's extrapolated (or largest-pair) estimate of it."""
+        return self.transition().value, {k: {"family": e["family"], "estimate": e["estimate"]}
+                                         for k, e in summary.items() if not k.startswith("_")}
+
     def cells(self, records, bootstrap: BootstrapConfig):
         cells = []
         for rec in records:
