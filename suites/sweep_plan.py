@@ -21,7 +21,8 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
 
 ``rate``, ``score_rate`` and ``speed`` are measured from the latest stored cell of the same task (any grid, any
 code version) when the store has one; else a built-in task's come from :data:`REFERENCE_RATES` (its quick cell
-measured on the reference machine), and a plugin task's are :data:`DEFAULT_SECONDS_PER_UNIT`,
+measured on the reference machine; for a full cell, :data:`REFERENCE_RATES_FULL` where the full division's
+reference run measured the task), and a plugin task's are :data:`DEFAULT_SECONDS_PER_UNIT`,
 :data:`DEFAULT_SECONDS_PER_SCORE` and a speed of 1.
 
 Each stored line keeps its cell's ``units``, budgeted seconds and slots (``cost``) for that purpose.  The
@@ -148,9 +149,21 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
     return rates
 
 
+#: the same from the full division's reference run (reports/reference/, commit 3153f2f, two idle workers), for full
+#: cells without history: a generation cell's units do not see the exact global oracle, whose cost per call grows
+#: about 20x from L = 6 to 8, so quick rates price a full cell 5x low (docs/decisions/sweep-cost-model.md)
+REFERENCE_RATES_FULL: Dict[str, Dict[str, float]] = {
+    "gff-markov": {"rate": 5.00e-07, "score_rate": 0.302, "speed": 0.926},
+    "ising-speciation": {"rate": 1.27e-04, "score_rate": 0.0579, "speed": 1.09},
+    "toric-gaussian": {"rate": 1.31e-05, "score_rate": 0.0252, "speed": 1.08},
+    "toric-generation": {"rate": 1.20e-05, "speed": 0.778},
+}
+
+
 def estimate_seconds(cell: Cell, rates: Dict[str, Dict[str, float]]) -> float:
     """The cost model's seconds for ``cell`` (module doc)."""
-    known = {**REFERENCE_RATES.get(cell.task.name, {}), **rates.get(cell.task.name, {})}
+    full = REFERENCE_RATES_FULL.get(cell.task.name, {}) if cell.spec.get("division") == "full" else {}
+    known = {**REFERENCE_RATES.get(cell.task.name, {}), **full, **rates.get(cell.task.name, {})}
     learned = cell.cost["learned_budget_seconds"] / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
     scoring = known.get("score_rate", DEFAULT_SECONDS_PER_SCORE) * cell.cost.get("score_units", 0.0)
     return (learned + fixed_seconds(cell.cost) + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]

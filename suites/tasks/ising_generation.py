@@ -19,8 +19,9 @@ from .base import TASKS
 
 @TASKS.register("ising-generation")
 class IsingGenerationTask(Generation):
-    description = ("2D Ising at T = 2.0 under bit flips: samples of r-local, global and hybrid schedules against the "
-                   "validated sampler (local generation should lose the two peaks of m)")
+    description = ("2D Ising under bit flips at the grid's temperatures (quick: T = 2.0; full: 2.0, T_c, 2.6): samples of "
+                   "r-local, global and hybrid schedules against the validated sampler (below T_c local generation "
+                   "should lose the two peaks of m)")
     model_name = "ising"
     model_params = {"T": 2.0}
     channel_name = "bitflip"
