@@ -172,7 +172,7 @@ def cmd_run(args) -> int:
     overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
                                    ("budget", args.budget), ("n_train", args.n_train), ("n_test", args.n_test),
                                    ("seed", args.seed), ("axis_values", args.values),
-                                   ("train_seeds", args.train_seeds)) if v is not None}
+                                   ("train_seeds", args.train_seeds), ("rules", args.rules)) if v is not None}
     if args.family_option:
         overrides["family_options"] = parse_family_options(args.family_option)
     model = None
@@ -316,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-test", type=int, help="override the test set size")
     s.add_argument("--seed", type=int, help="override the task's seed (data, noise, training and bootstrap seeds all derive from it)")
     s.add_argument("--budget", type=float, help="override the training budget per fitted member, in reference seconds (the work that takes that long on the reference machine; see README)")
+    s.add_argument("--rules", choices=("open", "closed"),
+                   help="closed: every learned family trains with the same compute and within a parameter band "
+                        "(docs/leaderboard.md); default open")
     s.add_argument("--train-seeds", type=int, metavar="N",
                    help="training seeds per member of a trainable family (default: 1 in the quick division, 3 in the full)")
     s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",

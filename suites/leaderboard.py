@@ -62,6 +62,14 @@ def render_results(results: Dict[str, Any]) -> str:
             continue
         header, rows = task.leaderboard_rows(t["summary"])
         out += [table(header, rows), ""]
+        rules = t.get("rules") or {}
+        if rules.get("rules") == "closed":
+            flops = rules.get("train_flops_per_member")
+            out += [f"- **closed rules**: every learned member's Adam loop trained with {flops:.3g} multiply-adds (forward "
+                    f"and backward), the same training configurations; parameter band {rules['param_band'][0]:,}-"
+                    f"{rules['param_band'][1]:,}" + (f"; outside it, not comparable: {', '.join(rules['outside_band'])}"
+                                                      if rules.get("outside_band") else "; every family inside it")
+                    if isinstance(flops, (int, float)) else "- **closed rules**", ""]
         if t.get("placement"):
             from .placement import placement_intro, placement_rows
 

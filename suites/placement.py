@@ -11,11 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from .estimators.training_seeds import placement_over_seeds, separated
+from phasebench.denoisers.harness.fit_record import TRAINING_PASS_FACTOR
 
-#: forward and backward pass of a training step, in forward multiply-adds (the usual factor 3: the backward pass
-#: costs about twice the forward one)
-TRAINING_PASS_FACTOR = 3
+from .estimators.training_seeds import placement_over_seeds, separated
 
 
 def _infos(node: Any) -> Iterator[Mapping[str, Any]]:

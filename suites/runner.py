@@ -32,6 +32,7 @@ from .results_store import ResultsStore, code_version
 from .sweep_plan import Cell, plan_cells
 from .objectives import objective_for_model
 from .placement import placement_record
+from .rules import check_rules, closed_family_options, rules_record
 from .tasks import TASKS, check_division, get_task
 
 
@@ -54,6 +55,7 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     validate_count(cfg.n_train, "n_train")
     validate_count(cfg.n_test, "n_test")
     validate_count(cfg.train_seeds, "train_seeds")
+    check_rules(cfg.rules)
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {cfg.seed!r}")
     if not (isinstance(cfg.budget, (int, float)) and math.isfinite(cfg.budget) and cfg.budget > 0):
@@ -140,7 +142,8 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
         "model_params": task.model_params, "channel": task.channel().to_dict(),
         "config": {k: v for k, v in vars(cfg).items()}, "families": list(families),
         "bootstrap": bootstrap.to_dict(), "datasets": datasets, "summary": summary,
-        "placement": placement_record(task, cfg, summary, seed_summaries), "cells": cells,
+        "placement": placement_record(task, cfg, summary, seed_summaries), "rules": rules_record(cfg, summary),
+        "cells": cells,
         "plots": [str(Path(p).relative_to(plot_dir)) for p in plots],
         "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
     }
@@ -158,7 +161,16 @@ def prepare(tasks: Optional[Sequence[str]], families: Optional[Sequence[str]], d
     else:
         task_objs = [get_task(n) for n in (list(tasks) if tasks else TASKS.names())]  # validate every name before any work
     configs = {t.name: apply_overrides(t, t.division_config(division), overrides or {}) for t in task_objs}
-    return [(t, resolve_families(t, families, configs[t.name]), configs[t.name]) for t in task_objs]
+    prepared = []
+    for t in task_objs:
+        cfg = configs[t.name]
+        fams = resolve_families(t, families, cfg)
+        if cfg.rules == "closed":  # the same training compute for every learned family (suites/rules.py)
+            cfg = dataclasses.replace(cfg, family_options=closed_family_options(fams, cfg.family_options, division))
+            for name in fams:
+                validate_family_options(name, cfg.family_options.get(name, {}))
+        prepared.append((t, fams, cfg))
+    return prepared
 
 
 def plan(tasks: Optional[Sequence[str]] = None, families: Optional[Sequence[str]] = None, division: str = "quick",

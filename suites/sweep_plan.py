@@ -4,7 +4,7 @@ A cell is one task on its grid for the run's families (:mod:`phasebench.suites.r
 model has two parts, both computed from the task's plan (:meth:`Task.plan`) without loading any data:
 
 * **learned fits**: every member of a learned family, once per training seed (``TaskConfig.train_seeds``), (:class:`phasebench.denoisers.harness.learned.LearnedFamily`,
-  unless a ``steps`` option overrides its budget) trains for the task's budget in reference seconds, the
+  unless a ``steps`` or ``train_flops`` option overrides its budget) trains for the task's budget in reference seconds, the
   work that takes that long on the reference machine.  Members given a step count are not costed: their cell's
   estimate is a lower bound, printed with ``>=``.  They run ``slots`` at a time (the executor's
   workers), so they cost ``sum(budgets) / slots`` times a speed factor: 1 on the reference machine, or the
@@ -110,7 +110,8 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
             members += copies
             trainable += copies * bool(family.trainable)
             if issubclass(family, LearnedFamily):
-                if cfg.family_options.get(request.family, {}).get("steps") is None:
+                options = cfg.family_options.get(request.family, {})
+                if options.get("steps") is None and options.get("train_flops") is None:
                     learned += copies
                     budget += copies * float(cfg.budget)
                 else:

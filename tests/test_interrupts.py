@@ -186,8 +186,9 @@ def test_workers_of_a_killed_run_stop_by_themselves_and_a_rerun_gives_the_uninte
 @needs_proc
 def test_a_worker_whose_parent_dies_exits_without_the_linux_signal(tmp_path):
     """The portable path (macOS): the watcher thread alone, no prctl."""
+    # the parent's pid is read before the child reports itself: once it has, the test may kill the parent at once
     orphan = ("import os, time; from phasebench.suites.interrupts import _exit_when_orphaned; "
-              "print(os.getpid(), flush=True); _exit_when_orphaned(os.getppid())")
+              "parent = os.getppid(); print(os.getpid(), flush=True); _exit_when_orphaned(parent)")
     parent = (f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', {orphan!r}]); "
               "time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True, start_new_session=True)

@@ -12,6 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping
 
+#: multiply-adds of a training step per forward multiply-add: forward and backward pass (the backward pass costs about
+#: twice the forward one); training compute = this x forward multiply-adds per site x sites of the Adam loop
+TRAINING_PASS_FACTOR = 3
+
 #: a trained member whose final loss is at least this fraction of its untrained network's (``initial_loss``, the
 #: trivial predictor's) collapsed instead of learning (measured: docs/decisions/collapse-flag.md)
 COLLAPSE_FRACTION = 0.9

@@ -33,7 +33,7 @@ from phasebench.lattice_models.base import validate_positive
 from ..base import DenoiserFamily, Hyperparameter, torch_device
 from .adam import TrainConfig, train_x0_predictor
 from .budget import adam_steps, step_seconds
-from .fit_record import FitRecord
+from .fit_record import TRAINING_PASS_FACTOR, FitRecord
 from .noisy_batches import (
     NoisyBatches,
     Standardiser,
@@ -66,6 +66,9 @@ TRAINING_HYPERPARAMETERS: Tuple[Hyperparameter, ...] = (
     _rate("lr_final", "final learning rate of the exponential decay"),
     Hyperparameter("batch", None, "int", "configurations per level per Adam step", low=1),
     Hyperparameter("steps", None, "int", "Adam steps (None: as many as the budget buys)", low=1),
+    _rate("train_flops", "training compute of the Adam loop in multiply-adds, forward and backward (3 x the network's "
+          "forward multiply-adds per site x sites trained on); fixes the step count, as the closed division does "
+          "(None: the budget buys the steps)"),
     Hyperparameter("adaptive_weights", None, "bool",
                    "weight each group by 1 / (running mean of its own loss), so every group reaches a similar relative error"),
     Hyperparameter("groups_per_step", None, "int", "groups drawn per step (None: every group, or enough for one "
@@ -90,6 +93,13 @@ class LearnedFamily(DenoiserFamily):
         super().__init__(radius, **hyper)
         self.net_ = None
         self.fit_info_: dict = {}
+
+    @classmethod
+    def validate_hyperparameters(cls, hyper):
+        values = super().validate_hyperparameters(hyper)
+        if values.get("steps") is not None and values.get("train_flops") is not None:
+            raise ValueError(f"family {cls.name!r}: give steps or train_flops, not both")
+        return values
 
     # -- what an architecture supplies ----------------------------------------------------------
     def resolve_settings(self, channel, bayes: bool, model) -> Dict[str, Any]:
@@ -171,6 +181,9 @@ class LearnedFamily(DenoiserFamily):
         calls = -(-per_step // groups_per_call(per_step, batch, sites))
         step_s = step_seconds(calls, per_step, per_step * batch * sites, net.flops_per_site())
         steps = self.steps or adam_steps(budget * (1.0 - rest), step_s)
+        if self.train_flops is not None:  # the same compute for every architecture (the closed division)
+            per_step_madds = TRAINING_PASS_FACTOR * net.flops_per_site() * per_step * batch * sites
+            steps = max(1, int(self.train_flops // per_step_madds))
         batches = NoisyBatches(u_std, std, groups, seed, device, subsets=subsets)
         predict_groups = head.predictor(net, feature_table, batches, groups, dtype, device)
         cfg = TrainConfig(steps=steps, lr=settings["lr"], lr_final=settings["lr_final"], batch=batch,

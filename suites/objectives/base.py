@@ -53,6 +53,9 @@ class TaskConfig:
     #: training seeds per member of a trainable family (seed 0 is the headline run; every seed's placement
     #: enters the placement score: :mod:`phasebench.suites.estimators.training_seeds`)
     train_seeds: int = 1
+    #: ``open`` or ``closed``: the closed rules give every learned family the same training compute and a parameter
+    #: band (:mod:`phasebench.suites.rules`)
+    rules: str = "open"
 
 
 class Task:
