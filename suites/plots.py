@@ -210,3 +210,30 @@ def speciation_curves(task: str, summary: Dict[str, Any], out_dir: os.PathLike) 
         ax.legend(fontsize=6)
     fig.suptitle(f"{task}: when the sign of the magnetisation is acquired", fontsize=10)
     return _save(fig, Path(out_dir) / f"{task}-magnetisation.png")
+
+
+def placement_vs_params(task: str, placement: Dict[str, Any], out_dir: os.PathLike) -> str:
+    """The placement score (RMSE with its interval) of each family against its largest member's parameter count
+    (an untrained family with no parameters at 1, on the log axis's left edge)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for key, row in sorted(placement["families"].items()):
+        r = row.get("rmse")
+        if not r or not np.isfinite(r.get("value", np.nan)):
+            continue
+        x = max(1, (row.get("costs") or {}).get("n_params") or 1)
+        hi = r["hi"] if r.get("hi") is not None and np.isfinite(r["hi"]) else np.nan
+        yerr = _ci_error_bars([r["value"]], [r["lo"]], [hi])
+        ax.errorbar([x], [r["value"]], yerr=yerr, fmt="o", capsize=3, label=key)
+        if np.isnan(hi):  # no upper limit (one training seed)
+            ax.annotate("", (x, r["value"] * 3), (x, r["value"]), arrowprops={"arrowstyle": "->", "lw": 0.8})
+    if not ax.get_legend_handles_labels()[1]:
+        ax.text(0.5, 0.5, "no family has a placement score here", ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    ax.set_xlabel("parameters (largest member)")
+    ax.set_ylabel("placement score: RMSE of one run")
+    ax.set_title(f"{task}: placement against size ({placement['train_seeds']} training seed(s))", fontsize=9)
+    return _save(fig, Path(out_dir) / f"{task}-placement-vs-params.png")

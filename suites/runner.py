@@ -132,6 +132,11 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
     summary = task.summarize(grids, bootstrap)
     seed_summaries = {s: task.summarize(recs, bootstrap) for s, recs in replicas.items() if recs}
     plots = task.plots(grids, summary, plot_dir / "plots") if grids and plot_dir is not None else []
+    placement = placement_record(task, cfg, summary, seed_summaries)
+    if placement and plot_dir is not None:
+        from . import plots as plotting
+
+        plots.append(plotting.placement_vs_params(task.name, placement, plot_dir / "plots"))
     cells = task.cells(grids, bootstrap)
     if cfg.train_seeds > 1:
         cells = [dict(c, train_seed=0) for c in cells] + [
@@ -142,7 +147,7 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
         "model_params": task.model_params, "channel": task.channel().to_dict(),
         "config": {k: v for k, v in vars(cfg).items()}, "families": list(families),
         "bootstrap": bootstrap.to_dict(), "datasets": datasets, "summary": summary,
-        "placement": placement_record(task, cfg, summary, seed_summaries), "rules": rules_record(cfg, summary),
+        "placement": placement, "rules": rules_record(cfg, summary),
         "cells": cells,
         "plots": [str(Path(p).relative_to(plot_dir)) for p in plots],
         "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,

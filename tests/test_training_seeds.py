@@ -109,6 +109,8 @@ def test_run_records_a_placement_table_and_renders_it(tmp_path, monkeypatch):
     assert {c["train_seed"] for c in t["cells"]} == {0, 1}
     header, rows = placement_rows(p)
     assert rows[0][0] == "linear" and "placement score" in header[2]
+    assert "plots/ising-temperature-placement-vs-params.png" in t["plots"]
+    assert (tmp_path / "out" / "plots" / "ising-temperature-placement-vs-params.png").stat().st_size > 0
     text = (tmp_path / "out" / "leaderboard.md").read_text()
     assert "Placement scored as an estimator" in text and "2 training seeds" in text
     json.loads((tmp_path / "out" / "results.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
