@@ -166,6 +166,10 @@ def prepare(tasks: Optional[Sequence[str]], families: Optional[Sequence[str]], d
     else:
         task_objs = [get_task(n) for n in (list(tasks) if tasks else TASKS.names())]  # validate every name before any work
     configs = {t.name: apply_overrides(t, t.division_config(division), overrides or {}) for t in task_objs}
+    fixed = sorted(f"{name}.{k}" for name, opts in ((overrides or {}).get("family_options") or {}).items()
+                   for k in opts if k in ("steps", "train_flops"))
+    if fixed and (overrides or {}).get("rules") == "closed":
+        raise ValueError(f"the closed rules fix every learned family's training compute: {fixed[0]} cannot be set")
     prepared = []
     for t in task_objs:
         cfg = configs[t.name]

@@ -49,6 +49,8 @@ def test_closed_options_replace_the_tasks_step_count_for_learned_families_only()
     (task, fams, cfg), = prepare(["toric-bitflip"], ["exact", "cnn"], "full", {"rules": "closed"}, None)
     assert cfg.rules == "closed" and cfg.family_options["cnn"]["train_flops"] == CLOSED_TRAIN_FLOPS["full"]
     assert "steps" not in cfg.family_options["cnn"]
+    with pytest.raises(ValueError, match="cnn.steps cannot be set"):
+        prepare(["gff-markov"], None, "quick", {"rules": "closed", "family_options": {"cnn": {"steps": 5}}}, None)
     with pytest.raises(ValueError, match="unknown rules"):
         prepare(["gff-markov"], None, "quick", {"rules": "fair"}, None)
 
