@@ -137,3 +137,18 @@ def test_merged_placement_tables_keep_each_familys_own_row():
                              ["exact", "cnn"])
     assert joined["families"]["cnn"]["values"] == [1.3, 1.3] and joined["families"]["exact"]["values"] == [1.0, 1.0]
     assert joined["separated_below"]["exact"] == ["cnn"]
+
+
+def test_overall_ranks_and_mean_rank_interval():
+    from phasebench.suites.overall import overall, overall_rows, ranks
+
+    assert ranks({"a": 1.0, "b": 1.0, "c": 0.5, "d": float("nan")}) == {"a": 2.5, "b": 2.5, "c": 1.0, "d": 4.0}
+    far = {"t1": {"a": {"value": 1.0, "lo": 0.9, "hi": 1.1}, "b": {"value": 5.0, "lo": 4.9, "hi": 5.1}},
+           "t2": {"a": {"value": 1.0, "lo": 0.9, "hi": 1.1}, "b": None}, "t3": {"a": {"value": 1.0, "lo": 0.9, "hi": 1.1}}}
+    table = overall(far)
+    assert table["tasks"] == ["t1", "t2"]  # a task ranking one family says nothing
+    assert table["families"]["a"] == {"tasks": {"t1": 1.0, "t2": 1.0}, "mean_rank": 1.0, "lo": 1.0, "hi": 1.0}
+    assert table["families"]["b"]["mean_rank"] == 2.0
+    close = overall({"t": {"a": {"value": 1.0, "lo": 0.8, "hi": 1.2}, "b": {"value": 1.05, "lo": 0.85, "hi": None}}})
+    assert close["families"]["a"]["lo"] == 1.0 and close["families"]["a"]["hi"] == 2.0
+    assert overall_rows(table)[1][0][:3] == ["a", "2", "1.00 [1.00, 1.00]"]

@@ -6,3 +6,4 @@ from . import worst_cell_cases  # noqa: F401
 from . import decay_length_cases  # noqa: F401
 from . import peak_cases  # noqa: F401
 from . import seed_cases  # noqa: F401
+from . import overall_cases  # noqa: F401

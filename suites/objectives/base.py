@@ -170,6 +170,16 @@ class Task:
     def plots(self, grids: List[Any], summary: Dict[str, Any], out_dir) -> List[str]:
         return []
 
+    def overall_scores(self, record: Dict[str, Any]) -> Optional[Dict[str, Optional[Dict[str, Any]]]]:
+        """Family -> its score in the overall table (``value``, ``lo``, ``hi``; lower is better; None: no score) from
+        the task's results record (:mod:`phasebench.suites.overall`); the default: the placement score where the task
+        has a placement table (a family scored at several sizes: its largest), else None."""
+        placement = record.get("placement")
+        if not placement:
+            return None
+        return {row["family"]: row.get("rmse") for _, row in sorted(placement["families"].items(),
+                                                                     key=lambda kv: _size_key(kv[0]))}
+
     def placements(self, summary: Dict[str, Any]) -> Optional[Tuple[float, Dict[str, Dict[str, Any]]]]:
         """A task that places a transition: (its true value, summary key -> the family's estimate there, a dict
         with ``value``, ``lo``, ``hi`` and optionally ``systematic``), one key per family and lattice size or
@@ -184,6 +194,12 @@ class Task:
         """What the results file records to rebuild this task (:func:`phasebench.suites.objectives.task_from_record`)."""
         return {"objective": self.objective, "model": self.model_name, "model_params": dict(self.model_params),
                 "channel_name": self.channel_name, "channel_options": dict(self.channel_options)}
+
+
+def _size_key(key: str) -> tuple:
+    """A summary key's lattice size for ordering (``cnn/L16`` -> 16; no size: 0)."""
+    tail = key.rsplit("/L", 1)
+    return (int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else 0, key)
 
 
 def check_division(division: str) -> str:
