@@ -94,8 +94,8 @@ def render_results(results: Dict[str, Any]) -> str:
 
     table_overall = overall_of_results(results)
     if table_overall:
-        out += ["## Overall", "", "Each family's mean rank over the tasks that rank it (placement score; gff-markov: "
-                "\\|worst xi_eff ratio - 1\\|), with a parametric-bootstrap 95% interval (docs/leaderboard.md#overall).",
+        out += ["## Overall", "", "Each family's mean rank over the tasks that rank it by their placement score, with a parametric-"
+                "bootstrap 95% interval (docs/leaderboard.md#overall).",
                 "", table(*overall_rows(table_overall)), ""]
     return "\n".join(out) + "\n"
 

@@ -2,7 +2,7 @@
 
 Each task that ranks families names one score per family, lower is better, with a 95% interval
 (:meth:`Task.overall_scores`): the placement score (RMSE of one run over training seeds and test configurations)
-for the tasks that place a transition, ``|worst xi_eff ratio - 1|`` for ``gff-markov``.  In each task a family's
+of the tasks with a placement table (:mod:`.placement`).  In each task a family's
 rank is 1 + the number of families with a lower score (ties share the mean rank); a family without a score there
 (no estimate) ranks last.  The aggregate is the family's mean rank over the tasks it was scored on.
 

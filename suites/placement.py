@@ -65,7 +65,7 @@ def placement_record(task, cfg, summary: Dict[str, Any], seed_summaries: Mapping
                                           if trainable else [])
         rows[key] = {"family": fam, **placement_over_seeds(estimates, target, seeded=trainable, n_configs=cfg.n_test),
                      "costs": member_costs(summary.get(key, {}))}
-    return {"target": target, "train_seeds": cfg.train_seeds, "families": rows,
+    return {"target": target, "quantity": task.placement_quantity, "train_seeds": cfg.train_seeds, "families": rows,
             "separated_below": separated(rows)}
 
 
@@ -88,8 +88,9 @@ def placement_intro(placement: Mapping[str, Any]) -> List[str]:
     """The leaderboard lines above a placement table: a heading and what the table measures."""
     n = placement["train_seeds"]
     return ["### Placement scored as an estimator", "",
-            f"Placement score: the root-mean-square error of one run's estimate of the true value "
-            f"{placement['target']:g}, sqrt(bias^2 + test-set variance + seed variance), over "
+            f"Placement score: the root-mean-square error of one run's estimate of "
+            f"{placement.get('quantity', 'the transition')} (true value {placement['target']:g}), "
+            f"sqrt(bias^2 + test-set variance + seed variance), over "
             + (f"{n} training seeds per learned member" if n > 1 else
                "**one training seed** (this division trains each learned member once: its seed spread is not "
                "measured, so a learned family's interval has no upper limit)")

@@ -67,6 +67,9 @@ def test_full_division_trains_three_seeds_and_quick_one():
     task = get_task("ising-temperature")
     assert task.division_config("full").train_seeds == FULL_TRAIN_SEEDS >= 3
     assert task.division_config("quick").train_seeds == 1
+    assert get_task("gff-markov").division_config("full").train_seeds == FULL_TRAIN_SEEDS
+    assert get_task("toric-gaussian").division_config("full").train_seeds == 1  # unscored: nothing combines seeds
+    assert get_task("gff-generation").division_config("full").train_seeds == 1
 
 
 def test_further_seeds_refit_only_trainable_members(tmp_path, monkeypatch):

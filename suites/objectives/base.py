@@ -74,6 +74,8 @@ class Task:
     #: untrainable families whose records the other families' scores read (e.g. the exact window oracle that
     #: xi_eff is Rao-Blackwellised against): evaluated again beside each further training seed
     seed_reference_families: ClassVar[Tuple[str, ...]] = ()
+    #: what :meth:`placements` estimates, in the leaderboard's words
+    placement_quantity: ClassVar[str] = "the transition"
 
     def __init__(self, *, name: Optional[str] = None, model_name: Optional[str] = None,
                  model_params: Optional[Dict[str, float]] = None, channel_name: Optional[str] = None,
@@ -89,9 +91,11 @@ class Task:
 
     def division_config(self, division: str) -> TaskConfig:
         """The task's grid in ``division`` (:meth:`config`) with the division's defaults: in the full division every
-        trainable member is fitted with :data:`FULL_TRAIN_SEEDS` seeds unless the task's grid sets more."""
+        trainable member of a scored task with a placement table (:meth:`placements`, which combines the seeds) is
+        fitted with :data:`FULL_TRAIN_SEEDS` seeds unless the task's grid sets more; other tasks train once."""
         cfg = self.config(check_division(division))
-        if division == "full" and cfg.train_seeds < FULL_TRAIN_SEEDS:
+        uses_seeds = self.scored and type(self).placements is not Task.placements
+        if division == "full" and uses_seeds and cfg.train_seeds < FULL_TRAIN_SEEDS:
             cfg = dataclasses.replace(cfg, train_seeds=FULL_TRAIN_SEEDS)
         return cfg
 

@@ -58,6 +58,7 @@ class DecayLength(Task):
     """xi_eff along the level; scored against the exact Markov length where the model has it (module doc)."""
 
     objective = "decay-length"
+    placement_quantity = "the worst xi_eff ratio over the levels (family / exact)"
 
     def config(self, division: str) -> TaskConfig:
         """A scan of five radii on L = 16 over the channel's default levels."""
@@ -143,18 +144,10 @@ class DecayLength(Task):
             }
         return out
 
-    def overall_scores(self, record):
-        """|worst xi_eff ratio - 1| per family (its largest L), the interval that of the ratio's distance from 1."""
-        out = {}
-        for _, s in sorted(record["summary"].items(), key=lambda kv: kv[1].get("L", 0)):
-            w = s.get("xi_ratio_worst_level")
-            if not w or not all(np.isfinite(_number(w.get(k))) for k in ("value", "lo", "hi")):
-                out[s["family"]] = None
-                continue
-            lo, hi = _number(w["lo"]) - 1.0, _number(w["hi"]) - 1.0
-            out[s["family"]] = {"value": abs(_number(w["value"]) - 1.0), "lo": 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)),
-                                "hi": max(abs(lo), abs(hi))}
-        return out
+    def placements(self, summary):
+        """The exact value 1 of the worst xi_eff ratio, and each family's worst ratio with its interval."""
+        return 1.0, {k: {"family": e["family"], "estimate": e.get("xi_ratio_worst_level") or {"value": float("nan")}}
+                     for k, e in summary.items() if not k.startswith("_")}
 
     def leaderboard_rows(self, summary):
         header = ["family", "L", "status", "worst xi_eff ratio [95% CI]", "worst ratio vs 1", "levels consistent with 1",

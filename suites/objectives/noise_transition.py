@@ -62,6 +62,7 @@ class NoiseTransition(Task):
     """Place the model's declared transition along the level of the task's channel (see the module doc)."""
 
     objective = "noise-transition"
+    placement_quantity = "the threshold along the noise level"
     #: the other families' increments are taken against the exact family's window oracle (module doc)
     seed_reference_families = ("exact",)
 

@@ -86,6 +86,7 @@ class ParameterTransition(Task):
     """Place the model's declared transition along the parameter ``axis`` (see the module doc)."""
 
     objective = "parameter-transition"
+    placement_quantity = "the transition along the model parameter"
     axis = "T"
 
     def __init__(self, *, axis: str | None = None, **task):
