@@ -20,30 +20,37 @@ import math
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
+from scipy import stats
+
+from .estimators.systematic import finite as _finite
 
 N_REPLICATES = 2000
 SEED = 20261203
+#: a 95% interval's half-width in standard deviations
+Z95 = float(stats.norm.ppf(0.975))
 
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
+def _rank_matrix(v: np.ndarray) -> np.ndarray:
+    """Ranks along axis 0 (families) of ``v`` (families, ...): 1 + the number of lower values, ties sharing their
+    mean rank."""
+    lower = (v[None] < v[:, None]).sum(axis=1)
+    equal = (v[None] == v[:, None]).sum(axis=1)
+    return lower + (equal + 1) / 2
 
 
 def ranks(values: Mapping[str, float]) -> Dict[str, float]:
     """1 + the number of lower values, ties sharing their mean rank; NaN (no score) ranks last."""
     names = list(values)
-    v = np.array([values[n] if _finite(values[n]) else np.inf for n in names])
-    lower = (v[None, :] < v[:, None]).sum(axis=1)
-    equal = (v[None, :] == v[:, None]).sum(axis=1)
-    return {n: float(lo + (eq + 1) / 2) for n, lo, eq in zip(names, lower, equal)}
+    r = _rank_matrix(np.array([values[n] if _finite(values[n]) else np.inf for n in names]))
+    return {n: float(x) for n, x in zip(names, r)}
 
 
 def _draws(score: Optional[Mapping[str, Any]], z: np.ndarray) -> np.ndarray:
     if not score or not _finite(score.get("value")):
         return np.full(len(z), np.inf)
     v = float(score["value"])
-    below = (v - score["lo"]) / 1.96 if _finite(score.get("lo")) else abs(v)
-    above = (score["hi"] - v) / 1.96 if _finite(score.get("hi")) else max(abs(v), below)
+    below = (v - score["lo"]) / Z95 if _finite(score.get("lo")) else abs(v)
+    above = (score["hi"] - v) / Z95 if _finite(score.get("hi")) else max(abs(v), below)
     return v + np.where(z < 0, below, above) * z
 
 
@@ -60,10 +67,7 @@ def overall(scores_by_task: Mapping[str, Mapping[str, Optional[Mapping[str, Any]
         r = ranks({f: (s or {}).get("value", math.nan) for f, s in scores.items()})
         drawn = {f: _draws(s, rng.standard_normal(n_replicates)) for f, s in scores.items()}
         names = list(drawn)
-        mat = np.stack([drawn[f] for f in names])  # (families, replicates)
-        lower = (mat[None, :, :] < mat[:, None, :]).sum(axis=1)
-        equal = (mat[None, :, :] == mat[:, None, :]).sum(axis=1)
-        rep_ranks = lower + (equal + 1) / 2
+        rep_ranks = _rank_matrix(np.stack([drawn[f] for f in names]))  # (families, replicates)
         for i, f in enumerate(names):
             point.setdefault(f, {})[task] = r[f]
             reps.setdefault(f, []).append(rep_ranks[i])

@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from phasebench.denoisers.harness.fit_record import TRAINING_PASS_FACTOR
 
+from .estimators.systematic import finite as _finite
 from .estimators.training_seeds import placement_over_seeds, separated
 
 
@@ -74,10 +75,6 @@ def _interval(d: Optional[Mapping[str, Any]], digits: int = 4) -> str:
         return "n/a"
     hi = f"{d['hi']:.{digits}f}" if _finite(d.get("hi")) else "inf"  # no upper limit (a results file reads it as NaN)
     return f"{d['value']:.{digits}f} [{d['lo']:.{digits}f}, {hi}]"
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 def _num(v: Any, fmt: str = ".3g") -> str:

@@ -9,20 +9,9 @@ from phasebench.denoisers.base import make_family
 from phasebench.denoisers.harness.fit_record import TRAINING_PASS_FACTOR
 from phasebench.lattice_models import make_channel, make_model
 from phasebench.suites.merge import MergeRefused, merge_results
+from phasebench.suites.placement import _infos
 from phasebench.suites.rules import CLOSED_TRAIN_FLOPS, PARAM_BAND, closed_family_options
 from phasebench.suites.runner import prepare, run
-
-
-def _member_infos(node):
-    if isinstance(node, dict):
-        if "n_params" in node and "fit" in node:
-            yield node
-        else:
-            for v in node.values():
-                yield from _member_infos(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _member_infos(v)
 
 
 def test_train_flops_fixes_the_steps_from_the_networks_multiply_adds():
@@ -66,7 +55,7 @@ def test_closed_run_records_its_rules_and_is_not_merged_with_an_open_one(tmp_pat
     rec = closed["tasks"]["gff-markov"]
     assert rec["rules"]["rules"] == "closed" and rec["rules"]["param_band"] == list(PARAM_BAND)
     assert rec["rules"]["train_flops_per_member"] == 2e9
-    fits = [m["fit"] for m in _member_infos(rec["summary"]) if m.get("name") == "cnn"]
+    fits = [m["fit"] for m in _infos(rec["summary"]) if m.get("name") == "cnn"]
     assert fits and all(TRAINING_PASS_FACTOR * f["flops_per_site"] * f["train_sites"] <= 2e9 for f in fits)
     assert "closed rules" in (tmp_path / "c" / "leaderboard.md").read_text()
     opened = run(tasks=["gff-markov"], families=["exact"], out_dir=str(tmp_path / "o"), progress=False,

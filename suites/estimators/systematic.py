@@ -25,23 +25,25 @@ import math
 from typing import Any, Dict, Mapping, Optional
 
 
-def _finite(*values: float) -> bool:
+def finite(*values: Any) -> bool:
+    """True where every value is a finite int or float (None, NaN and non-numbers are not)."""
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
 
 
 def systematic_interval(value: float, variants: Mapping[str, float]) -> Dict[str, Any]:
     """The envelope of ``value`` and the variants' finite estimates, and the variants themselves
     (name -> estimate, NaN where a variant gives none)."""
-    finite = [float(v) for v in variants.values() if _finite(v)]
-    if not _finite(value):
+    usable = [float(v) for v in variants.values() if finite(v)]
+    if not finite(value):
         return {"lo": float("nan"), "hi": float("nan"), "variants": {k: float(v) for k, v in variants.items()}}
-    return {"lo": min([float(value)] + finite), "hi": max([float(value)] + finite),
+    return {"lo": min([float(value)] + usable), "hi": max([float(value)] + usable),
             "variants": {k: float(v) for k, v in variants.items()}}
 
 
 def combined_interval(value: float, lo: float, hi: float, sys_lo: float, sys_hi: float) -> Dict[str, float]:
     """Statistical and systematic half-widths added in quadrature on each side (NaN where either is missing)."""
-    if not _finite(value, lo, hi, sys_lo, sys_hi):
+    if not finite(value, lo, hi, sys_lo, sys_hi):
         return {"lo": float("nan"), "hi": float("nan")}
     below = math.hypot(value - lo, value - sys_lo)
     above = math.hypot(hi - value, sys_hi - value)
@@ -62,7 +64,7 @@ def with_systematic(estimate: Mapping[str, Any], variants: Mapping[str, float], 
 def interval_of(estimate: Mapping[str, Any]) -> tuple:
     """The widest interval an estimate carries: the combined one if present, else the statistical one."""
     comb = estimate.get("combined")
-    if isinstance(comb, Mapping) and _finite(comb.get("lo"), comb.get("hi")):
+    if isinstance(comb, Mapping) and finite(comb.get("lo"), comb.get("hi")):
         return float(comb["lo"]), float(comb["hi"])
     return float(estimate.get("lo", float("nan"))), float(estimate.get("hi", float("nan")))
 
@@ -70,7 +72,7 @@ def interval_of(estimate: Mapping[str, Any]) -> tuple:
 def consistent_with(estimate: Mapping[str, Any], target: Optional[float]) -> Optional[bool]:
     """True where ``target`` lies inside the estimate's widest interval; None without a target or an interval."""
     lo, hi = interval_of(estimate)
-    if target is None or not _finite(lo, hi, target):
+    if target is None or not finite(lo, hi, target):
         return None
     return bool(lo <= target <= hi)
 
@@ -79,11 +81,11 @@ def error_text(estimate: Mapping[str, Any], target: Optional[float], digits: int
     """The leaderboard's error cell: ``consistent (|err| 0.0006 < 0.0049)`` where the target lies inside the
     widest interval, the error with the interval's half-width on that side otherwise, ``n/a`` without one."""
     value = estimate.get("value", float("nan"))
-    if target is None or not _finite(value, target):
+    if target is None or not finite(value, target):
         return "n/a"
     err = abs(value - target)
     lo, hi = interval_of(estimate)
-    if not _finite(lo, hi):
+    if not finite(lo, hi):
         return f"{err:.{digits}f} (no interval)"
     half = (value - lo) if target < value else (hi - value)
     if lo <= target <= hi:
@@ -94,10 +96,10 @@ def error_text(estimate: Mapping[str, Any], target: Optional[float], digits: int
 def interval_text(estimate: Mapping[str, Any], digits: int = 4) -> str:
     """``value [lo, hi] stat; [sys_lo, sys_hi] sys; [c_lo, c_hi] comb`` (the parts present)."""
     def fmt(a: Any, b: Any) -> str:
-        return f"[{a:.{digits}f}, {b:.{digits}f}]" if _finite(a, b) else "[n/a]"
+        return f"[{a:.{digits}f}, {b:.{digits}f}]" if finite(a, b) else "[n/a]"
 
     value = estimate.get("value", float("nan"))
-    text = f"{value:.{digits}f} " if _finite(value) else "n/a "
+    text = f"{value:.{digits}f} " if finite(value) else "n/a "
     text += fmt(estimate.get("lo"), estimate.get("hi")) + " stat"
     sys, comb = estimate.get("systematic"), estimate.get("combined")
     if isinstance(sys, Mapping):

@@ -42,10 +42,7 @@ from scipy import stats
 
 from .bootstrap import CI_LEVEL
 from .systematic import combined_interval
-
-
-def _finite(*values: Any) -> bool:
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+from .systematic import finite as _finite
 
 
 def placement_over_seeds(estimates: Sequence[Mapping[str, Any]], target: float, seeded: bool = True,
