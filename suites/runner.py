@@ -56,6 +56,8 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     validate_count(cfg.n_test, "n_test")
     validate_count(cfg.train_seeds, "train_seeds")
     check_rules(cfg.rules)
+    for name in cfg.opt_in_families:
+        DENOISERS.get(name)  # unknown names raise
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {cfg.seed!r}")
     if not (isinstance(cfg.budget, (int, float)) and math.isfinite(cfg.budget) and cfg.budget > 0):

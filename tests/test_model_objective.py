@@ -60,9 +60,13 @@ def test_a_parameter_grid_is_centred_on_the_declared_value():
 def test_default_families_are_every_registered_family_that_fits_the_members(monkeypatch):
     ising_t, toric = get_task("ising-temperature"), get_task("toric-bitflip")
     # exact: no r-local Ising oracle; mwpm: toric only; cnn-bayes: an alias of cnn; bp: every built-in model;
-    # patch_mlp, attention, unet: run only by name (default_run False) until the divisions budget them
+    # patch_mlp, attention, unet (default_run False): where a quick grid opts them in (unet on toric-bitflip), and
+    # everywhere in the full division; unet has no r-local member, so no task that scores r-local members takes it
     assert resolve_families(ising_t, None, ising_t.config("quick")) == ["bp", "cnn", "linear"]
-    assert resolve_families(toric, None, toric.config("quick")) == ["bp", "exact", "mwpm", "cnn", "linear"]
+    full = resolve_families(ising_t, None, ising_t.division_config("full"))
+    assert full == ["bp", "attention", "cnn", "linear", "patch_mlp"]
+    assert resolve_families(toric, None, toric.config("quick")) == ["bp", "exact", "mwpm", "cnn", "linear", "unet"]
+    assert "unet" in resolve_families(toric, None, toric.division_config("full"))
 
     class Newcomer(LinearWiener):  # a new family appears with no task edited
         pass

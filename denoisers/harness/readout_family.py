@@ -46,7 +46,7 @@ class ReadoutRefitFamily(LearnedFamily):
     hyperparameters (their own, then :data:`READOUT_HYPERPARAMETERS`), ``network_args``, ``build_network``, and
     :meth:`min_lattice`."""
 
-    #: by name only (``--family NAME``) until the divisions budget these architectures' training
+    #: by default only where a grid opts it in (``TaskConfig.opt_in_families``) and in the full division; else by name
     default_run = False
 
     #: the architecture's training defaults over the cnn's (e.g. a lower learning rate)

@@ -56,6 +56,10 @@ class TaskConfig:
     #: ``open`` or ``closed``: the closed rules give every learned family the same training compute and a parameter
     #: band (:mod:`phasebench.suites.rules`)
     rules: str = "open"
+    #: families marked ``default_run = False`` (their training is budgeted grid by grid) that this grid runs when no
+    #: family is named; ``all_families``: every family the task accepts (the full division's grids)
+    opt_in_families: Tuple[str, ...] = ()
+    all_families: bool = False
 
 
 class Task:
@@ -90,10 +94,13 @@ class Task:
         raise NotImplementedError
 
     def division_config(self, division: str) -> TaskConfig:
-        """The task's grid in ``division`` (:meth:`config`) with the division's defaults: in the full division every
-        trainable member of a scored task with a placement table (:meth:`placements`, which combines the seeds) is
-        fitted with :data:`FULL_TRAIN_SEEDS` seeds unless the task's grid sets more; other tasks train once."""
+        """The task's grid in ``division`` (:meth:`config`) with the division's defaults: the full division runs every
+        family the task accepts, and fits every trainable member of a scored task with a placement table
+        (:meth:`placements`, which combines the seeds) with :data:`FULL_TRAIN_SEEDS` seeds unless the task's grid sets
+        more; other tasks train once."""
         cfg = self.config(check_division(division))
+        if division == "full":
+            cfg = dataclasses.replace(cfg, all_families=True)
         uses_seeds = self.scored and type(self).placements is not Task.placements
         if division == "full" and uses_seeds and cfg.train_seeds < FULL_TRAIN_SEEDS:
             cfg = dataclasses.replace(cfg, train_seeds=FULL_TRAIN_SEEDS)
@@ -134,9 +141,14 @@ class Task:
         return bool(needed) and all(family.supports_member(model, channel, r, L) for L, r in needed)
 
     def default_families(self, names: Iterable[str], registry, cfg: TaskConfig) -> List[str]:
-        """The registered families (aliases and families with ``default_run`` False aside) that this task accepts,
-        the untrainable ones (oracles and decoders, which the others may be compared with) first, each group by name."""
-        accepted = [n for n in names if registry.get(n).alias_of is None and registry.get(n).default_run
+        """The registered families that this task accepts, aliases aside, and of those with ``default_run`` False the
+        ones the grid opts in (``cfg.opt_in_families``, or all with ``cfg.all_families``); the untrainable ones
+        (oracles and decoders, which the others may be compared with) first, each group by name."""
+        def runs(name):
+            fam = registry.get(name)
+            return fam.default_run or cfg.all_families or name in cfg.opt_in_families
+
+        accepted = [n for n in names if registry.get(n).alias_of is None and runs(n)
                     and self.accepts_family(registry.get(n), cfg)]
         return sorted(accepted, key=lambda n: (registry.get(n).trainable, n))
 
