@@ -46,18 +46,17 @@ POOL_START_SECONDS = 5.0
 DEFAULT_SECONDS_PER_UNIT = 1e-4
 #: seconds per score entry without a stored cell of the task: small gff-markov and toric-gaussian cells (1.0)
 DEFAULT_SECONDS_PER_SCORE = 1.0
-#: the built-in tasks' rates without a stored cell: ``history_rates`` of the quick division run serially on the
-#: reference machine (2 cores, loaded by two other runs; docs/decisions/sweep-cost-model.md, "Reference rates")
+#: the built-in tasks' rates without a stored cell: ``history_rates`` of the quick division on the reference machine
+#: (2 idle cores, two workers, 2026-12-03, 320 s; docs/decisions/sweep-cost-model.md, "Reference rates")
 REFERENCE_RATES: Dict[str, Dict[str, float]] = {
-    "gff-markov": {"rate": 4.34e-07, "score_rate": 0.216, "speed": 2.06},
-    "ising-speciation": {"rate": 4.54e-05, "score_rate": 0.0862, "speed": 2.34},
-    "ising-temperature": {"rate": 1.76e-07, "score_rate": 0.0159, "speed": 1.54},
-    "toric-bitflip": {"rate": 1.33e-05, "score_rate": 0.0475, "speed": 2.47},
-    "toric-gaussian": {"rate": 2.52e-05, "score_rate": 0.0488},
-    # the generation tasks: the quick division of session 35 (idle cores, two workers; sweep-cost-model.md)
-    "gff-generation": {"rate": 2.39e-07, "speed": 2.03},
-    "ising-generation": {"rate": 1.82e-06, "speed": 0.795},
-    "toric-generation": {"rate": 0.0, "speed": 0.803},
+    "gff-markov": {"rate": 1.63e-07, "score_rate": 0.0867, "speed": 0.931},
+    "ising-speciation": {"rate": 5.54e-06, "score_rate": 0.0278, "speed": 1.41},
+    "ising-temperature": {"rate": 3.35e-08, "score_rate": 0.0102, "speed": 0.769},
+    "toric-bitflip": {"rate": 2.43e-06, "score_rate": 0.0212, "speed": 1.10},
+    "toric-gaussian": {"rate": 6.07e-06, "score_rate": 0.0167},
+    "gff-generation": {"rate": 1.37e-07, "speed": 1.59},
+    "ising-generation": {"rate": 0.0, "speed": 0.797},
+    "toric-generation": {"rate": 0.0, "speed": 0.752},
 }
 
 
