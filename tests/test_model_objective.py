@@ -18,7 +18,7 @@ from phasebench.lattice_models import make_model
 from phasebench.lattice_models.exact.ising_exact import T_CRITICAL
 from phasebench.suites.cli import main
 from phasebench.suites.objectives import DecayLength, NoiseTransition, ParameterTransition, objective_for_model
-from phasebench.suites.runner import resolve_families
+from phasebench.suites.runner import apply_overrides, resolve_families
 from phasebench.suites.tasks import get_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +74,15 @@ def test_default_families_are_every_registered_family_that_fits_the_members(monk
     monkeypatch.setitem(DENOISERS._entries, "newcomer", Newcomer)
     assert "newcomer" in resolve_families(ising_t, None, ising_t.config("quick"))
     assert "newcomer" in resolve_families(get_task("gff-markov"), None, get_task("gff-markov").config("quick"))
+
+
+def test_a_grid_that_opts_in_an_unknown_family_is_refused_before_any_work():
+    import dataclasses
+
+    toric = get_task("toric-bitflip")
+    cfg = dataclasses.replace(toric.config("quick"), opt_in_families=("unet", "no_such_family"))
+    with pytest.raises(ValueError, match="no_such_family"):
+        apply_overrides(toric, cfg, {})
 
 
 def cli(env, *args):
