@@ -153,8 +153,12 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
 #: cells without history: a generation cell's units do not see the exact global oracle, whose cost per call grows
 #: about 20x from L = 6 to 8, so quick rates price a full cell 5x low (docs/decisions/sweep-cost-model.md)
 REFERENCE_RATES_FULL: Dict[str, Dict[str, float]] = {
+    "gff-generation": {"rate": 1.54e-07, "speed": 0.815},
     "gff-markov": {"rate": 5.00e-07, "score_rate": 0.302, "speed": 0.926},
+    "ising-generation": {"rate": 1.10e-05, "speed": 0.734},
     "ising-speciation": {"rate": 1.27e-04, "score_rate": 0.0579, "speed": 1.09},
+    "ising-temperature": {"rate": 9.17e-08, "score_rate": 0.027, "speed": 0.939},
+    "toric-bitflip": {"rate": 1.55e-05, "score_rate": 0.0257},
     "toric-gaussian": {"rate": 1.31e-05, "score_rate": 0.0252, "speed": 1.08},
     "toric-generation": {"rate": 1.20e-05, "speed": 0.778},
 }

@@ -24,5 +24,6 @@ class GFFMarkovTask(DecayLength):
             # budget 20 reference s (measured: docs/decisions/gff-markov-quick-budget.md)
             return TaskConfig(L=(32,), levels=(0.1, 0.3, 1.0, 3.0, 10.0), radii=(0, 1, 2, 3, 4),
                               n_train=2000, n_test=1000, seed=0, budget=20.0)
-        return TaskConfig(L=(32,), levels=tuple(np.round(np.logspace(-1, 1, 9), 4)), radii=(0, 1, 2, 3, 4, 5, 6),
+        # the GFF's exact references hold at any L and r: the full grid goes to L = 64 and r = 10
+        return TaskConfig(L=(32, 64), levels=tuple(np.round(np.logspace(-1, 1, 9), 4)), radii=tuple(range(11)),
                           n_train=8000, n_test=4000, seed=0, budget=120.0)
