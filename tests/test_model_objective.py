@@ -3,6 +3,7 @@ registered model (the example plugin included, installed through its entry point
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -77,8 +78,6 @@ def test_default_families_are_every_registered_family_that_fits_the_members(monk
 
 
 def test_a_grid_that_opts_in_an_unknown_family_is_refused_before_any_work():
-    import dataclasses
-
     toric = get_task("toric-bitflip")
     cfg = dataclasses.replace(toric.config("quick"), opt_in_families=("unet", "no_such_family"))
     with pytest.raises(ValueError, match="no_such_family"):
