@@ -17,13 +17,16 @@ Network (:func:`build_network`, on :class:`phasebench.denoisers.harness.conditio
 * output: a final ``F(norm(h))``, a 1x1 head and the level-generated linear radius-r skip; with the Bayes output
   the cavity field (:mod:`phasebench.denoisers.harness.output_heads`).
 
-Implementation: plain torch.  The windows are gathered with ``F.unfold`` on the circularly padded keys and
-values (:func:`phasebench.denoisers.harness.conditioned_net.window_patches`), the scores are a product and a sum
-over the head dimension, the softmax runs over the window.  Why not a neighbourhood-attention library (NATTEN):
-it is not installed in this environment and no GPU was lent to compare kernels; its windows clamp at the
-borders instead of wrapping, so it would need the same circular padding and a crop; and at the suite's sizes
-((2r_l+1)^2 <= 49 keys per query, 32 features) the gather is a few tensor operations.  Masks over all L^2 keys
-would cost L^2 instead of (2r_l+1)^2 per query.
+Implementation: plain torch (:class:`phasebench.denoisers.harness.window_attention.WindowAttention`).  The keys
+and values are padded once on the torus (circular, by r_l); each of the window's ``(2r_l+1)^2`` offsets is a view
+of the padded tensors, the softmax runs over the offsets, and a hand-written backward pass accumulates the
+gradients in place.  Gathering the whole window instead (``F.unfold``, a ``dim (2r_l+1)^2``-per-site tensor) was
+memory-bound on CPU: against it inference is about 6x faster and a forward and backward pass about 3x at dim = 32,
+r_l = 1..4 (docs/decisions/architectures.md, section 4).
+Why not a neighbourhood-attention library (NATTEN): it is not installed in this environment and no GPU was lent to
+compare kernels; its windows clamp at the borders instead of wrapping, so it would need circular padding and a
+crop; and at the suite's sizes ((2r_l+1)^2 <= 49 keys per query, 32 features) the loop is a few tensor operations.
+Masks over all L^2 keys would cost L^2 instead of (2r_l+1)^2 per query.
 
 Light cone (the radius semantics, skip paths included): block l's attention reads Chebyshev distance r_l around
 the site; its residual path, the norms, FiLM, the MLP, the token embedding and the head are per-site; so after
@@ -58,9 +61,9 @@ def build_network(channels: int, radius: int, window_radii: Tuple[int, ...], dim
     the family; tests build leaky networks with a wider one)."""
     import torch
     from torch import nn
-    import torch.nn.functional as F
 
-    from .harness.conditioned_net import ConditionedNet, film_layer, modulate, window_patches
+    from .harness.conditioned_net import ConditionedNet, circular_pad, film_layer, modulate
+    from .harness.window_attention import WindowAttention
 
     if dim % heads:
         raise ValueError(f"dim={dim} must be a multiple of heads={heads}")
@@ -83,12 +86,12 @@ def build_network(channels: int, radius: int, window_radii: Tuple[int, ...], dim
 
         def attend(self, x):
             n, _, L, W = x.shape
+            r, pad = self.r, (n, heads, head_dim, L + 2 * self.r, W + 2 * self.r)
             q, k, v = self.qkv(x).chunk(3, dim=1)
-            keys = window_patches(k, self.r).view(n, heads, head_dim, self.keys, L * W)
-            values = window_patches(v, self.r).view(n, heads, head_dim, self.keys, L * W)
-            scores = (q.reshape(n, heads, head_dim, 1, L * W) * keys).sum(2) * head_dim**-0.5
-            weights = torch.softmax(scores + self.offset_bias[None, :, :, None], dim=2)  # over the window
-            return self.out((weights[:, :, None] * values).sum(3).view(n, dim, L, W))
+            q = q.reshape(n, heads, head_dim, L, W) * head_dim**-0.5
+            out = WindowAttention.apply(q, circular_pad(k, r).view(pad), circular_pad(v, r).view(pad),
+                                        self.offset_bias, r)
+            return self.out(out.reshape(n, dim, L, W))
 
         def forward(self, h, e):
             h = h + self.attend(modulate(site_norm(h), self.film_attend, e))

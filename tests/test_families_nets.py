@@ -149,6 +149,45 @@ def test_spins_under_the_gaussian_channel_conform(name):
     assert fam.fit_info_["output"] == "bayes"
 
 
+def _window_attention_by_unfold(q, k, v, bias, r):
+    """The window attention written independently: gather every window with F.unfold on the circularly padded
+    keys and values, softmax over the window (q: (n, heads, c, L, W), scaled)."""
+    n, h, c, L, W = q.shape
+    K = (2 * r + 1) ** 2
+
+    def gather(x):
+        x = torch.nn.functional.pad(x.reshape(n, h * c, L, W), (r, r, r, r), mode="circular")
+        return torch.nn.functional.unfold(x, 2 * r + 1).view(n, h, c, K, L, W)
+
+    scores = (q[:, :, :, None] * gather(k)).sum(2) + bias[None, :, :, None, None]
+    return (torch.softmax(scores, dim=2)[:, :, None] * gather(v)).sum(3)
+
+
+@pytest.mark.parametrize("r", [0, 1, 2])
+def test_window_attention_and_its_backward_equal_the_unfolded_windows(r):
+    from phasebench.denoisers.harness.conditioned_net import circular_pad
+    from phasebench.denoisers.harness.window_attention import WindowAttention
+
+    g = torch.Generator().manual_seed(r)
+    n, h, c, L, W = 2, 2, 3, 5, 6
+    q, k, v = (torch.randn(n, h, c, L, W, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(3))
+    bias = torch.randn(h, (2 * r + 1) ** 2, generator=g, dtype=torch.float64, requires_grad=True)
+
+    def ours(q, k, v, bias):
+        def pad(x):
+            return circular_pad(x.reshape(n, h * c, L, W), r).view(n, h, c, L + 2 * r, W + 2 * r)
+        return WindowAttention.apply(q, pad(k), pad(v), bias, r)
+
+    weight = torch.randn(n, h, c, L, W, generator=g, dtype=torch.float64)
+    grads = []
+    for f in (ours, _window_attention_by_unfold):
+        out = f(q, k, v, bias) if f is ours else f(q, k, v, bias, r)
+        grads.append((out, *torch.autograd.grad((out * weight).sum(), (q, k, v, bias))))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=0, atol=1e-12)
+    assert torch.autograd.gradcheck(ours, (q, k, v, bias))
+
+
 def test_attention_dim_must_divide_into_heads():
     with pytest.raises(ValueError, match="dim"):
         make_family("attention", 1, dim=30, heads=4)
