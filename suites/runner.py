@@ -58,6 +58,12 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     check_rules(cfg.rules)
     for name in cfg.opt_in_families:
         DENOISERS.get(name)  # unknown names raise
+    if cfg.family_radii and not task.honours_family_radii:
+        raise ValueError(f"task {task.name!r} fits every family at every radius: it takes no family_radii")
+    for name, radii in cfg.family_radii.items():
+        DENOISERS.get(name)
+        for r in radii:
+            validate_radius(r)
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {cfg.seed!r}")
     if not (isinstance(cfg.budget, (int, float)) and math.isfinite(cfg.budget) and cfg.budget > 0):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from phasebench.denoisers import DENOISERS
@@ -61,12 +62,15 @@ def test_a_parameter_grid_is_centred_on_the_declared_value():
 def test_default_families_are_every_registered_family_that_fits_the_members(monkeypatch):
     ising_t, toric = get_task("ising-temperature"), get_task("toric-bitflip")
     # exact: no r-local Ising oracle; mwpm: toric only; cnn-bayes: an alias of cnn; bp: every built-in model;
-    # patch_mlp, attention, unet (default_run False): where a quick grid opts them in (unet on toric-bitflip), and
-    # everywhere in the full division; unet has no r-local member, so no task that scores r-local members takes it
+    # patch_mlp, attention, unet (default_run False): where a quick grid opts them in (patch_mlp and attention on
+    # gff-markov and toric-bitflip, unet on toric-bitflip), and everywhere in the full division; unet has no r-local member, so no task that scores r-local members takes it
     assert resolve_families(ising_t, None, ising_t.config("quick")) == ["bp", "cnn", "linear"]
     full = resolve_families(ising_t, None, ising_t.division_config("full"))
     assert full == ["bp", "attention", "cnn", "linear", "patch_mlp"]
-    assert resolve_families(toric, None, toric.config("quick")) == ["bp", "exact", "mwpm", "cnn", "linear", "unet"]
+    assert resolve_families(toric, None, toric.config("quick")) == ["bp", "exact", "mwpm", "attention", "cnn", "linear",
+                                                                     "patch_mlp", "unet"]
+    gff = get_task("gff-markov")
+    assert resolve_families(gff, None, gff.config("quick")) == ["bp", "exact", "attention", "cnn", "linear", "patch_mlp"]
     assert "unet" in resolve_families(toric, None, toric.division_config("full"))
 
     class Newcomer(LinearWiener):  # a new family appears with no task edited
@@ -82,6 +86,47 @@ def test_a_grid_that_opts_in_an_unknown_family_is_refused_before_any_work():
     cfg = dataclasses.replace(toric.config("quick"), opt_in_families=("unet", "no_such_family"))
     with pytest.raises(ValueError, match="no_such_family"):
         apply_overrides(toric, cfg, {})
+
+
+def test_family_radii_restrict_a_family_to_the_grid_radii_it_lists():
+    from phasebench.denoisers.base import DENOISERS
+
+    gff, toric = get_task("gff-markov"), get_task("toric-bitflip")
+    cfg = dataclasses.replace(gff.config("quick"), family_radii={"patch_mlp": (0, 2, 7)})
+    members = {st.label: sorted(st.members) for st in gff.plan(["linear", "patch_mlp"], cfg)}
+    assert members == {"linear:L32": [0, 1, 2, 3, 4], "patch_mlp:L32": [0, 2]}  # 7 is not a grid radius
+    tcfg = dataclasses.replace(toric.config("quick"), family_radii={"cnn": (2,)})
+    assert toric.members_needed(DENOISERS.get("cnn"), tcfg, 16) == [2]
+    assert toric.members_needed(DENOISERS.get("exact"), tcfg, 16) == [1, 2, 3, 4, 5, 6]
+    # a family with none of the grid's radii has no member, so the task does not accept it
+    assert not gff.accepts_family(DENOISERS.get("patch_mlp"), dataclasses.replace(cfg, family_radii={"patch_mlp": (9,)}))
+
+
+@pytest.mark.parametrize("task, family_radii, named", [
+    ("gff-markov", {"no_such_family": (1,)}, "no_such_family"),
+    ("gff-markov", {"cnn": (-1,)}, "-1"),
+    ("ising-temperature", {"cnn": (1,)}, "family_radii"),  # its members are set per L, not by the grid's radii
+])
+def test_bad_family_radii_are_refused_before_any_work(task, family_radii, named):
+    t = get_task(task)
+    with pytest.raises(ValueError, match=named):
+        apply_overrides(t, dataclasses.replace(t.config("quick"), family_radii=family_radii), {})
+
+
+def test_toric_bitflip_with_common_noise_nests_each_configurations_flips_along_p():
+    from phasebench.suites.evaluation import task_split
+
+    toric = get_task("toric-bitflip")
+    base = dataclasses.replace(toric.config("quick"), n_train=4, n_test=6, L=(6,), radii=(1,))
+    levels = [0.05, 0.1, 0.2]
+    for common in (False, True):
+        cfg = dataclasses.replace(base, extra={**base.extra, "common_noise": common})
+        (study,) = [s for s in toric.plan(["exact"], cfg) if s.evaluation == "sampled-edges"]
+        assert study.splits[0].common_noise is common
+        _, test, noisy = task_split(toric.model(), toric.channel(), cfg, 6, levels, common_noise=common)
+        flips = [y != test.samples for y in noisy]
+        nested = all(np.all(flips[j] <= flips[j + 1]) for j in range(len(levels) - 1))
+        assert nested is common  # independent draws at each level do not nest
 
 
 def cli(env, *args):

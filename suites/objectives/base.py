@@ -60,6 +60,15 @@ class TaskConfig:
     #: family is named; ``all_families``: every family the task accepts (the full division's grids)
     opt_in_families: Tuple[str, ...] = ()
     all_families: bool = False
+    #: family -> the radii its members are fitted at, where a family runs on fewer radii than the grid's (the quick
+    #: division's costlier families); a family's radii are those of ``radii`` that it lists
+    family_radii: Dict[str, Tuple[int, ...]] = field(default_factory=dict)
+
+    def radii_for(self, family: str) -> Tuple[int, ...]:
+        """The grid's radii at which ``family``'s members are fitted (:attr:`family_radii`)."""
+        if family not in self.family_radii:
+            return tuple(self.radii)
+        return tuple(r for r in self.radii if r in self.family_radii[family])
 
 
 class Task:
@@ -78,6 +87,8 @@ class Task:
     #: untrainable families whose records the other families' scores read (e.g. the exact window oracle that
     #: xi_eff is Rao-Blackwellised against): evaluated again beside each further training seed
     seed_reference_families: ClassVar[Tuple[str, ...]] = ()
+    #: whether the task's plan fits each family at ``TaskConfig.radii_for`` (else a grid with ``family_radii`` is refused)
+    honours_family_radii: ClassVar[bool] = True
     #: what :meth:`placements` estimates, in the leaderboard's words
     placement_quantity: ClassVar[str] = "the transition"
 
@@ -129,7 +140,7 @@ class Task:
 
         The default (the shared evaluation loop): every radius of the grid, and the family's global
         member where the model has no exact global oracle."""
-        radii: List[Optional[int]] = list(cfg.radii)
+        radii: List[Optional[int]] = list(cfg.radii_for(family.name))
         if not self.model().supports_exact_posterior(self.channel(), None, L):
             radii.append(self.global_radius(L))
         return radii
@@ -165,7 +176,8 @@ class Task:
                 for params in cfg.model_params_grid:
                     exact_reference = self.model(**params).supports_exact_posterior(channel, None, L)
                     seed = derive_seed(cfg.seed, L, 3)  # one seed for every radius
-                    members: Dict[Any, MemberRequest] = {r: MemberRequest(fam, r, (0,), seed) for r in cfg.radii}
+                    members: Dict[Any, MemberRequest] = {r: MemberRequest(fam, r, (0,), seed)
+                                                         for r in cfg.radii_for(fam)}
                     if not exact_reference:
                         members["global"] = MemberRequest(fam, self.global_radius(L), (0,), seed)
                     studies.append(Study("grid", f"{fam}:L{L}", levels, [Split(L, tuple(params.items()))], members,

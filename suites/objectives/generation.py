@@ -95,7 +95,7 @@ class Generation(Task):
     # -- families ------------------------------------------------------------------------------------
     def family_radii(self, family, cfg: TaskConfig, L: int) -> List[int]:
         """The radii of the grid that ``family`` (a class) has a member of at size L."""
-        return [r for r in cfg.radii if family.supports_member(self.model(), self.channel(), r, L)]
+        return [r for r in cfg.radii_for(family.name) if family.supports_member(self.model(), self.channel(), r, L)]
 
     def members_needed(self, family, cfg: TaskConfig, L: int) -> List[Optional[int]]:
         needed: List[Optional[int]] = list(self.family_radii(family, cfg, L))

@@ -35,6 +35,11 @@ Cross-check (with the ``exact`` family, where the model has an exact global deco
 several L (``extra["global_L"]``), whose size crossings lie near the transition.
 
 The variables are binary and the estimates probabilities ``P(x = 1 | y)`` (the cross-entropy needs them).
+
+``extra["common_noise"]`` (default False): every level corrupts the test configurations with the same random
+draws (common random numbers; under bit flip one uniform per variable, flipped where it falls below p, so the
+flips at p are a subset of those at p' > p).  The levels' errors are then correlated and the curve in p is
+smoother; the bootstrap resamples configurations with all their levels, so its intervals stay valid.
 """
 
 from __future__ import annotations
@@ -99,7 +104,8 @@ class NoiseTransition(Task):
     def members_needed(self, family, cfg, L):
         if not family.local_members:
             return [None]
-        return [r for r in cfg.radii if 2 * r + 1 < L and (family.name == "exact" or r in cfg.extra["learned_radii"])]
+        return [r for r in cfg.radii_for(family.name)
+                if 2 * r + 1 < L and (family.name == "exact" or r in cfg.extra["learned_radii"])]
 
     # -- the plan: datasets and members ------------------------------------------------------------
     def plan(self, families: List[str], cfg: TaskConfig) -> List[Study]:
@@ -115,7 +121,8 @@ class NoiseTransition(Task):
             members = {(name, r): MemberRequest(name, r, (0,), derive_seed(cfg.seed, L, 3) if r is None else
                                                 derive_seed(cfg.seed, L, r, 3))
                        for name in families for r in radii[name]}
-            studies.append(Study("sampled-edges", f"L{L}", levels, [Split(L)], members,
+            split = Split(L, common_noise=bool(cfg.extra.get("common_noise", False)))
+            studies.append(Study("sampled-edges", f"L{L}", levels, [split], members,
                                  {"families": families, "radii": radii, "centres_per_config": cfg.extra["centres_per_config"],
                                   "global_only": [name for name in families if not DENOISERS.get(name).local_members]}))
         if "exact" in families and cfg.extra.get("global_L"):  # the exact family's global reference

@@ -115,6 +115,9 @@ class ParameterTransition(Task):
             if set(params) != {self.axis}:
                 raise ValueError(f"each point of the model_params_grid must set exactly {self.axis!r}, got {params}")
 
+    #: each family's local and global member per L, not the grid's radii: no ``TaskConfig.family_radii``
+    honours_family_radii = False
+
     def members_needed(self, family, cfg, L):
         return [local_radius(L), global_radius(L)]
 

@@ -49,6 +49,9 @@ class IsingSpeciationTask(Task):
         return TaskConfig(L=(10,), levels=tuple(np.round(np.logspace(-3.5, 0.5, 17), 6)), radii=(0, 1, 2, 3),
                           n_train=4000, n_test=400, budget=120.0)
 
+    #: every family at every radius (its evaluator pairs them): no ``TaskConfig.family_radii``
+    honours_family_radii = False
+
     def members_needed(self, family, cfg, L):
         return list(cfg.radii)  # the reference is the exact global posterior, always
 
