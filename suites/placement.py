@@ -109,6 +109,7 @@ def placement_rows(placement: Mapping[str, Any]) -> Tuple[List[str], List[List[s
     rows = []
     for key, f in sorted(fams.items(), key=rank):
         mean = f.get("mean")
+        mean = mean if isinstance(mean, dict) else None  # read back from strict JSON, a missing one is NaN
         comb = (mean or {}).get("combined") or {}
         c = f["costs"]
         seeds = f"{f['seeds']}" + ("" if f["seeded"] else " (no seed dependence)")

@@ -155,3 +155,16 @@ def test_overall_ranks_and_mean_rank_interval():
     close = overall({"t": {"a": {"value": 1.0, "lo": 0.8, "hi": 1.2}, "b": {"value": 1.05, "lo": 0.85, "hi": None}}})
     assert close["families"]["a"]["lo"] == 1.0 and close["families"]["a"]["hi"] == 2.0
     assert overall_rows(table)[1][0][:3] == ["a", "2", "1.00 [1.00, 1.00]"]
+
+
+def test_a_placement_table_with_an_undefined_score_renders_after_a_strict_json_round_trip():
+    """A family without an estimate has ``mean: null`` in results.json; read back it must render, not crash."""
+    from phasebench.lattice_models.provenance import strict_json
+    from phasebench.suites.results_format import missing_numbers_as_nan
+
+    row = placement_over_seeds([{"value": float("nan"), "lo": None, "hi": None}], 1.0)
+    row.update(family="linear", costs=member_costs({"members": {}}))
+    placement = {"target": 1.0, "quantity": "x", "train_seeds": 1, "families": {"linear": row}, "separated_below": {}}
+    text = json.dumps(strict_json(placement), allow_nan=False)
+    header, rows = placement_rows(missing_numbers_as_nan(json.loads(text)))
+    assert rows[0][0] == "linear" and "score undefined" in rows[0][1]

@@ -151,7 +151,7 @@ class DecayLength(Task):
 
     def leaderboard_rows(self, summary):
         header = ["family", "L", "status", "worst xi_eff ratio [95% CI]", "worst ratio vs 1", "levels consistent with 1",
-                  "median xi_eff/xi_M (unscored)", "transition reported", "excess agrees with exact", "params (max r)",
+                  "median xi_eff/xi_M (unscored)", "transition reported", "excess agrees with exact", "params (max r) [radii]",
                   "seconds"]
 
         def rank(s):  # more resolved levels first, then the worst |ratio - 1| (a maximum over levels)
@@ -162,6 +162,8 @@ class DecayLength(Task):
         for key, s in sorted(summary.items(), key=lambda kv: rank(kv[1])):
             status = "REFUSED (locality audit)" if s["refused"] else "ok"
             n_params = max((m.get("n_params", 0) for m in s["members"].values()), default=0)
+            radii = sorted(int(r) for r in s["members"] if str(r).isdigit())
+            fitted = f" [r = {radii[0]}..{radii[-1]}]" if radii else ""
             a, n = s["excess_agreement"]
             w = s["xi_ratio_worst_level"]
             rows.append([
@@ -170,7 +172,7 @@ class DecayLength(Task):
                 error_text(w, 1.0, 3) if w else "n/a",
                 f"{s['levels_consistent']}/{len(s['levels'])} ({s['levels_resolved']} resolved)",
                 f"{_number(s['xi_markov_ratio_median']):.3f}", _peaks_text(s, self.scored),
-                f"{a}/{n}" if n else "n/a", str(n_params), f"{s['seconds']:.1f}",
+                f"{a}/{n}" if n else "n/a", f"{n_params}{fitted}", f"{s['seconds']:.1f}",
             ])
         return header, rows
 
