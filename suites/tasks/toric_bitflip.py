@@ -24,7 +24,8 @@ class ToricBitflipTask(NoiseTransition):
             return TaskConfig(L=(16,), levels=(0.04, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.15, 0.18),
                               radii=(1, 2, 3, 4, 5, 6), n_train=400, n_test=300, budget=20.0,
                               extra={"centres_per_config": 16, "learned_radii": (1, 2, 3), "global_L": (4, 6), "global_n": 400},
-                              opt_in_families=("unet", "patch_mlp", "attention"), family_radii={"attention": (1, 2)})
+                              opt_in_families=("unet", "patch_mlp", "attention"),
+                              family_radii={"patch_mlp": (1, 2), "attention": (1, 2)})
         return TaskConfig(L=(16,), levels=(0.02, 0.04, 0.06, 0.07, 0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.125,
                                             0.13, 0.14, 0.16, 0.18, 0.2),
                           # 360 reference s per member (measured: docs/decisions/toric-bitflip-budget.md)
