@@ -59,7 +59,7 @@ def apply_overrides(task, cfg, overrides: Dict[str, Sequence]):
     for name in cfg.opt_in_families:
         DENOISERS.get(name)  # unknown names raise
     if cfg.family_radii and not task.honours_family_radii:
-        raise ValueError(f"task {task.name!r} fits every family at every radius: it takes no family_radii")
+        raise ValueError(f"task {task.name!r} chooses its members' radii itself: it takes no family_radii")
     for name, radii in cfg.family_radii.items():
         DENOISERS.get(name)
         for r in radii:
