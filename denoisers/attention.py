@@ -86,7 +86,8 @@ def build_network(channels: int, radius: int, window_radii: Tuple[int, ...], dim
 
         def attend(self, x):
             n, _, L, W = x.shape
-            r, pad = self.r, (n, heads, head_dim, L + 2 * self.r, W + 2 * self.r)
+            r = self.r
+            pad = (n, heads, head_dim, L + 2 * r, W + 2 * r)
             q, k, v = self.qkv(x).chunk(3, dim=1)
             q = q.reshape(n, heads, head_dim, L, W) * head_dim**-0.5
             out = WindowAttention.apply(q, circular_pad(k, r).view(pad), circular_pad(v, r).view(pad),

@@ -35,12 +35,6 @@ def circular_pad(x, r: int):
     return F.pad(x, (r, r, r, r), mode="circular") if r else x
 
 
-def window_patches(x, r: int):
-    """The radius-r Chebyshev window of every site on the torus: (n, c, L, L) -> (n, c (2r+1)^2, L L), channel-major
-    (entry ``c (2r+1)^2 + (dy + r)(2r+1) + (dx + r)`` is channel c at offset (dy, dx))."""
-    return F.unfold(circular_pad(x, r), kernel_size=2 * r + 1)
-
-
 def film_layer(embed_dim: int, units: int):
     """A zero-initialised FiLM generator: ``e -> (gamma, beta)`` for ``units`` channels (identity at start)."""
     film = nn.Linear(embed_dim, 2 * units)
