@@ -155,3 +155,57 @@ def test_the_full_division_trains_cnn_with_its_own_schedule_over_the_bitflip_def
     # the user's options still win, name by name
     cfg = apply_overrides(task, task.config("full"), {"family_options": {"cnn": {"lr": 1e-2}}})
     assert cfg.family_options["cnn"] == {**FULL_CNN_TRAINING, "lr": 1e-2}
+
+
+def test_an_exact_only_size_runs_the_exact_family_alone_at_its_own_radii():
+    """``extra["exact_L"]``: at that size only the exact family runs, at ``exact_radii`` (those that fit); the grid's
+    sizes keep every family; the full division places the yardstick at L = 22, r <= 10."""
+    task = ToricBitflipTask()
+    cfg = TaskConfig(L=(6,), levels=(0.08, 0.12), radii=(1,), n_train=20, n_test=8, budget=1.0,
+                     extra={"centres_per_config": 3, "learned_radii": (1,), "exact_L": (10,), "exact_radii": (1, 2, 3, 4, 5)})
+    task.validate_config(cfg)
+    studies = task.plan(["exact", "linear"], cfg)
+    sizes = {s.splits[0].L: s.settings for s in studies if s.evaluation == "sampled-edges"}
+    assert sizes[6]["radii"] == {"exact": [1], "linear": [1]}
+    assert sizes[10]["radii"] == {"exact": [1, 2, 3, 4]} and sizes[10]["families"] == ["exact"]
+    assert [s.splits[0].L for s in task.plan(["linear"], cfg) if s.evaluation == "sampled-edges"] == [6]
+    records = evaluate_task(task, ["exact", "linear"], cfg, lambda msg: None)
+    assert sorted((r["family"], r["L"]) for r in records if r["kind"] == "local") == [
+        ("exact", 6), ("exact", 10), ("linear", 6)]
+    full = task.config("full")
+    task.validate_config(full)
+    assert max(next(s for s in task.plan(["exact"], full) if s.splits and s.splits[0].L == 22).settings["radii"]["exact"]) == 10
+    both = TaskConfig(L=(6, 10), levels=(0.1,), radii=(1,), n_train=4, n_test=4, budget=1.0,
+                      extra={**cfg.extra, "exact_L": (10,)})  # a grid size stays one: every family runs there
+    assert {s.splits[0].L: s.settings["families"] for s in task.plan(["exact", "linear"], both)
+            if s.evaluation == "sampled-edges"} == {6: ["exact", "linear"], 10: ["exact", "linear"]}
+    for bad in ({"exact_L": (10,)}, {"exact_L": (10,), "exact_radii": (5,)}):
+        with pytest.raises(ValueError, match="exact_L|exact_radii"):
+            task.validate_config(TaskConfig(L=(6,), levels=(0.1,), radii=(1,), n_train=4, n_test=4, budget=1.0,
+                                                 extra={"centres_per_config": 3, **bad}))
+
+
+def test_the_exact_marginals_are_the_same_bytes_on_the_executor(monkeypatch):
+    """Above the threshold the exact family's (radius, level) pairs run on the run's executor: the same bytes as
+    in this process, the Pfaffian radii included."""
+    from phasebench.denoisers import DENOISERS
+    from phasebench.suites import executors
+    from phasebench.suites.evaluators import references, sampled_edges
+
+    task = ToricBitflipTask()
+    model, channel = task.model(), task.channel()
+    x = model.sample(3, 16, seed=5)
+    levels = (0.09, 0.11)
+    noisy = [channel.corrupt(x, lv, 7 + j, model.variable_type) for j, lv in enumerate(levels)]
+    mask = sampled_edges.sampled_edge_mask(3, 2, 16, 2, 11)
+    fam = DENOISERS.get("exact")(radius=1).fit(x, channel, levels, model=model)
+    radii = (1, 7)
+    serial = sampled_edges.exact_marginals(fam, radii, levels, noisy, mask)
+    references.forget()
+    monkeypatch.setattr(sampled_edges, "PARALLEL_EXACT_WINDOWS", 0)
+    monkeypatch.setenv("PHASEBENCH_WORKERS", "2")
+    with executors.activate(executors.make_executor("processes")):
+        pooled = sampled_edges.exact_marginals(fam, radii, levels, noisy, mask)
+    assert sorted(pooled) == sorted(serial) == [(r, j) for r in radii for j in range(2)]
+    for k in serial:
+        assert np.array_equal(pooled[k], serial[k], equal_nan=True)

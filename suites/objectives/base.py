@@ -145,10 +145,14 @@ class Task:
             radii.append(self.global_radius(L))
         return radii
 
+    def sizes(self, cfg: TaskConfig) -> List[int]:
+        """The lattice sizes at which the plan fits members (the grid's ``L``)."""
+        return list(cfg.L)
+
     def accepts_family(self, family, cfg: TaskConfig) -> bool:
         """True if ``family`` (a family class) can fit every member the objective needs, at least one."""
         model, channel = self.model(), self.channel()
-        needed = [(L, r) for L in cfg.L for r in self.members_needed(family, cfg, L)]
+        needed = [(L, r) for L in self.sizes(cfg) for r in self.members_needed(family, cfg, L)]
         return bool(needed) and all(family.supports_member(model, channel, r, L) for L, r in needed)
 
     def default_families(self, names: Iterable[str], registry, cfg: TaskConfig) -> List[str]:

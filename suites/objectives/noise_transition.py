@@ -36,6 +36,11 @@ several L (``extra["global_L"]``), whose size crossings lie near the transition.
 
 The variables are binary and the estimates probabilities ``P(x = 1 | y)`` (the cross-entropy needs them).
 
+``extra["exact_L"]`` (default none): further lattice sizes at which only the ``exact`` family runs, at the radii
+``extra["exact_radii"]`` (those with 2r + 1 < L): the yardstick at radii beyond the learned families' reach.  Its
+window oracle does not depend on L, so the exact r-local values it measures are those of the other sizes; its
+placement uses the larger radii (docs/physics.md, section 3).
+
 ``extra["common_noise"]`` (default False): every level corrupts the test configurations with the same random
 draws (common random numbers; under bit flip one uniform per variable, flipped where it falls below p, so the
 flips at p are a subset of those at p' > p).  The levels' errors are then correlated and the curve in p is
@@ -49,7 +54,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from phasebench.denoisers import DENOISERS
+from phasebench.denoisers import DENOISERS, validate_radius
 
 from ..estimators import BootstrapConfig, crossing_with_ci, derive_seed, gain_captured, mean_with_ci, threshold_from_increments
 from ..estimators.systematic import consistent_with, error_text, interval_text
@@ -100,12 +105,29 @@ class NoiseTransition(Task):
         if self.model().variable_type != "binary":
             raise ValueError(f"the noise-axis objective scores probabilities of binary variables; model "
                              f"{self.model_name!r} has {self.model().variable_type} variables")
+        exact_L = tuple(cfg.extra.get("exact_L", ()))
+        if exact_L:
+            radii = tuple(cfg.extra.get("exact_radii", ()))
+            if not radii:
+                raise ValueError("extra['exact_L'] needs extra['exact_radii'], the exact family's radii there")
+            for L in exact_L:
+                self.model().validate_L(L)
+                if not any(2 * r + 1 < L for r in radii):
+                    raise ValueError(f"extra['exact_radii'] {radii}: no window fits in L = {L} (2r + 1 < L)")
+            for r in radii:
+                validate_radius(r)
 
     def members_needed(self, family, cfg, L):
+        if L in cfg.extra.get("exact_L", ()) and L not in cfg.L:  # the exact family's yardstick size (module doc)
+            return [r for r in cfg.extra["exact_radii"] if 2 * r + 1 < L] if family.name == "exact" else []
         if not family.local_members:
             return [None]
         return [r for r in cfg.radii_for(family.name)
                 if 2 * r + 1 < L and (family.name == "exact" or r in cfg.extra["learned_radii"])]
+
+    def sizes(self, cfg: TaskConfig) -> List[int]:
+        """The grid's lattice sizes and, where the exact family runs, its yardstick sizes."""
+        return list(cfg.L) + [L for L in cfg.extra.get("exact_L", ()) if L not in cfg.L]
 
     # -- the plan: datasets and members ------------------------------------------------------------
     def plan(self, families: List[str], cfg: TaskConfig) -> List[Study]:
@@ -116,14 +138,18 @@ class NoiseTransition(Task):
         levels = [channel.validate_level(v) for v in cfg.levels]
         families = sorted(families, key=lambda name: name != "exact")
         studies = []
-        for L in cfg.L:
+        for L in self.sizes(cfg):
             radii = {name: self.members_needed(DENOISERS.get(name), cfg, L) for name in families}  # [None]: global only
+            if L not in cfg.L:  # an exact-only size: its study is the exact family's alone
+                if "exact" not in families:
+                    continue
+                radii = {"exact": radii["exact"]}
             members = {(name, r): MemberRequest(name, r, (0,), derive_seed(cfg.seed, L, 3) if r is None else
                                                 derive_seed(cfg.seed, L, r, 3))
-                       for name in families for r in radii[name]}
+                       for name in radii for r in radii[name]}
             split = Split(L, common_noise=bool(cfg.extra.get("common_noise", False)))
             studies.append(Study("sampled-edges", f"L{L}", levels, [split], members,
-                                 {"families": families, "radii": radii, "centres_per_config": cfg.extra["centres_per_config"],
+                                 {"families": list(radii), "radii": radii, "centres_per_config": cfg.extra["centres_per_config"],
                                   "global_only": [name for name in families if not DENOISERS.get(name).local_members]}))
         if "exact" in families and cfg.extra.get("global_L"):  # the exact family's global reference
             n = cfg.extra["global_n"]  # per-L sizes: the L = 10 transfer matrix costs ~0.7 s
