@@ -169,6 +169,8 @@ def test_an_exact_only_size_runs_the_exact_family_alone_at_its_own_radii():
     assert sizes[6]["radii"] == {"exact": [1], "linear": [1]}
     assert sizes[10]["radii"] == {"exact": [1, 2, 3, 4]} and sizes[10]["families"] == ["exact"]
     assert [s.splits[0].L for s in task.plan(["linear"], cfg) if s.evaluation == "sampled-edges"] == [6]
+    with_mwpm = {s.splits[0].L: s.settings for s in task.plan(["exact", "mwpm"], cfg) if s.evaluation == "sampled-edges"}
+    assert with_mwpm[6]["global_only"] == ["mwpm"] and with_mwpm[10]["global_only"] == []
     records = evaluate_task(task, ["exact", "linear"], cfg, lambda msg: None)
     assert sorted((r["family"], r["L"]) for r in records if r["kind"] == "local") == [
         ("exact", 6), ("exact", 10), ("linear", 6)]

@@ -150,7 +150,7 @@ class NoiseTransition(Task):
             split = Split(L, common_noise=bool(cfg.extra.get("common_noise", False)))
             studies.append(Study("sampled-edges", f"L{L}", levels, [split], members,
                                  {"families": list(radii), "radii": radii, "centres_per_config": cfg.extra["centres_per_config"],
-                                  "global_only": [name for name in families if not DENOISERS.get(name).local_members]}))
+                                  "global_only": [name for name in radii if not DENOISERS.get(name).local_members]}))
         if "exact" in families and cfg.extra.get("global_L"):  # the exact family's global reference
             n = cfg.extra["global_n"]  # per-L sizes: the L = 10 transfer matrix costs ~0.7 s
             studies.append(Study("global-decoder", "global-decoder",
