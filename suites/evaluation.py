@@ -74,7 +74,7 @@ def batched(fn: Callable[[np.ndarray], np.ndarray], y: np.ndarray, batch: int = 
 
 
 def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], key: tuple = (),
-               common_noise: bool = False):
+               common_noise: bool = False, n_test: Optional[int] = None):
     """Train and test datasets (cached) and the seeded noisy test sets, one per level.
 
     The same (seed, L, key) gives the same data for every family, so errors are paired.
@@ -85,7 +85,7 @@ def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], k
     maximum, a crossing) then does not pick up the independent noise of every level.
     """
     train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, *key, 0))
-    test = load_or_generate(model, cfg.n_test, L, derive_seed(cfg.seed, L, *key, 1))
+    test = load_or_generate(model, cfg.n_test if n_test is None else n_test, L, derive_seed(cfg.seed, L, *key, 1))
     noisy = [channel.corrupt(test.samples, lv, derive_seed(cfg.seed, L, *key, 2, *(() if common_noise else (j,))),
                              model.variable_type)
              for j, lv in enumerate(levels)]

@@ -6,6 +6,10 @@ content hash), the channel, the levels, the conditions, the seed and the budget.
 all of these and of the package version; a hit returns the stored member, whose ``info`` says where it
 came from (``fit_cache``) and keeps the original fit's record (device, steps, seconds).
 
+The directory also keeps the exact family's window marginals (:func:`load_values`, :func:`store_values`, under
+``exact-windows/``): the r-local oracle at large radii is hours of CPU in the full division, and a run stopped
+part-way resumes from the (radius, level) pairs it finished.  They are plain ``.npz`` arrays, loaded without pickle.
+
 The key does not see the code: after changing a family's code, clear the directory (or set a new one).
 Entries are pickles written atomically; a file that does not unpickle is refused with its path, never
 silently refitted over.  Load only directories you wrote: unpickling runs code.
@@ -90,3 +94,34 @@ def store(spec, family, info: dict, directory: Optional[Path]) -> None:
     with atomic_path(member_path(spec, directory, key)) as tmp:
         with open(tmp, "wb") as fh:
             pickle.dump({"format": FORMAT, "key": key, "family": family, "info": info}, fh)
+
+
+VALUES_FORMAT = "phasebench-exact-values-1"
+
+
+def values_path(key: str, directory: Path) -> Path:
+    return directory / "exact-windows" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+
+
+def load_values(key: str, directory: Optional[Path]) -> Optional[np.ndarray]:
+    """The stored array of ``key`` (a canonical string naming the computation), or None."""
+    if directory is None:
+        return None
+    path = values_path(key, directory)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as entry:
+            if str(entry["format"]) != VALUES_FORMAT or str(entry["key"]) != key:
+                raise ValueError("not an entry for this computation")
+            return entry["values"]
+    except Exception as err:
+        raise ValueError(f"{path}: unreadable exact-values cache entry ({err}); remove it or unset PHASEBENCH_FIT_CACHE") from None
+
+
+def store_values(key: str, values: np.ndarray, directory: Optional[Path]) -> None:
+    if directory is None:
+        return
+    with atomic_path(values_path(key, directory), suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, format=np.array(VALUES_FORMAT), key=np.array(key), values=np.asarray(values))

@@ -64,7 +64,8 @@ def placement_record(task, cfg, summary: Dict[str, Any], seed_summaries: Mapping
         trainable = DENOISERS.get(fam).trainable if fam in DENOISERS else True
         estimates = [item["estimate"]] + ([further[s][key]["estimate"] for s in further if key in further[s]]
                                           if trainable else [])
-        rows[key] = {"family": fam, **placement_over_seeds(estimates, target, seeded=trainable, n_configs=cfg.n_test),
+        n_configs = summary.get(key, {}).get("n_test", cfg.n_test)  # an entry on its own test set says so
+        rows[key] = {"family": fam, **placement_over_seeds(estimates, target, seeded=trainable, n_configs=n_configs),
                      "costs": member_costs(summary.get(key, {}))}
     return {"target": target, "quantity": task.placement_quantity, "train_seeds": cfg.train_seeds, "families": rows,
             "separated_below": separated(rows)}

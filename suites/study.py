@@ -20,12 +20,14 @@ class Split:
     """A train/test pair of the task's model at size ``L`` and its noisy test sets, one per level of the study.
 
     ``params`` override the task's model parameters; ``key`` enters the dataset seeds
-    (:func:`phasebench.suites.evaluation.task_split`); ``common_noise``: one noise draw for every level."""
+    (:func:`phasebench.suites.evaluation.task_split`); ``common_noise``: one noise draw for every level;
+    ``n_test``: test configurations, where not the grid's ``n_test``."""
 
     L: int
     params: Tuple[Tuple[str, float], ...] = ()
     key: Tuple[int, ...] = ()
     common_noise: bool = False
+    n_test: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,8 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
         elif study.splits:
             sites = sum(s.L ** 2 for s in study.splits)
             n_seeded = sum(DENOISERS.get(m.family).trainable for m in study.members.values()) * (seeds - 1)
-            units += sites * (cfg.n_train + cfg.n_test * len(study.levels) * (n_members + n_seeded))
+            n_test = max(cfg.n_test if s.n_test is None else s.n_test for s in study.splits)
+            units += sites * (cfg.n_train + n_test * len(study.levels) * (n_members + n_seeded))
         else:  # an exact reference on its own sizes (the global decoder)
             sizes = study.settings.get("L", [])
             n = study.settings.get("n", {})

@@ -181,13 +181,22 @@ def test_an_exact_only_size_runs_the_exact_family_alone_at_its_own_radii():
                       extra={**cfg.extra, "exact_L": (10,)})  # a grid size stays one: every family runs there
     assert {s.splits[0].L: s.settings["families"] for s in task.plan(["exact", "linear"], both)
             if s.evaluation == "sampled-edges"} == {6: ["exact", "linear"], 10: ["exact", "linear"]}
-    for bad in ({"exact_L": (10,)}, {"exact_L": (10,), "exact_radii": (5,)}):
-        with pytest.raises(ValueError, match="exact_L|exact_radii"):
+    own = TaskConfig(L=(6,), levels=(0.08, 0.12), radii=(1,), n_train=20, n_test=8, budget=1.0,
+                     extra={**cfg.extra, "exact_levels": (0.1, 0.11), "exact_n_test": 5})
+    records = evaluate_task(task, ["exact"], own, lambda msg: None)
+    sizes = {r["L"]: r for r in records if r["kind"] == "local"}
+    assert sizes[6]["levels"] == [0.08, 0.12] and sizes[6]["mse"].shape[-1] == 8
+    assert sizes[10]["levels"] == [0.1, 0.11] and sizes[10]["mse"].shape[-1] == 5
+    assert task.summarize(records, BootstrapConfig(seed=0))["exact/L10"]["n_test"] == 5
+    for bad in ({"exact_L": (10,)}, {"exact_L": (10,), "exact_radii": (5,)},
+                {"exact_L": (10,), "exact_radii": (1,), "exact_n_test": 0},
+                {"exact_L": (10,), "exact_radii": (1,), "exact_levels": (0.7,)}):
+        with pytest.raises(ValueError, match="exact_|level"):
             task.validate_config(TaskConfig(L=(6,), levels=(0.1,), radii=(1,), n_train=4, n_test=4, budget=1.0,
                                                  extra={"centres_per_config": 3, **bad}))
 
 
-def test_the_exact_marginals_are_the_same_bytes_on_the_executor(monkeypatch):
+def test_the_exact_marginals_are_the_same_bytes_on_the_executor(monkeypatch, tmp_path):
     """Above the threshold the exact family's (radius, level) pairs run on the run's executor: the same bytes as
     in this process, the Pfaffian radii included."""
     from phasebench.denoisers import DENOISERS
@@ -211,3 +220,15 @@ def test_the_exact_marginals_are_the_same_bytes_on_the_executor(monkeypatch):
     assert sorted(pooled) == sorted(serial) == [(r, j) for r in radii for j in range(2)]
     for k in serial:
         assert np.array_equal(pooled[k], serial[k], equal_nan=True)
+    # with the fit cache each pair is stored as it finishes and read back on the next run, the same bytes
+    monkeypatch.setenv("PHASEBENCH_FIT_CACHE", str(tmp_path))
+    monkeypatch.setattr(sampled_edges, "PARALLEL_EXACT_WINDOWS", 1e12)
+    first = sampled_edges.exact_marginals(fam, radii, levels, noisy, mask)
+    assert len(list((tmp_path / "exact-windows").glob("*.npz"))) == 4
+    monkeypatch.setattr(sampled_edges, "_exact_pair", lambda item: pytest.fail("recomputed a stored pair"))
+    again = sampled_edges.exact_marginals(fam, radii, levels, noisy, mask)
+    for k in serial:
+        assert np.array_equal(first[k], serial[k]) and np.array_equal(again[k], serial[k])
+    other = sampled_edges.exact_marginals  # another level is another entry
+    with pytest.raises(pytest.fail.Exception):
+        other(fam, (1,), (0.1,), noisy[:1], mask)

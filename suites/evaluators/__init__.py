@@ -46,7 +46,7 @@ def load_splits(task: "Task", study: Study, cfg: "TaskConfig") -> List[Tuple[Any
     channel = task.channel()
     levels = study.levels if study.noisy_tests else []
     return [task_split(task.model(**dict(s.params)), channel, cfg, s.L, levels, key=s.key,
-                       common_noise=s.common_noise) for s in study.splits]
+                       common_noise=s.common_noise, n_test=s.n_test) for s in study.splits]
 
 
 def member_spec(task: "Task", study: Study, data, request, cfg: "TaskConfig") -> MemberSpec:

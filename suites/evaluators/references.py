@@ -34,7 +34,9 @@ def _array_key(a: Optional[np.ndarray]) -> Optional[Tuple]:
     return (a.dtype.str, a.shape, hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest())
 
 
-def _call_key(kind: str, model, channel, y, level, radius, mask) -> Tuple:
+def call_key(kind: str, model, channel, y, level, radius, mask) -> Tuple:
+    """What a reference computation depends on, as plain data: its kind, the model and its parameters, the channel,
+    the level, the radius and content hashes of the noisy input and the mask."""
     identity = json.dumps({"model": type(model).__module__ + "." + type(model).__qualname__, "values": model.values,
                            "channel": channel.to_dict()}, sort_keys=True, default=str)
     return kind, identity, float(level), radius, _array_key(y), _array_key(mask)
@@ -59,21 +61,21 @@ def _remember(key: Tuple, compute: Callable[[], Any]) -> Any:
 
 def exact_posterior_mean(model, y: np.ndarray, channel, level: float, radius: Optional[int]) -> np.ndarray:
     """``model.exact_posterior_mean(y, channel, level, radius)``, computed once per distinct call."""
-    return _remember(_call_key("posterior-mean", model, channel, y, level, radius, None),
+    return _remember(call_key("posterior-mean", model, channel, y, level, radius, None),
                      lambda: model.exact_posterior_mean(y, channel, level, radius))
 
 
 def exact_posterior_mean_at(model, y: np.ndarray, channel, level: float, radius: int, mask: np.ndarray) -> np.ndarray:
     """``model.exact_posterior_mean_at(y, channel, level, radius, mask)`` (the sites under ``mask`` only),
     computed once per distinct call."""
-    return _remember(_call_key("posterior-mean-at", model, channel, y, level, radius, mask),
+    return _remember(call_key("posterior-mean-at", model, channel, y, level, radius, mask),
                      lambda: model.exact_posterior_mean_at(y, channel, level, radius, mask))
 
 
 def exact_failure_probability(model, y: np.ndarray, channel, level: float) -> Optional[np.ndarray]:
     """``model.exact_failure_probability(y, channel, level)`` (None where the model has no exact global
     decoder), computed once per distinct call."""
-    return _remember(_call_key("failure-probability", model, channel, y, level, None, None),
+    return _remember(call_key("failure-probability", model, channel, y, level, None, None),
                      lambda: model.exact_failure_probability(y, channel, level))
 
 

@@ -20,14 +20,17 @@ exact failure probability given y: unbiased, with less variance than the failure
 
 from __future__ import annotations
 
+import json
 from typing import Dict
 
 import numpy as np
 
 from phasebench.denoisers.locality import audit_locality
 from phasebench.lattice_models.datasets import load_or_generate
+from phasebench.lattice_models.provenance import package_version
 
 from ..estimators import derive_seed
+from .references import call_key
 from .references import exact_failure_probability as reference_exact_failure_probability
 from .references import exact_posterior_mean_at as reference_exact_posterior_mean_at
 
@@ -58,24 +61,45 @@ PARALLEL_EXACT_WINDOWS = 1e6
 
 
 def exact_marginals(fam, radii, levels, noisy, mask) -> Dict:
-    """The exact family's r-local marginals ``{(r, j): P(x = 1 | y)}`` on the sampled sites, every radius and level
-    (the window oracle is evaluated on the sampled sites only).
+    """The exact family's r-local marginals on the sampled sites, ``{(r, j): prob[mask]}`` for every radius and
+    level (the window oracle is evaluated on the sampled sites only; ``prob`` is 0 elsewhere).
 
     The pairs are independent and the window oracle deterministic: above :data:`PARALLEL_EXACT_WINDOWS` they run
     on the run's executor (:func:`phasebench.suites.executors.current`), the costliest (largest radius) first, with
-    the same bytes as in one process."""
-    from .. import executors
+    the same bytes as in one process.  With ``PHASEBENCH_FIT_CACHE`` set each pair is stored there as it finishes
+    and taken from there on the next run (:func:`phasebench.suites.fit_cache.load_values`)."""
+    from .. import executors, fit_cache
 
+    directory = fit_cache.cache_directory()
     pairs = sorted(((r, j) for r in radii for j in range(len(levels))), key=lambda p: -p[0])
-    work = int(mask.sum()) * len(pairs)
+    keys = {(r, j): exact_values_key(fam, noisy[j], levels[j], r, mask) for r, j in pairs} if directory else {}
+    out = {p: v for p in pairs if directory and (v := fit_cache.load_values(keys[p], directory)) is not None}
+    todo = [p for p in pairs if p not in out]
+    work = int(mask.sum()) * len(todo)
     executor = executors.current() if work >= PARALLEL_EXACT_WINDOWS else executors.SerialExecutor()
-    items = [(fam, noisy[j], levels[j], mask, r) for r, j in pairs]
-    return {pairs[k]: prob for k, prob in executor.map_unordered(_exact_pair, items)}
+    items = [(fam, noisy[j], levels[j], mask, r) for r, j in todo]
+    for k, values in executor.map_unordered(_exact_pair, items):
+        out[todo[k]] = values
+        if directory:
+            fit_cache.store_values(keys[todo[k]], values, directory)
+    return out
+
+
+def exact_values_key(fam, y, level, r, mask) -> str:
+    """What one pair's marginals depend on: the model, channel, level, radius, noisy input and mask, and the version."""
+    return json.dumps([call_key("posterior-mean-at", fam.model_, fam.channel_, y, level, r, mask), package_version()])
 
 
 def _exact_pair(item):
     fam, y, level, mask, r = item
-    return reference_exact_posterior_mean_at(fam.model_, y, fam.channel_, level, r, mask)
+    return np.ascontiguousarray(reference_exact_posterior_mean_at(fam.model_, y, fam.channel_, level, r, mask)[mask])
+
+
+def _on_lattice(values, mask) -> np.ndarray:
+    """``prob`` from ``prob[mask]``: 0 off the mask, as the oracle returns it."""
+    prob = np.zeros(mask.shape)
+    prob[mask] = values
+    return prob
 
 
 def evaluate_sampled_edges(task, study, data, fitted, cfg, tick):
@@ -83,7 +107,7 @@ def evaluate_sampled_edges(task, study, data, fitted, cfg, tick):
     train, test, noisy = data[0]
     x = test.samples
     mask = sampled_edge_mask(len(x), model.channels, L, study.settings["centres_per_config"], derive_seed(cfg.seed, L, 4))
-    exact_probs = {}  # the exact family's marginals per (r, level), computed together (exact_marginals)
+    exact_values = {}  # the exact family's marginals on the mask per (r, level), computed together (exact_marginals)
     exact_mse, exact_q = None, {}  # the exact family's MSE per radius; its r-local marginals on the sampled edges, per (r, level)
     records = []
     for fam_name in study.settings["families"]:
@@ -97,19 +121,18 @@ def evaluate_sampled_edges(task, study, data, fitted, cfg, tick):
             continue
         mse = np.empty((len(radii), len(levels), len(x)))
         ce = np.empty_like(mse)
-        probs, on_masks = {}, {}
+        on_masks = {}
         dist = np.full((len(radii), len(levels), len(x)), np.nan)  # E|f_r - q_r|^2 per configuration
         members, locality = {}, {}
         if fam_name == "exact" and radii:
-            exact_probs = exact_marginals(fitted[fam_name, radii[0]][0], radii, levels, noisy, mask)
+            exact_values = exact_marginals(fitted[fam_name, radii[0]][0], radii, levels, noisy, mask)
         for i, r in enumerate(radii):
             fam, info = fitted[fam_name, r]
             members[str(r)] = info
             for j, lv in enumerate(levels):
-                prob = exact_probs[r, j] if fam_name == "exact" else fam.denoise(noisy[j], lv)
+                prob = _on_lattice(exact_values[r, j], mask) if fam_name == "exact" else fam.denoise(noisy[j], lv)
                 on_mask = on_masks[i, j] = prob[mask].reshape(len(x), -1)
                 if fam_name == "exact":
-                    probs[i, j] = prob
                     exact_q[r, j] = on_mask
                 elif (r, j) in exact_q:
                     dist[i, j] = ((on_mask - exact_q[r, j]) ** 2).mean(axis=1)
@@ -130,7 +153,8 @@ def evaluate_sampled_edges(task, study, data, fitted, cfg, tick):
             count = mask.reshape(len(x), -1).sum(axis=1)
             for i in range(len(radii) - 1):
                 for j in range(len(levels)):
-                    d2 = np.where(mask, (probs[i + 1, j] - probs[i, j]) ** 2, 0.0)
+                    upper, lower = (_on_lattice(exact_values[radii[k], j], mask) for k in (i + 1, i))
+                    d2 = np.where(mask, (upper - lower) ** 2, 0.0)
                     increments[i, j] = d2.reshape(len(x), -1).sum(axis=1) / count
         records.append({"kind": "local", "family": fam_name, "L": L, "levels": levels, "radii": radii,
                         "mse": mse, "ce": ce, "increments": increments, "increments_method": method,

@@ -39,7 +39,8 @@ The variables are binary and the estimates probabilities ``P(x = 1 | y)`` (the c
 ``extra["exact_L"]`` (default none): further lattice sizes at which only the ``exact`` family runs, at the radii
 ``extra["exact_radii"]`` (those with 2r + 1 < L): the yardstick at radii beyond the learned families' reach.  Its
 window oracle does not depend on L, so the exact r-local values it measures are those of the other sizes; its
-placement uses the larger radii (docs/physics.md, section 3).
+placement uses the larger radii (docs/physics.md, section 3).  There, ``extra["exact_levels"]`` and
+``extra["exact_n_test"]`` (default: the grid's) spend its windows on the levels around the transition.
 
 ``extra["common_noise"]`` (default False): every level corrupts the test configurations with the same random
 draws (common random numbers; under bit flip one uniform per variable, flipped where it falls below p, so the
@@ -55,6 +56,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 from phasebench.denoisers import DENOISERS, validate_radius
+from phasebench.lattice_models.base import validate_count
 
 from ..estimators import BootstrapConfig, crossing_with_ci, derive_seed, gain_captured, mean_with_ci, threshold_from_increments
 from ..estimators.systematic import consistent_with, error_text, interval_text
@@ -116,6 +118,13 @@ class NoiseTransition(Task):
                     raise ValueError(f"extra['exact_radii'] {radii}: no window fits in L = {L} (2r + 1 < L)")
             for r in radii:
                 validate_radius(r)
+            for lv in cfg.extra.get("exact_levels", ()):
+                try:
+                    self.channel().validate_level(lv)
+                except ValueError as err:
+                    raise ValueError(f"extra['exact_levels']: {err}") from None
+            if "exact_n_test" in cfg.extra:
+                validate_count(cfg.extra["exact_n_test"], "extra['exact_n_test']")
 
     def members_needed(self, family, cfg, L):
         if L in cfg.extra.get("exact_L", ()) and L not in cfg.L:  # the exact family's yardstick size (module doc)
@@ -140,15 +149,18 @@ class NoiseTransition(Task):
         studies = []
         for L in self.sizes(cfg):
             radii = {name: self.members_needed(DENOISERS.get(name), cfg, L) for name in families}  # [None]: global only
+            split = Split(L, common_noise=bool(cfg.extra.get("common_noise", False)))
+            study_levels = levels
             if L not in cfg.L:  # an exact-only size: its study is the exact family's alone
                 if "exact" not in families:
                     continue
                 radii = {"exact": radii["exact"]}
+                study_levels = [channel.validate_level(v) for v in cfg.extra.get("exact_levels", levels)]
+                split = Split(L, common_noise=split.common_noise, n_test=cfg.extra.get("exact_n_test"))
             members = {(name, r): MemberRequest(name, r, (0,), derive_seed(cfg.seed, L, 3) if r is None else
                                                 derive_seed(cfg.seed, L, r, 3))
                        for name in radii for r in radii[name]}
-            split = Split(L, common_noise=bool(cfg.extra.get("common_noise", False)))
-            studies.append(Study("sampled-edges", f"L{L}", levels, [split], members,
+            studies.append(Study("sampled-edges", f"L{L}", study_levels, [split], members,
                                  {"families": list(radii), "radii": radii, "centres_per_config": cfg.extra["centres_per_config"],
                                   "global_only": [name for name in radii if not DENOISERS.get(name).local_members]}))
         if "exact" in families and cfg.extra.get("global_L"):  # the exact family's global reference
@@ -167,6 +179,7 @@ class NoiseTransition(Task):
             levels, radii = np.array(rec["levels"]), rec["radii"]
             key = f"{rec['family']}/L{rec['L']}"
             entry: Dict[str, Any] = {"family": rec["family"], "L": rec["L"], "radii": radii, "levels": rec["levels"],
+                                     "n_test": int(rec["mse"].shape[-1]),
                                      "members": rec["members"], "locality": {str(k): v for k, v in rec["locality"].items()},
                                      "refused": any(not v["passed"] for v in rec["locality"].values()),
                                      "collapsed_fits": collapsed_members(rec["members"])}

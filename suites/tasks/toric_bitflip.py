@@ -31,8 +31,11 @@ class ToricBitflipTask(NoiseTransition):
                           # 360 reference s per member (measured: docs/decisions/toric-bitflip-budget.md)
                           radii=(1, 2, 3, 4, 5, 6), n_train=2000, n_test=500, budget=360.0,
                           family_options={"cnn": dict(FULL_CNN_TRAINING)},
-                          # the exact family alone also at L = 22, r <= 10: the sharper yardstick (docs/decisions/toric-exact-yardstick.md)
+                          # the exact family alone also at L = 22, r <= 10, on 10000 configurations at 9 levels around
+                          # p_c: the sharper yardstick (docs/decisions/toric-exact-yardstick.md)
                           extra={"centres_per_config": 48, "learned_radii": (1, 2, 3, 4, 5, 6),
                                  "exact_L": (22,), "exact_radii": (1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+                                 "exact_levels": (0.08, 0.09, 0.095, 0.1, 0.105, 0.11, 0.115, 0.12, 0.13),
+                                 "exact_n_test": 10000,
                                  "global_L": (6, 8, 10), "global_n": {6: 4000, 8: 1500, 10: 250},
                                  "global_levels": (0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.14)})
