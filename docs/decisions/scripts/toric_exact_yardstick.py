@@ -8,13 +8,15 @@ cache reads them.  Prints the L = 22 peak against r_max and the extrapolated est
 import json
 import sys
 
+from phasebench.suites.interrupts import stop_signals_raise
 from phasebench.suites.runner import run
 from phasebench.suites.tasks import get_task
 
 if __name__ == "__main__":
     extra = {**get_task("toric-bitflip").config("full").extra, "global_L": ()}
-    res = run(tasks=["toric-bitflip"], families=["exact"], out_dir=sys.argv[1], division="full", progress=False,
-              overrides={"extra": extra})
+    with stop_signals_raise():  # SIGTERM stops the workers too; the finished pairs stay in the cache
+        res = run(tasks=["toric-bitflip"], families=["exact"], out_dir=sys.argv[1], division="full", progress=False,
+                  overrides={"extra": extra})
     task = res["tasks"]["toric-bitflip"]
     entry = task["summary"]["exact/L22"]
     print(json.dumps({k: entry.get(k) for k in ("pc_vs_rmax", "pc_estimate", "pc_extrapolated")}, indent=1))
