@@ -230,6 +230,12 @@ class LatticeModel:
         r-local oracle costs one window per site overrides it to evaluate the masked sites only."""
         return np.where(mask, self.exact_posterior_mean(y, channel, level, radius), 0.0)
 
+    def exact_window_seconds(self, radius: int) -> float:
+        """Reference-machine CPU seconds of :meth:`exact_posterior_mean_at` per masked site at ``radius``, for a
+        model whose oracle costs one window per site and grows steeply with r (the cost model's price,
+        :mod:`phasebench.suites.sweep_plan`); 0 where that cost is within the data's per-site rate."""
+        return 0.0
+
     def exact_failure_probability(self, y: np.ndarray, channel: "Any", level: float) -> Optional[np.ndarray]:
         """Per configuration, the failure probability of exact optimal decoding of the model's global
         (topological) information given y, where the model has such a decoder; None otherwise."""

@@ -331,6 +331,12 @@ class ToricLoops(LatticeModel):
         prob, _ = local_posterior_marginals(y, channel, level, radius, edges=mask)
         return np.where(mask, prob, 0.0)
 
+    def exact_window_seconds(self, radius: int) -> float:
+        """One window of the r-local oracle per masked vertex (both its edges): the measured table."""
+        from .exact.toric_window import window_cpu_seconds
+
+        return window_cpu_seconds(int(radius))
+
     def exact_failure_probability(self, y: np.ndarray, channel: NoiseChannel, level: float) -> Optional[np.ndarray]:
         """``1 - max_class P(homology class | y)`` per configuration: the failure probability of optimal
         (maximum-likelihood homology class) decoding given y (None without the global oracle)."""

@@ -12,6 +12,10 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
   members.
 * **scoring** (bootstrap intervals, fits over radii) scales with the number of score entries, not with the data:
   ``score_rate * score_units``, ``score_units`` = families x sizes x levels x model-parameter points.
+* **exact windows**: a model whose r-local oracle costs one window per sampled site, steeply more at larger r
+  (:meth:`LatticeModel.exact_window_seconds`, the toric loops' measured table), prices the ``exact`` family's
+  windows of a ``sampled-edges`` study by radius, over the slots where its (radius, level) pairs run on the
+  executor.
 * **everything else** (datasets, closed-form fits, evaluations) costs
   ``OVERHEAD_SECONDS (+ POOL_START_SECONDS) + rate * units``, the second term where the cell starts a pool of
   local worker processes (two or more trainable members and two or more slots), where ``units`` counts the
@@ -47,13 +51,14 @@ DEFAULT_SECONDS_PER_UNIT = 1e-4
 #: seconds per score entry without a stored cell of the task: small gff-markov and toric-gaussian cells (1.0)
 DEFAULT_SECONDS_PER_SCORE = 1.0
 #: the built-in tasks' rates without a stored cell: ``history_rates`` of the quick division on the reference machine
-#: (2 idle cores, two workers, 2026-12-03, 320 s; docs/decisions/sweep-cost-model.md, "Reference rates")
+#: (2 idle cores, two workers, 2026-12-03, 320 s; docs/decisions/sweep-cost-model.md, "Reference rates"); the toric
+#: tasks' rates less their exact windows, priced apart since (ibid., "Exact windows by radius")
 REFERENCE_RATES: Dict[str, Dict[str, float]] = {
     "gff-markov": {"rate": 1.63e-07, "score_rate": 0.0867, "speed": 0.931},
     "ising-speciation": {"rate": 5.54e-06, "score_rate": 0.0278, "speed": 1.41},
     "ising-temperature": {"rate": 3.35e-08, "score_rate": 0.0102, "speed": 0.769},
-    "toric-bitflip": {"rate": 2.43e-06, "score_rate": 0.0212, "speed": 1.10},
-    "toric-gaussian": {"rate": 6.07e-06, "score_rate": 0.0167},
+    "toric-bitflip": {"rate": 1.24e-06, "score_rate": 0.0212, "speed": 1.10},
+    "toric-gaussian": {"rate": 3.65e-06, "score_rate": 0.0167},
     "gff-generation": {"rate": 1.37e-07, "speed": 1.59},
     "ising-generation": {"rate": 0.0, "speed": 0.797},
     "toric-generation": {"rate": 0.0, "speed": 0.752},
@@ -83,7 +88,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     from phasebench.denoisers import DENOISERS
     from phasebench.denoisers.harness.learned import LearnedFamily
 
-    units = 0.0
+    units = windows = 0.0
     budget = 0.0
     members = learned = trainable = fixed_steps = 0
     from .evaluators import SEEDABLE_EVALUATIONS
@@ -100,6 +105,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
             n_seeded = sum(DENOISERS.get(m.family).trainable for m in study.members.values()) * (seeds - 1)
             n_test = max(cfg.n_test if s.n_test is None else s.n_test for s in study.splits)
             units += sites * (cfg.n_train + n_test * len(study.levels) * (n_members + n_seeded))
+            windows += _exact_window_seconds(task, study, n_test, slots)
         else:  # an exact reference on its own sizes (the global decoder)
             sizes = study.settings.get("L", [])
             n = study.settings.get("n", {})
@@ -119,12 +125,26 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
     return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
             "learned_members": learned, "fixed_step_members": fixed_steps, "slots": slots,
-            "pool": float(slots >= 2 and trainable >= 2)}
+            "pool": float(slots >= 2 and trainable >= 2), "exact_window_seconds": windows}
+
+
+def _exact_window_seconds(task, study, n_test: int, slots: int) -> float:
+    """The wall seconds of the ``exact`` family's window oracle in a ``sampled-edges`` study: per radius, its
+    windows (test configurations x centres x levels) times the model's CPU seconds per window
+    (:meth:`LatticeModel.exact_window_seconds`), over the slots: its (radius, level) pairs run on the executor's
+    workers, or, below :data:`~phasebench.suites.evaluators.sampled_edges.PARALLEL_EXACT_WINDOWS`, in this process, whose Numba kernels thread over the
+    cores."""
+    radii = study.settings.get("radii", {}).get("exact") if study.evaluation == "sampled-edges" else None
+    if not radii:
+        return 0.0
+    model = task.model()
+    windows = n_test * study.settings["centres_per_config"] * len(study.levels)
+    return windows * sum(model.exact_window_seconds(r) for r in radii) / max(1, slots)
 
 
 def fixed_seconds(cost: Dict[str, float]) -> float:
-    """The part of a cell's cost that does not scale with its data (module doc)."""
-    return OVERHEAD_SECONDS + POOL_START_SECONDS * cost.get("pool", 0.0)
+    """The part of a cell's cost that does not scale with its data (module doc), and its exact windows."""
+    return OVERHEAD_SECONDS + POOL_START_SECONDS * cost.get("pool", 0.0) + cost.get("exact_window_seconds", 0.0)
 
 
 def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
@@ -152,15 +172,16 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
 
 #: the same from the full division's reference run (reports/reference/, commit 3153f2f, two idle workers), for full
 #: cells without history: a generation cell's units do not see the exact global oracle, whose cost per call grows
-#: about 20x from L = 6 to 8, so quick rates price a full cell 5x low (docs/decisions/sweep-cost-model.md)
+#: about 20x from L = 6 to 8, so quick rates price a full cell 5x low (docs/decisions/sweep-cost-model.md); the
+#: toric tasks' less their exact windows, as above
 REFERENCE_RATES_FULL: Dict[str, Dict[str, float]] = {
     "gff-generation": {"rate": 1.54e-07, "speed": 0.815},
     "gff-markov": {"rate": 5.00e-07, "score_rate": 0.302, "speed": 0.926},
     "ising-generation": {"rate": 1.10e-05, "speed": 0.734},
     "ising-speciation": {"rate": 1.27e-04, "score_rate": 0.0579, "speed": 1.09},
     "ising-temperature": {"rate": 9.17e-08, "score_rate": 0.027, "speed": 0.939},
-    "toric-bitflip": {"rate": 1.55e-05, "score_rate": 0.0257},
-    "toric-gaussian": {"rate": 1.31e-05, "score_rate": 0.0252, "speed": 1.08},
+    "toric-bitflip": {"rate": 1.26e-05, "score_rate": 0.0257},
+    "toric-gaussian": {"rate": 1.11e-05, "score_rate": 0.0252, "speed": 1.08},
     "toric-generation": {"rate": 1.20e-05, "speed": 0.778},
 }
 

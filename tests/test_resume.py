@@ -206,3 +206,29 @@ def test_a_plan_with_members_given_a_step_count_is_a_lower_bound(tmp_path):
     assert f">={cell.estimate_seconds:>6.0f} s" in text
     assert f"at least {cell.estimate_seconds:.0f} s" in text
     assert "not counting the fits of 6 member(s) given a step count" in text
+
+
+def test_the_exact_windows_are_priced_by_radius_and_left_out_of_the_measured_rate(tmp_path):
+    """The toric window oracle's cost per window grows steeply with r: the exact family's windows are priced from
+    the model's table, per radius, over the slots; a stored cell's rate is what remains after them."""
+    from phasebench.lattice_models.exact.toric_window import WINDOW_CPU_SECONDS
+    from phasebench.suites.sweep_plan import cost_figures, fixed_seconds, history_rates
+    from phasebench.suites.tasks import get_task
+
+    task = get_task("toric-bitflip")
+    cfg = task.config("full")
+    cost = cost_figures(task, ["exact"], cfg, 2)
+    centres, levels = cfg.extra["centres_per_config"], cfg.extra["exact_levels"]
+    small = cfg.n_test * centres * len(cfg.levels) * sum(WINDOW_CPU_SECONDS[r] for r in range(1, 7))
+    large = cfg.extra["exact_n_test"] * centres * len(levels) * sum(WINDOW_CPU_SECONDS[r] for r in range(1, 11))
+    assert cost["exact_window_seconds"] == pytest.approx((small + large) / 2)
+    assert WINDOW_CPU_SECONDS[10] > 100 * WINDOW_CPU_SECONDS[4]  # not a per-site rate
+    assert cost_figures(task, ["linear"], cfg, 2)["exact_window_seconds"] == 0.0
+    assert cost_figures(get_task("gff-markov"), ["exact"], get_task("gff-markov").config("full"), 2)[
+        "exact_window_seconds"] == 0.0  # closed forms: within the per-site rate
+
+    store = ResultsStore(tmp_path)
+    stored = {**cost, "learned_budget_seconds": 0.0, "fixed_step_members": 0}
+    store.append({"key": "k", "code_version": "v0", "spec": {"task": "toric-bitflip"}, "provenance": {},
+                  "cost": stored, "record": {"wall_seconds": fixed_seconds(stored) + 50.0, "stage_seconds": {}}})
+    assert history_rates(store)["toric-bitflip"]["rate"] == pytest.approx(50.0 / cost["units"])

@@ -60,6 +60,18 @@ from . import toric_pfaffian
 #: the smallest radius at which ``method="auto"`` uses the Pfaffian (cheaper from here on, as measured)
 PFAFFIAN_FROM_RADIUS = 7
 METHODS = ("auto", "transfer_matrix", "pfaffian")
+#: CPU seconds of one window (both centre marginals) with ``method="auto"``, per radius, on the reference machine
+#: (idle, one thread; docs/decisions/scripts/toric_window_cost.py): the cost model's price of a window
+WINDOW_CPU_SECONDS = {1: 2.5e-6, 2: 2.9e-6, 3: 5.9e-6, 4: 2.4e-5, 5: 1.27e-4, 6: 6.54e-4, 7: 1.33e-3, 8: 1.73e-3,
+                      9: 2.25e-3, 10: 2.63e-3, 11: 3.30e-3, 12: 3.96e-3}
+
+
+def window_cpu_seconds(r: int) -> float:
+    """:data:`WINDOW_CPU_SECONDS`; past r = 12 scaled from r = 12 like a nested-dissection LU of the Pfaffian's
+    N ~ 6 (2r + 1)^2 nodes, N^(3/2) (measured r = 10 to 12: about (2r + 1)^2.3, so this leans high)."""
+    if r in WINDOW_CPU_SECONDS:
+        return WINDOW_CPU_SECONDS[r]
+    return WINDOW_CPU_SECONDS[12] * ((2 * r + 1) / 25.0) ** 3
 
 
 def window_oracle(r: int, method: str = "auto"):
