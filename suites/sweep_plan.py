@@ -88,7 +88,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     from phasebench.denoisers import DENOISERS
     from phasebench.denoisers.harness.learned import LearnedFamily
 
-    units = windows = 0.0
+    units = window_seconds = 0.0
     budget = 0.0
     members = learned = trainable = fixed_steps = 0
     from .evaluators import SEEDABLE_EVALUATIONS
@@ -105,7 +105,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
             n_seeded = sum(DENOISERS.get(m.family).trainable for m in study.members.values()) * (seeds - 1)
             n_test = max(cfg.n_test if s.n_test is None else s.n_test for s in study.splits)
             units += sites * (cfg.n_train + n_test * len(study.levels) * (n_members + n_seeded))
-            windows += _exact_window_seconds(task, study, n_test, slots)
+            window_seconds += _exact_window_seconds(task, study, n_test, slots)
         else:  # an exact reference on its own sizes (the global decoder)
             sizes = study.settings.get("L", [])
             n = study.settings.get("n", {})
@@ -125,7 +125,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
     return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
             "learned_members": learned, "fixed_step_members": fixed_steps, "slots": slots,
-            "pool": float(slots >= 2 and trainable >= 2), "exact_window_seconds": windows}
+            "pool": float(slots >= 2 and trainable >= 2), "exact_window_seconds": window_seconds}
 
 
 def _exact_window_seconds(task, study, n_test: int, slots: int) -> float:
