@@ -132,8 +132,8 @@ def _exact_window_seconds(task, study, n_test: int, slots: int) -> float:
     """The wall seconds of the ``exact`` family's window oracle in a ``sampled-edges`` study: per radius, its
     windows (test configurations x centres x levels) times the model's CPU seconds per window
     (:meth:`LatticeModel.exact_window_seconds`), over the slots: its (radius, level) pairs run on the executor's
-    workers, or, below :data:`~phasebench.suites.evaluators.sampled_edges.PARALLEL_EXACT_WINDOWS`, in this process, whose Numba kernels thread over the
-    cores."""
+    workers, or, below :data:`~phasebench.suites.evaluators.sampled_edges.PARALLEL_EXACT_WINDOWS`, in this
+    process, whose Numba kernels thread over the cores."""
     radii = study.settings.get("radii", {}).get("exact") if study.evaluation == "sampled-edges" else None
     if not radii:
         return 0.0
