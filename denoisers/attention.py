@@ -132,6 +132,9 @@ class AttentionDenoiser(ReadoutRefitFamily):
     #: a lower peak rate than the cnn's 3e-3 (1e-2 under bit flip), a common transformer choice, not measured here
     #: (docs/decisions/architectures.md)
     training_overrides = {"lr": 1e-3}
+    #: its window gathers are not in the counted multiply-adds: 2.3-3.5x the cnn's wall time per budget second
+    #: (docs/decisions/architectures.md, section 5)
+    wall_per_budget_second = 3.0
     hyperparameters = (
         count("dim", 32, "features per site (token width)", low=1),
         count("heads", 4, "attention heads (dim must be a multiple)", low=1),

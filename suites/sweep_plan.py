@@ -5,7 +5,8 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
 
 * **learned fits**: every member of a learned family, once per training seed (``TaskConfig.train_seeds``), (:class:`phasebench.denoisers.harness.learned.LearnedFamily`,
   unless a ``steps`` or ``train_flops`` option overrides its budget) trains for the task's budget in reference seconds, the
-  work that takes that long on the reference machine.  Members given a step count are not costed: their cell's
+  work that takes that long on the reference machine, times its family's ``wall_per_budget_second`` (1 but for
+  families whose steps do work the budget's cost model does not count).  Members given a step count are not costed: their cell's
   estimate is a lower bound, printed with ``>=``.  They run ``slots`` at a time (the executor's
   workers), so they cost ``sum(budgets) / slots`` times a speed factor: 1 on the reference machine, or the
   measured fit-stage seconds per budgeted second of the latest stored cell of the task that had learned
@@ -119,7 +120,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
                 options = cfg.family_options.get(request.family, {})
                 if options.get("steps") is None and options.get("train_flops") is None:
                     learned += copies
-                    budget += copies * float(cfg.budget)
+                    budget += copies * float(cfg.budget) * family.wall_per_budget_second
                 else:
                     fixed_steps += copies
     score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))

@@ -208,6 +208,23 @@ def test_a_plan_with_members_given_a_step_count_is_a_lower_bound(tmp_path):
     assert "not counting the fits of 6 member(s) given a step count" in text
 
 
+def test_a_family_slower_per_budget_second_is_priced_by_its_wall_factor():
+    """The budget's cost model counts multiply-adds; ``attention``'s window gathers are not among them, so its fits
+    are priced at its measured wall factor times the budget, the ``cnn``'s and ``patch_mlp``'s at the budget."""
+    from phasebench.denoisers import DENOISERS
+    from phasebench.suites.sweep_plan import cost_figures
+    from phasebench.suites.tasks import get_task
+
+    task = get_task("ising-temperature")
+    cfg = task.config("quick")
+    plain = cost_figures(task, ["patch_mlp"], cfg, 2)
+    slow = cost_figures(task, ["attention"], cfg, 2)
+    assert plain["learned_members"] == slow["learned_members"] > 0
+    assert plain["learned_budget_seconds"] == pytest.approx(plain["learned_members"] * cfg.budget)
+    factor = DENOISERS.get("attention").wall_per_budget_second
+    assert factor > 2 and slow["learned_budget_seconds"] == pytest.approx(factor * plain["learned_budget_seconds"])
+
+
 def test_the_exact_windows_are_priced_by_radius_and_left_out_of_the_measured_rate(tmp_path):
     """The toric window oracle's cost per window grows steeply with r: the exact family's windows are priced from
     the model's table, per radius, over the slots; a stored cell's rate is what remains after them."""

@@ -88,6 +88,11 @@ class LearnedFamily(DenoiserFamily):
 
     conditionable = True  # one network per radius can cover a grid of model parameters (e.g. T)
     hyperparameters: ClassVar[Tuple[Hyperparameter, ...]] = TRAINING_HYPERPARAMETERS
+    #: wall seconds of a fit per budget (reference) second, relative to the ``cnn``'s: the budget's cost model counts
+    #: the network's multiply-adds, and a family whose steps do work beyond them is slower per budget second.  It
+    #: changes no step count, only the dry run's price (suites/sweep_plan.py); measured by
+    #: suites/benchmarks/test_bench_reference_cost.py
+    wall_per_budget_second: ClassVar[float] = 1.0
 
     def __init__(self, radius=None, **hyper: Any):
         super().__init__(radius, **hyper)
