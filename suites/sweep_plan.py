@@ -3,14 +3,15 @@
 A cell is one task on its grid for the run's families (:mod:`phasebench.suites.results_store`).  Its cost
 model has two parts, both computed from the task's plan (:meth:`Task.plan`) without loading any data:
 
-* **learned fits**: every member of a learned family, once per training seed (``TaskConfig.train_seeds``), (:class:`phasebench.denoisers.harness.learned.LearnedFamily`,
-  unless a ``steps`` or ``train_flops`` option overrides its budget) trains for the task's budget in reference seconds, the
-  work that takes that long on the reference machine, times its family's ``wall_per_budget_second`` (1 but for
-  families whose steps do work the budget's cost model does not count).  Members given a step count are not costed: their cell's
-  estimate is a lower bound, printed with ``>=``.  They run ``slots`` at a time (the executor's
-  workers), so they cost ``sum(budgets) / slots`` times a speed factor: 1 on the reference machine, or the
-  measured fit-stage seconds per budgeted second of the latest stored cell of the task that had learned
-  members.
+* **learned fits**: every member of a learned family
+  (:class:`phasebench.denoisers.harness.learned.LearnedFamily`, unless a ``steps`` or ``train_flops`` option
+  overrides its budget), once per training seed (``TaskConfig.train_seeds``), trains for the task's budget in
+  reference seconds, the work that takes that long on the reference machine, times its family's
+  ``wall_per_budget_second`` (1 but for families whose steps do work the budget's cost model does not count).
+  Members given a step count are not costed: their cell's estimate is a lower bound, printed with ``>=``.  They
+  run ``slots`` at a time (the executor's workers), so they cost ``sum(budgets) / slots`` times a speed factor:
+  1 on the reference machine, or the measured fit-stage seconds per budgeted second of the latest stored cell of
+  the task that had learned members.
 * **scoring** (bootstrap intervals, fits over radii) scales with the number of score entries, not with the data:
   ``score_rate * score_units``, ``score_units`` = families x sizes x levels x model-parameter points.
 * **exact windows**: a model whose r-local oracle costs one window per sampled site, steeply more at larger r
