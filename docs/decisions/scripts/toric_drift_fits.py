@@ -16,7 +16,8 @@ import sys
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from phasebench.suites.estimators.xi_eff import INV_NU_NOMINAL, INV_NU_RANGE, RHO_OFFSET, RHO_OFFSET_RANGE
+from phasebench.suites.estimators.xi_eff import (INV_NU_NOMINAL, INV_NU_RANGE, RHO_OFFSET, RHO_OFFSET_RANGE,
+                                                intercept_coefficients)
 
 P_C = 0.10922
 MEASURED = [(4, 0.08646, 0.08457, 0.08821), (5, 0.09199, 0.09020, 0.09348), (6, 0.09401, 0.09226, 0.09550),
@@ -33,14 +34,12 @@ def load(path):
 
 
 def fit(r_max, peaks, sigma, offset, inv_nu, p_c=None):
-    """Weighted least squares of the drift model; returns (p_c, b, chi^2)."""
+    """The estimator's weighted fit of the drift model (``p_c`` free unless given); returns (p_c, b, chi^2)."""
     x = (r_max - 3.0 + offset) ** (-inv_nu)
     w = 1.0 / sigma ** 2
     if p_c is None:
-        X = np.stack([np.ones_like(x), x], axis=1)
-        p_c, b = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * peaks))
-    else:
-        b = np.sum(w * x * (peaks - p_c)) / np.sum(w * x * x)
+        p_c = intercept_coefficients(x, w) @ peaks
+    b = np.sum(w * x * (peaks - p_c)) / np.sum(w * x * x)  # the least-squares slope at that intercept
     return float(p_c), float(b), float(np.sum(w * (peaks - p_c - b * x) ** 2))
 
 
