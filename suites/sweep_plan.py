@@ -25,8 +25,15 @@ model has two parts, both computed from the task's plan (:meth:`Task.plan`) with
   levels x members); a study without noisy test sets (generation) counts its schedules' denoiser calls instead,
   sites times generated samples x path levels x schedules.
 
+Per family: a cell's ``units`` split into each family's test data (``family_units``: sites x test configurations x
+levels x its members, once per training seed where it is trainable) and the shared rest (training data, datasets,
+reference oracles).  A stored cell's evaluation stages name their family (``TASK:FAMILY:...``), so its seconds give
+each family its own rate (``family_rates``) and the rest a ``shared_rate``; a family's cell is then priced at its
+own rate, and a family not yet measured for the task at the task's mixed ``rate``.  (One mixed rate priced the
+cheap ``linear`` and ``bp`` at 4x their time when it was measured on cells dominated by the ``cnn``'s evaluation.)
+
 ``rate``, ``score_rate`` and ``speed`` are measured from the latest stored cell of the same task (any grid, any
-code version) when the store has one; else a built-in task's come from :data:`REFERENCE_RATES` (its quick cell
+code version) when the store has one, the family rates from the latest cell that measured each family; else a built-in task's come from :data:`REFERENCE_RATES` (its quick cell
 measured on the reference machine; for a full cell, :data:`REFERENCE_RATES_FULL` where the full division's
 reference run measured the task), and a plugin task's are :data:`DEFAULT_SECONDS_PER_UNIT`,
 :data:`DEFAULT_SECONDS_PER_SCORE` and a speed of 1.
@@ -52,14 +59,20 @@ POOL_START_SECONDS = 5.0
 DEFAULT_SECONDS_PER_UNIT = 1e-4
 #: seconds per score entry without a stored cell of the task: small gff-markov and toric-gaussian cells (1.0)
 DEFAULT_SECONDS_PER_SCORE = 1.0
+#: the family whose windows ``exact_window_seconds`` prices (its measured stages less them give its rate)
+WINDOW_FAMILY = "exact"
 #: the built-in tasks' rates without a stored cell: ``history_rates`` of the quick division on the reference machine
 #: (2 idle cores, two workers, 2026-12-03, 320 s; docs/decisions/sweep-cost-model.md, "Reference rates"); the toric
 #: tasks' rates less their exact windows, priced apart since (ibid., "Exact windows by radius")
 REFERENCE_RATES: Dict[str, Dict[str, float]] = {
     "gff-markov": {"rate": 1.63e-07, "score_rate": 0.0867, "speed": 0.931},
     "ising-speciation": {"rate": 5.54e-06, "score_rate": 0.0278, "speed": 1.41},
-    "ising-temperature": {"rate": 3.35e-08, "score_rate": 0.0102, "speed": 0.769},
-    "toric-bitflip": {"rate": 1.24e-06, "score_rate": 0.0212, "speed": 1.10},
+    "ising-temperature": {"rate": 2.42e-07, "score_rate": 0.0220, "speed": 0.736, "shared_rate": 1.38e-05,
+                          "family_rates": {"attention": 3.04e-06, "bp": 4.16e-08, "cnn": 5.74e-07, "linear": 2.96e-09,
+                                           "patch_mlp": 4.55e-07}},
+    "toric-bitflip": {"rate": 1.36e-06, "score_rate": 0.0359, "speed": 0.802, "shared_rate": 1.95e-05,
+                      "family_rates": {"attention": 1.69e-06, "bp": 2.71e-07, "cnn": 7.88e-07, "exact": 3.63e-06,
+                                       "linear": 1.88e-07, "mwpm": 4.48e-07, "patch_mlp": 7.81e-07, "unet": 1.58e-06}},
     "toric-gaussian": {"rate": 3.65e-06, "score_rate": 0.0167},
     "gff-generation": {"rate": 1.37e-07, "speed": 1.59},
     "ising-generation": {"rate": 0.0, "speed": 0.797},
@@ -91,6 +104,7 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     from phasebench.denoisers.harness.learned import LearnedFamily
 
     units = window_seconds = 0.0
+    family_units: Dict[str, float] = {}
     budget = 0.0
     members = learned = trainable = fixed_steps = 0
     from .evaluators import SEEDABLE_EVALUATIONS
@@ -107,6 +121,10 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
             n_seeded = sum(DENOISERS.get(m.family).trainable for m in study.members.values()) * (seeds - 1)
             n_test = max(cfg.n_test if s.n_test is None else s.n_test for s in study.splits)
             units += sites * (cfg.n_train + n_test * len(study.levels) * (n_members + n_seeded))
+            for request in study.members.values():  # the same test units, by family
+                copies = seeds if DENOISERS.get(request.family).trainable else 1
+                family_units[request.family] = (family_units.get(request.family, 0.0)
+                                                + sites * n_test * len(study.levels) * copies)
             window_seconds += _exact_window_seconds(task, study, n_test, slots)
         else:  # an exact reference on its own sizes (the global decoder)
             sizes = study.settings.get("L", [])
@@ -127,7 +145,8 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
     score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
     return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
             "learned_members": learned, "fixed_step_members": fixed_steps, "slots": slots,
-            "pool": float(slots >= 2 and trainable >= 2), "exact_window_seconds": window_seconds}
+            "pool": float(slots >= 2 and trainable >= 2), "exact_window_seconds": window_seconds,
+            "family_units": family_units}
 
 
 def _exact_window_seconds(task, study, n_test: int, slots: int) -> float:
@@ -136,7 +155,7 @@ def _exact_window_seconds(task, study, n_test: int, slots: int) -> float:
     (:meth:`LatticeModel.exact_window_seconds`), over the slots: its (radius, level) pairs run on the executor's
     workers, or, below :data:`~phasebench.suites.evaluators.sampled_edges.PARALLEL_EXACT_WINDOWS`, in this
     process, whose Numba kernels thread over the cores."""
-    radii = study.settings.get("radii", {}).get("exact") if study.evaluation == "sampled-edges" else None
+    radii = study.settings.get("radii", {}).get(WINDOW_FAMILY) if study.evaluation == "sampled-edges" else None
     if not radii:
         return 0.0
     model = task.model()
@@ -163,13 +182,31 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
         unpriced_fits = bool(cost.get("fixed_step_members"))  # their fit time is not the data's
         rest = record["wall_seconds"] - (fit if learned or unpriced_fits else 0.0) - scoring
         rate = {"rate": max(rest - fixed_seconds(cost), 0.0) / cost["units"]}
+        task = entry["spec"]["task"]
+        rate.update(_family_rates(task, cost, record.get("stage_seconds", {}), rest - fixed_seconds(cost)))
         if cost.get("score_units"):
             rate["score_rate"] = scoring / cost["score_units"]
         if learned:
             rate["speed"] = fit / learned
-        previous = rates.get(entry["spec"]["task"], {})
-        rates[entry["spec"]["task"]] = {**previous, **rate}
+        previous = rates.get(task, {})
+        rates[task] = {**previous, **rate}
+        if "family_rates" in previous and "family_rates" in rate:  # each family's latest measurement
+            rates[task]["family_rates"] = {**previous["family_rates"], **rate["family_rates"]}
     return rates
+
+
+def _family_rates(task: str, cost: Dict[str, Any], stages: Dict[str, float], rest: float) -> Dict[str, Any]:
+    """``family_rates`` (each family's evaluation stages, ``TASK:FAMILY:...``, per unit of its test data) and
+    ``shared_rate`` (the rest, per unit of the data no family owns), where the stored cost has ``family_units``."""
+    units = {f: u for f, u in (cost.get("family_units") or {}).items() if u > 0}
+    if not units:
+        return {}
+    spent = {f: sum(v for k, v in stages.items() if k.startswith(f"{task}:{f}:")) for f in units}
+    if WINDOW_FAMILY in spent:  # its windows are priced apart (fixed_seconds)
+        spent[WINDOW_FAMILY] = max(spent[WINDOW_FAMILY] - cost.get("exact_window_seconds", 0.0), 0.0)
+    shared_units = max(cost["units"] - sum(units.values()), 1.0)
+    return {"shared_rate": max(rest - sum(spent.values()), 0.0) / shared_units,
+            "family_rates": {f: spent[f] / u for f, u in units.items()}}
 
 
 #: the same from the full division's reference run (reports/reference/, commit 3153f2f, two idle workers), for full
@@ -181,7 +218,8 @@ REFERENCE_RATES_FULL: Dict[str, Dict[str, float]] = {
     "gff-markov": {"rate": 5.00e-07, "score_rate": 0.302, "speed": 0.926},
     "ising-generation": {"rate": 1.10e-05, "speed": 0.734},
     "ising-speciation": {"rate": 1.27e-04, "score_rate": 0.0579, "speed": 1.09},
-    "ising-temperature": {"rate": 9.17e-08, "score_rate": 0.027, "speed": 0.939},
+    "ising-temperature": {"rate": 9.17e-08, "score_rate": 0.027, "speed": 0.939, "shared_rate": 3.91e-05,
+                          "family_rates": {"bp": 2.53e-08, "linear": 2.70e-09}},
     "toric-bitflip": {"rate": 1.26e-05, "score_rate": 0.0257},
     "toric-gaussian": {"rate": 1.11e-05, "score_rate": 0.0252, "speed": 1.08},
     "toric-generation": {"rate": 1.20e-05, "speed": 0.778},
@@ -191,11 +229,24 @@ REFERENCE_RATES_FULL: Dict[str, Dict[str, float]] = {
 def estimate_seconds(cell: Cell, rates: Dict[str, Dict[str, float]]) -> float:
     """The cost model's seconds for ``cell`` (module doc)."""
     full = REFERENCE_RATES_FULL.get(cell.task.name, {}) if cell.spec.get("division") == "full" else {}
-    known = {**REFERENCE_RATES.get(cell.task.name, {}), **full, **rates.get(cell.task.name, {})}
+    known = _layer(_layer(REFERENCE_RATES.get(cell.task.name, {}), full), rates.get(cell.task.name, {}))
     learned = cell.cost["learned_budget_seconds"] / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
     scoring = known.get("score_rate", DEFAULT_SECONDS_PER_SCORE) * cell.cost.get("score_units", 0.0)
-    return (learned + fixed_seconds(cell.cost) + known.get("rate", DEFAULT_SECONDS_PER_UNIT) * cell.cost["units"]
-            + scoring)
+    rate = known.get("rate", DEFAULT_SECONDS_PER_UNIT)
+    data = rate * cell.cost["units"]
+    family_units = cell.cost.get("family_units") or {}
+    if "shared_rate" in known and family_units:  # by family; one not measured at the task's mixed rate
+        measured = known.get("family_rates", {})
+        data = (known["shared_rate"] * max(cell.cost["units"] - sum(family_units.values()), 0.0)
+                + sum(measured.get(f, rate) * u for f, u in family_units.items()))
+    return learned + fixed_seconds(cell.cost) + data + scoring
+
+
+def _layer(base: Dict[str, Any], top: Dict[str, Any]) -> Dict[str, Any]:
+    """``top``'s rates over ``base``'s; per-family rates only from the same source as the mixed rate they refine."""
+    if "rate" in top and "shared_rate" not in top:
+        base = {k: v for k, v in base.items() if k not in ("shared_rate", "family_rates")}
+    return {**base, **top}
 
 
 def plan_cells(prepared, division: str, model: Optional[dict], version: str, store: ResultsStore,

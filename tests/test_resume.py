@@ -2,6 +2,7 @@
 a rerun completes it to the uninterrupted results, the store never holds a partial line, code versions are
 never mixed, and ``--dry-run`` plans the cells that the run then computes."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -249,3 +250,46 @@ def test_the_exact_windows_are_priced_by_radius_and_left_out_of_the_measured_rat
     store.append({"key": "k", "code_version": "v0", "spec": {"task": "toric-bitflip"}, "provenance": {},
                   "cost": stored, "record": {"wall_seconds": fixed_seconds(stored) + 50.0, "stage_seconds": {}}})
     assert history_rates(store)["toric-bitflip"]["rate"] == pytest.approx(50.0 / cost["units"])
+
+
+def test_each_family_is_priced_by_its_own_measured_rate(tmp_path):
+    """A stored cell's evaluation stages, by family (``TASK:FAMILY:...``), give each family its seconds per unit
+    of its test data; the rest is shared.  A cheap family's cell is then priced at its own rate, not at the
+    mixed rate of the cell it was measured in (suites/sweep_plan.py)."""
+    from types import SimpleNamespace
+
+    from phasebench.suites.sweep_plan import Cell, cost_figures, estimate_seconds, fixed_seconds, history_rates
+    from phasebench.suites.tasks import get_task
+
+    task = get_task("ising-temperature")
+    cfg = dataclasses.replace(task.config("full"), train_seeds=3)
+    cost = cost_figures(task, ["linear", "bp"], cfg, 2)
+    per_copy = cost["family_units"]["bp"]  # bp has no seed dependence: one copy; linear is fitted per seed
+    assert cost["family_units"]["linear"] == pytest.approx(3 * per_copy)
+    assert cost["units"] - sum(cost["family_units"].values()) == pytest.approx(
+        sum(s.L ** 2 for st in task.plan(["linear", "bp"], cfg) for s in st.splits) * cfg.n_train)
+
+    store = ResultsStore(tmp_path)
+    stored = {"units": 3000.0, "family_units": {"a": 1000.0, "b": 1000.0}, "score_units": 0.0,
+              "learned_budget_seconds": 0.0, "slots": 2, "pool": 0.0}
+    stages = {"t:datasets": 5.0, "t:a:L6": 4.0, "t:a:L6:generate": 6.0, "t:b:L6": 100.0, "t:ab:L6": 1.0}
+    store.append({"key": "k", "code_version": "v0", "spec": {"task": "t"}, "provenance": {}, "cost": stored,
+                  "record": {"wall_seconds": fixed_seconds(stored) + 120.0, "stage_seconds": stages}})
+    rates = history_rates(store)["t"]
+    assert rates["family_rates"] == {"a": pytest.approx(0.01), "b": pytest.approx(0.1)}
+    assert rates["shared_rate"] == pytest.approx(10.0 / 1000.0) and rates["rate"] == pytest.approx(120.0 / 3000.0)
+
+    def cell(family_units, task="t"):
+        units = 1000.0 + sum(family_units.values())
+        return Cell(SimpleNamespace(name=task), [], None, {}, "",
+                    {"units": units, "family_units": family_units, "learned_budget_seconds": 0.0, "slots": 2,
+                     "pool": 0.0})
+
+    base = fixed_seconds(cell({}).cost) + 10.0  # the shared data
+    assert estimate_seconds(cell({"a": 2000.0}), {"t": rates}) == pytest.approx(base + 20.0)
+    assert estimate_seconds(cell({"b": 2000.0}), {"t": rates}) == pytest.approx(base + 200.0)
+    assert estimate_seconds(cell({"c": 2000.0}), {"t": rates}) == pytest.approx(base + 2000.0 * 0.04)  # unmeasured
+    # history without family figures prices as before: its mixed rate, the reference's family rates set aside
+    old = {"rate": 0.05}
+    assert estimate_seconds(cell({"a": 2000.0}, "ising-temperature"), {"ising-temperature": old}) == pytest.approx(
+        fixed_seconds(cell({}).cost) + 3000.0 * 0.05 + 0.0)
