@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, List, Optional
 
 from phasebench.suites.interrupts import Interrupted, interrupt_behind, prepare_exit, stop_signals_raise
@@ -24,6 +25,22 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer kille
 
 class BadInput(ValueError):
     pass
+
+
+def check_output(path: str, directory: bool) -> None:
+    """Refuse, before any work, an output path that cannot be written: a directory where a file goes (or the
+    reverse), or an ancestor that is a file or not writable."""
+    target = Path(path)
+    kind = "directory" if directory else "file"
+    if target.exists() and target.is_dir() != directory:
+        raise BadInput(f"output {path}: exists and is not a {kind}")
+    parent = target if directory else target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BadInput(f"output {path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BadInput(f"output {path}: {parent} is not writable")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -187,6 +204,7 @@ def cmd_run(args) -> int:
         raise BadInput(f"--scheduler is the address of a Dask scheduler: it needs --executor dask, not {args.executor}")
     if args.dry_run:
         return dry_run(args, overrides, model)
+    check_output(args.out, directory=True)
     results = run(tasks=args.task, families=args.family, division=args.division, out_dir=args.out,
                   progress=not args.no_progress, overrides=overrides, model=model, executor=args.executor,
                   scheduler=args.scheduler)
@@ -226,6 +244,8 @@ def cmd_leaderboard(args) -> int:
         raise BadInput("give result files to render or --compare OLD NEW, not both")
     if args.fail_on_regression and not args.compare:
         raise BadInput("--fail-on-regression needs --compare OLD NEW")
+    if args.out:
+        check_output(args.out, directory=False)
     status = 0
     if args.compare:
         from phasebench.suites.compare import compare_files

@@ -71,6 +71,11 @@ BAD = [
     (["run", "--task", "toric-bitflip", "--family-option", "cnn.batch=0", "--out", "{dir}"], "batch"),
     (["run", "--task", "toric-bitflip", "--family-option", "cnn=3", "--out", "{dir}"], "FAMILY.NAME=VALUE"),
     (["run", "--task", "toric-bitflip", "--family-option", "nope.batch=3", "--out", "{dir}"], "unknown denoiser family"),
+    # outputs that cannot be written are refused before any work
+    (["run", "--task", "gff-markov", "--out", "{junk}"], "exists and is not a directory"),
+    (["run", "--task", "gff-markov", "--out", "{junk}/run"], "is a file, not a directory"),
+    (["leaderboard", "{foreign}", "--out", "{junk}/leaderboard.md"], "is a file, not a directory"),
+    (["leaderboard", "{foreign}", "--out", "{tmp}"], "exists and is not a file"),
 ]
 
 
@@ -101,7 +106,7 @@ def test_bad_input_one_line_exit_2_no_output(capsys, tmp_path, args, needle):
     (tmp_path / "junk.json").write_text("{not json")
     (tmp_path / "foreign.json").write_text(json.dumps({"hello": 1}))
     subs = {"out": str(tmp_path / "o.npz"), "dir": str(tmp_path / "run"), "missing": str(tmp_path / "none.json"),
-            "junk": str(tmp_path / "junk.json"), "foreign": str(tmp_path / "foreign.json")}
+            "junk": str(tmp_path / "junk.json"), "foreign": str(tmp_path / "foreign.json"), "tmp": str(tmp_path)}
     code, out, err = run_cli(capsys, *[a.format(**subs) for a in args])
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and needle in err, err
