@@ -13,6 +13,10 @@ part-way resumes from the (radius, level) pairs it finished.  They are plain ``.
 The key does not see the code: after changing a family's code, clear the directory (or set a new one).
 Entries are pickles written atomically; a file that does not unpickle is refused with its path, never
 silently refitted over.  Load only directories you wrote: unpickling runs code.
+
+It also keeps, under ``records/``, each family's evaluation records of each study of a cell
+(:mod:`phasebench.suites.evaluators.resume`), so that a cell stopped part-way resumes from the studies it
+finished.  Their key does see the code (the code version, commit and uncommitted changes).
 """
 
 from __future__ import annotations
@@ -73,15 +77,9 @@ def load(spec, directory: Optional[Path]) -> Optional[Tuple[Any, dict]]:
         return None
     key = _canonical_key(spec)
     path = member_path(spec, directory, key)
-    if not path.exists():
+    entry = _load_entry(path, FORMAT, key, "fitted-member")
+    if entry is None:
         return None
-    try:
-        with open(path, "rb") as fh:
-            entry = pickle.load(fh)
-        if entry.get("format") != FORMAT or entry.get("key") != key:
-            raise ValueError("not an entry for this fit")
-    except Exception as err:
-        raise ValueError(f"{path}: unreadable fitted-member cache entry ({err}); remove it or unset PHASEBENCH_FIT_CACHE") from None
     info = dict(entry["info"])
     info["fit_cache"] = str(path)
     return entry["family"], info
@@ -91,9 +89,48 @@ def store(spec, family, info: dict, directory: Optional[Path]) -> None:
     if directory is None:
         return
     key = _canonical_key(spec)
-    with atomic_path(member_path(spec, directory, key)) as tmp:
+    _store_entry(member_path(spec, directory, key), {"format": FORMAT, "key": key, "family": family, "info": info})
+
+
+def _load_entry(path: Path, fmt: str, key: str, what: str) -> Optional[dict]:
+    """The pickled entry at ``path`` (None where there is none); refused with its path where it does not unpickle
+    or is not ``key``'s."""
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            entry = pickle.load(fh)
+        if entry.get("format") != fmt or entry.get("key") != key:
+            raise ValueError(f"not an entry for this {what}")
+    except Exception as err:
+        raise ValueError(f"{path}: unreadable {what} cache entry ({err}); remove it or unset PHASEBENCH_FIT_CACHE") from None
+    return entry
+
+
+def _store_entry(path: Path, entry: dict) -> None:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            pickle.dump({"format": FORMAT, "key": key, "family": family, "info": info}, fh)
+            pickle.dump(entry, fh)
+
+
+RECORDS_FORMAT = "phasebench-evaluation-records-1"
+
+
+def records_path(key: str, directory: Path) -> Path:
+    return directory / "records" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl"
+
+
+def load_records(key: str, directory: Optional[Path]) -> Optional[list]:
+    """The stored evaluation records of ``key`` (:mod:`phasebench.suites.evaluators.resume`), or None."""
+    if directory is None:
+        return None
+    entry = _load_entry(records_path(key, directory), RECORDS_FORMAT, key, "evaluation-records")
+    return None if entry is None else entry["records"]
+
+
+def store_records(key: str, records: list, directory: Optional[Path]) -> None:
+    if directory is not None:
+        _store_entry(records_path(key, directory), {"format": RECORDS_FORMAT, "key": key, "records": records})
 
 
 VALUES_FORMAT = "phasebench-exact-values-1"

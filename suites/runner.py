@@ -119,8 +119,9 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
                 status: Callable[[str], None] = lambda msg: None) -> Dict[str, Any]:
     """The results.json record of ``task`` evaluated for ``families`` on the grid ``cfg``: datasets, fitted
     members and evaluations (:func:`phasebench.suites.evaluators.evaluate_task`), the task's scores with their
-    bootstrap CIs, its cells, and the seconds per stage.  Plots go under ``plot_dir`` (none without it; their
-    paths are recorded relative to it).  ``status`` hears the name of each stage as it starts."""
+    bootstrap CIs, its cells, the seconds per stage and the evaluations read back from the fit cache
+    (``reused_evaluations``: :mod:`phasebench.suites.evaluators.resume`).  Plots go under ``plot_dir`` (none
+    without it; their paths are recorded relative to it).  ``status`` hears the name of each stage as it starts."""
     stages: Dict[str, float] = {}  # seconds per stage, e.g. "toric-bitflip:exact:L16"
     clock = {"name": None, "t": time.perf_counter()}
 
@@ -135,7 +136,8 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
     bootstrap = BootstrapConfig(seed=cfg.seed)  # every interval of the task: one resample count, seeds from cfg.seed
     datasets: Dict[str, Dict[str, str]] = {}
     replicas: Dict[int, List[Any]] = {}  # records of the further training seeds
-    grids = evaluate_task(task, families, cfg, tick, datasets, replicas)  # datasets -> fitted members -> records
+    reused: List[str] = []  # evaluations read back from the fit cache (a resumed cell)
+    grids = evaluate_task(task, families, cfg, tick, datasets, replicas, reused)  # datasets -> fitted members -> records
     tick("scoring")
     summary = task.summarize(grids, bootstrap)
     seed_summaries = {s: task.summarize(recs, bootstrap) for s, recs in replicas.items() if recs}
@@ -158,7 +160,7 @@ def task_record(task, families: List[str], cfg, plot_dir: Optional[Path] = None,
         "placement": placement, "rules": rules_record(cfg, summary),
         "cells": cells,
         "plots": [str(Path(p).relative_to(plot_dir)) for p in plots],
-        "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages,
+        "wall_seconds": time.perf_counter() - t_task, "stage_seconds": stages, "reused_evaluations": reused,
     }
 
 

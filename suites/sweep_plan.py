@@ -174,7 +174,7 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
     rates: Dict[str, Dict[str, float]] = {}
     for entry in store.entries():
         cost, record = entry.get("cost"), entry["record"]
-        if not cost or not cost.get("units"):
+        if not cost or not cost.get("units") or record.get("reused_evaluations"):  # a resumed cell's seconds are not its cost
             continue
         fit = sum(v for k, v in record.get("stage_seconds", {}).items() if k.endswith(":fit"))
         learned = cost["learned_budget_seconds"] / max(1, cost["slots"])

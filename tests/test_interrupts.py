@@ -32,7 +32,7 @@ GRID = ["--task", "gff-markov", "--family", "cnn", "--L", "8", "--levels", "1.0"
 EXIT_WITHIN_SECONDS = 3.0  # issue 28: the prompt is back within 3 s of Ctrl-C
 ORPHANS_GONE_WITHIN_SECONDS = 10.0  # issue 28: no worker outlives a SIGKILLed run by more than 10 s
 START_TIMEOUT_SECONDS = 600.0  # imports, data and the first fits on a loaded 2-core machine
-UNTIMED = ("provenance", "fit_cache")  # machine, clock, argv; where a member was loaded from
+UNTIMED = ("provenance", "fit_cache", "reused_evaluations")  # machine, clock, argv; where a member or record was read from
 
 
 def _sigint_default():

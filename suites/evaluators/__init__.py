@@ -6,7 +6,8 @@ every study in one :func:`phasebench.suites.parallel_fit.fit_members` call (so a
 the worker pool and the fit cache), then runs each study's evaluation (:data:`EVALUATIONS`), which
 returns the records that the objective's ``summarize`` reads.  Exact references that are not family
 members (the window oracle on sampled edges, the transfer-matrix posterior, the global decoder) are
-computed inside the evaluations, each once per process (:mod:`.references`).
+computed inside the evaluations, each once per process (:mod:`.references`).  With ``PHASEBENCH_FIT_CACHE`` set,
+each family's records of each study are kept there and a rerun reads them back (:mod:`.resume`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..estimators import derive_seed
 from ..evaluation import task_split
 from ..parallel_fit import MemberSpec, fit_members
 from ..study import Study
+from . import resume
 from .generation import evaluate_generation
 from .grid import evaluate_grid
 from .magnetisation import evaluate_aligned_magnetisation
@@ -101,14 +103,18 @@ def seed_replica(task: "Task", study: Study, seed_index: int) -> Tuple[Optional[
 
 def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Callable[[str], None],
                   datasets: Optional[Dict[str, Dict[str, str]]] = None,
-                  replicas: Optional[Dict[int, List[Any]]] = None) -> List[Any]:
+                  replicas: Optional[Dict[int, List[Any]]] = None,
+                  reused: Optional[List[str]] = None) -> List[Any]:
     """Every record of ``task`` on its grid for ``families`` (module doc), with the members' seed-0 fits.
     ``datasets``, where given, receives the content hash (sha256) of every train and test dataset, by
     :func:`dataset_label`.  With ``cfg.train_seeds`` > 1 every member of a trainable family is fitted again
     with each further seed (seed ``derive_seed(seed, index)``), on the same data, in the same pass through
     the workers; ``replicas``, where given, receives each further seed's records (its trainable families,
-    and the ``seed_reference_families`` they are scored against: :func:`seed_replica`), by seed index."""
+    and the ``seed_reference_families`` they are scored against: :func:`seed_replica`), by seed index.  With
+    ``PHASEBENCH_FIT_CACHE`` set each study's records are kept per family and a rerun reads them back
+    (:mod:`.resume`); ``reused``, where given, receives the names of those read back."""
     studies = task.plan(families, cfg)
+    reused = [] if reused is None else reused
     unknown = sorted({s.evaluation for s in studies} - EVALUATIONS.keys())
     if unknown:  # before any data is loaded or member fitted
         raise ValueError(f"task {task.name!r} plans unknown evaluations {unknown} (known: {', '.join(EVALUATIONS)})")
@@ -135,12 +141,14 @@ def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Ca
     for i, study in enumerate(studies):
         tick(f"{task.name}:{study.label}")
         fitted = {key: fits[i, key] for key in study.members}
-        records += EVALUATIONS[study.evaluation](task, study, data[i], fitted, cfg, tick)
+        with resume.study_scope(task, study, cfg, data[i], 0, reused):
+            records += EVALUATIONS[study.evaluation](task, study, data[i], fitted, cfg, tick)
     for s_i, reps in seeded.items():
         out = replicas.setdefault(s_i, []) if replicas is not None else []
         for i, (rep, fit_keys) in enumerate(reps):
             if rep is not None:
                 tick(f"{task.name}:{rep.label}:seed{s_i}")
-                out += EVALUATIONS[rep.evaluation](task, rep, data[i], {k: fits[i, fk] for k, fk in fit_keys.items()},
-                                                   cfg, tick)
+                with resume.study_scope(task, rep, cfg, data[i], s_i, reused):
+                    out += EVALUATIONS[rep.evaluation](task, rep, data[i],
+                                                       {k: fits[i, fk] for k, fk in fit_keys.items()}, cfg, tick)
     return records

@@ -20,6 +20,7 @@ from ..evaluation import speciation_level
 from ..generation.observables import compare, observable_spec
 from ..generation.reverse import generate_samples
 from ..generation.schedule import Schedule, level_path
+from .resume import family_records
 
 #: generated and reference configurations kept per schedule for the plots
 N_EXAMPLES = 4
@@ -45,6 +46,10 @@ def generate_and_compare(item) -> Dict[str, Any]:
 
 
 def evaluate_generation(task, study, data, fitted, cfg, tick) -> List[Dict[str, Any]]:
+    return family_records(study.settings["family"], lambda: _generation_records(task, study, data, fitted, tick))
+
+
+def _generation_records(task, study, data, fitted, tick) -> List[Dict[str, Any]]:
     from .. import executors
 
     split = study.splits[0]

@@ -19,9 +19,14 @@ from phasebench.denoisers.locality import audit_locality
 from ..estimators import derive_seed
 from ..evaluation import Grid, member_statistics
 from .references import exact_posterior_mean as reference_exact_posterior_mean
+from .resume import family_records
 
 
 def evaluate_grid(task, study, data, fitted, cfg, tick):
+    return family_records(study.settings["family"], lambda: _grid_records(task, study, data, fitted, cfg))
+
+
+def _grid_records(task, study, data, fitted, cfg):
     t_start = time.perf_counter()
     split = study.splits[0]
     L, levels = split.L, study.levels

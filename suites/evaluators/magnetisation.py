@@ -13,11 +13,18 @@ import numpy as np
 
 from ..evaluation import config_magnetisation, member_statistics
 from .references import exact_posterior_mean as reference_exact_posterior_mean
+from .resume import family_records
 
 STATS = ("aligned_m", "mse")
 
 
 def evaluate_aligned_magnetisation(task, study, data, fitted, cfg, tick):
+    # one record holds every family: resumed as a whole
+    return family_records("+".join(study.settings["families"]),
+                          lambda: _aligned_records(task, study, data, fitted, cfg, tick))
+
+
+def _aligned_records(task, study, data, fitted, cfg, tick):
     model, channel, levels, L = task.model(), task.channel(), study.levels, study.splits[0].L
     train, test, noisy = data[0]
     x = test.samples

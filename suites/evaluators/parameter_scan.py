@@ -21,6 +21,7 @@ from phasebench.lattice_models.datasets import load_or_generate
 from ..estimators import derive_seed, per_config_mse
 from ..evaluation import batched, config_magnetisation
 from .references import exact_posterior_mean as reference_exact_posterior_mean
+from .resume import family_records, persisted_array
 
 
 def evaluate_member_pairs(task, study, data, fitted, cfg, tick):
@@ -29,34 +30,46 @@ def evaluate_member_pairs(task, study, data, fitted, cfg, tick):
     L = study.splits[0].L
     models = [task.model(**dict(split.params)) for split in study.splits]
     train, test, noisy = zip(*data)
-    data_m2 = np.stack([config_magnetisation(load_or_generate(m, s["data_n"], L, derive_seed(cfg.seed, L, k, 5)).samples) ** 2
-                        for k, m in enumerate(models)])  # (n_values, data_n)
-    exact = post = None
-    if s["exact_n"] is not None:
-        tick(f"{task.name}:exact-oracle:L{L}")
-        n_ex = s["exact_n"]
-        # exact posterior means, (n_values, n_levels, n_ex, C, L, L), and their per-configuration MSE
-        post = np.stack([np.stack([reference_exact_posterior_mean(m, y[:n_ex], channel, lv, None)
-                                   for y, lv in zip(noisy[k], levels)]) for k, m in enumerate(models)])
-        x_ex = np.stack([t.samples[:n_ex] for t in test]).astype(np.float64)[:, None]  # (n_values, 1, n_ex, C, L, L)
-        exact = ((post - x_ex) ** 2).mean(axis=(-3, -2, -1))
-    r_loc, r_glob = s["r_local"], s["r_global"]
-    records = []
-    for fam_name in s["families"]:
+    shared = {}
+
+    def references():  # the study's shared references, computed (or read back) once a family needs them
+        if not shared:
+            shared["data_m2"] = persisted_array("data_m2", lambda: np.stack([  # (n_values, data_n)
+                config_magnetisation(load_or_generate(m, s["data_n"], L, derive_seed(cfg.seed, L, k, 5)).samples) ** 2
+                for k, m in enumerate(models)]))
+            shared["post"] = shared["exact"] = None
+            if s["exact_n"] is not None:
+                tick(f"{task.name}:exact-oracle:L{L}")
+                n_ex = s["exact_n"]
+                # exact posterior means, (n_values, n_levels, n_ex, C, L, L), and their per-configuration MSE
+                post = shared["post"] = persisted_array("exact_posterior_mean", lambda: np.stack([np.stack([
+                    reference_exact_posterior_mean(m, y[:n_ex], channel, lv, None) for y, lv in zip(noisy[k], levels)])
+                    for k, m in enumerate(models)]))
+                x_ex = np.stack([t.samples[:n_ex] for t in test]).astype(np.float64)[:, None]  # (n_values, 1, n_ex, C, L, L)
+                shared["exact"] = ((post - x_ex) ** 2).mean(axis=(-3, -2, -1))
+        return shared
+
+    def family_record(fam_name):
+        ref = references()
         tick(f"{task.name}:{fam_name}:L{L}")
-        ev = member_pair_errors(fam_name, (r_loc, r_glob), cfg, levels, values, test, noisy, post, fitted)
+        ev = member_pair_errors(fam_name, (r_loc, r_glob), cfg, levels, values, test, noisy, ref["post"], fitted)
         mid = len(levels) // 2
         fam = ev["families"][r_loc]
         kw = {"condition": values[0]} if fam.conditionable else {}
         locality = {r_loc: audit_locality(_Bound(fam, kw), noisy[0][mid][:1], levels[mid]).to_dict()}
-        records.append({
+        return [{
             "family": fam_name, "L": L, "values": values, "levels": levels, "r_local": r_loc, "r_global": r_glob,
-            "local": ev["mse"][r_loc], "global": ev["mse"][r_glob], "exact": exact, "data_m2": data_m2,
+            "local": ev["mse"][r_loc], "global": ev["mse"][r_glob], "exact": ref["exact"], "data_m2": ref["data_m2"],
             "local_to_global": ev["between"], "nested_projections": fam.nested_projections,
             "local_dist_to_exact": ev["to_exact"][r_loc], "global_dist_to_exact": ev["to_exact"][r_glob],
             "members": {str(r): info for r, info in ev["info"].items()}, "locality": locality,
             "datasets": {f"{s['axis']}={v}": [tr.sha256, te.sha256] for v, tr, te in zip(values, train, test)},
-        })
+        }]
+
+    r_loc, r_glob = s["r_local"], s["r_global"]
+    records = []
+    for fam_name in s["families"]:
+        records += family_records(fam_name, lambda fam_name=fam_name: family_record(fam_name))
     return records
 
 

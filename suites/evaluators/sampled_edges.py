@@ -33,6 +33,7 @@ from ..estimators import derive_seed
 from .references import call_key
 from .references import exact_failure_probability as reference_exact_failure_probability
 from .references import exact_posterior_mean_at as reference_exact_posterior_mean_at
+from .resume import family_records
 
 
 def sampled_edge_mask(n: int, C: int, L: int, k: int, seed: int) -> np.ndarray:
@@ -107,64 +108,86 @@ def evaluate_sampled_edges(task, study, data, fitted, cfg, tick):
     train, test, noisy = data[0]
     x = test.samples
     mask = sampled_edge_mask(len(x), model.channels, L, study.settings["centres_per_config"], derive_seed(cfg.seed, L, 4))
-    exact_values = {}  # the exact family's marginals on the mask per (r, level), computed together (exact_marginals)
-    exact_mse, exact_q = None, {}  # the exact family's MSE per radius; its r-local marginals on the sampled edges, per (r, level)
+    families = study.settings["families"]
+    exact_radii = study.settings["radii"].get("exact", []) if "exact" in families else []
+    exact = {}  # the exact family's marginals on the mask per (r, level) ("values"), as (n, sites) arrays ("q"), its MSE
+
+    def exact_q():  # computed together (exact_marginals), read back from the fit cache on a resumed run
+        if "q" not in exact:
+            exact["values"] = (exact_marginals(fitted["exact", exact_radii[0]][0], exact_radii, levels, noisy, mask)
+                               if exact_radii else {})
+            exact["q"] = {p: v.reshape(len(x), -1) for p, v in exact["values"].items()}
+        return exact
+
     records = []
-    for fam_name in study.settings["families"]:
-        tick(f"{task.name}:{fam_name}:L{L}")
-        radii = study.settings["radii"][fam_name]
-        if fam_name in study.settings["global_only"]:  # MSE per level on the same edges; no radius scan
-            fam, info = fitted[fam_name, None]
-            mse = np.stack([edge_scores(fam.denoise(y, lv), x, mask)["mse"] for lv, y in zip(levels, noisy)])
-            records.append({"kind": "global", "family": fam_name, "L": L, "levels": levels, "mse": mse,
-                            "members": {"global": info}})
-            continue
-        mse = np.empty((len(radii), len(levels), len(x)))
-        ce = np.empty_like(mse)
-        on_masks = {}
-        dist = np.full((len(radii), len(levels), len(x)), np.nan)  # E|f_r - q_r|^2 per configuration
-        members, locality = {}, {}
-        if fam_name == "exact" and radii:
-            exact_values = exact_marginals(fitted[fam_name, radii[0]][0], radii, levels, noisy, mask)
-        for i, r in enumerate(radii):
-            fam, info = fitted[fam_name, r]
-            members[str(r)] = info
-            for j, lv in enumerate(levels):
-                prob = _on_lattice(exact_values[r, j], mask) if fam_name == "exact" else fam.denoise(noisy[j], lv)
-                on_mask = on_masks[i, j] = prob[mask].reshape(len(x), -1)
-                if fam_name == "exact":
-                    exact_q[r, j] = on_mask
-                elif (r, j) in exact_q:
-                    dist[i, j] = ((on_mask - exact_q[r, j]) ** 2).mean(axis=1)
-                sc = edge_scores(prob, x, mask)
-                mse[i, j], ce[i, j] = sc["mse"], sc["ce"]
-            mid = len(levels) // 2
-            locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], n_sites=1).to_dict()
-        increments, method = mse[:-1] - mse[1:], "mse differences"
-        reference = max((r for r, _ in exact_q), default=-1)
-        if fam_name != "exact" and radii and reference >= radii[-1]:  # Rao-Blackwellised (module doc)
-            method = f"against the exact radius-{reference} posterior"
-            to_ref = np.stack([[((on_masks[i, j] - exact_q[reference, j]) ** 2).mean(axis=1)
-                                for j in range(len(levels))] for i in range(len(radii))])  # E (f_r - q_R)^2
-            increments = to_ref[:-1] - to_ref[1:]
+    for k, fam_name in enumerate(families):
+        after_exact = "exact" in families[:k + 1]  # the exact family is evaluated first; the families after it use it
+        records += family_records(fam_name, lambda fam_name=fam_name, after_exact=after_exact: [edge_record(
+            task, study, data, fitted, fam_name, mask, exact_q() if after_exact else {}, tick)])
         if fam_name == "exact":
-            method = "E (q_{r+1} - q_r)^2"
-            exact_mse = {r: mse[i] for i, r in enumerate(radii)}
-            count = mask.reshape(len(x), -1).sum(axis=1)
-            for i in range(len(radii) - 1):
-                for j in range(len(levels)):
-                    upper, lower = (_on_lattice(exact_values[radii[k], j], mask) for k in (i + 1, i))
-                    d2 = np.where(mask, (upper - lower) ** 2, 0.0)
-                    increments[i, j] = d2.reshape(len(x), -1).sum(axis=1) / count
-        records.append({"kind": "local", "family": fam_name, "L": L, "levels": levels, "radii": radii,
-                        "mse": mse, "ce": ce, "increments": increments, "increments_method": method,
-                        "members": members, "locality": locality, "dist_to_exact": dist,
-                        "exact_mse": exact_mse,
-                        "datasets": {"train": train.sha256, "test": test.sha256}})
+            exact["mse"] = records[-1]["exact_mse"]
     return records
 
 
+def edge_record(task, study, data, fitted, fam_name, mask, exact, tick):
+    """One family's record of a ``sampled-edges`` study (module doc).  ``exact``: the exact family's marginals on
+    the mask (``values`` per (r, level); ``q``, the same as (n, sites) arrays) and, once its record is made, its
+    MSE per radius (``mse``); empty for a family evaluated before the exact family."""
+    levels, L = study.levels, study.splits[0].L
+    train, test, noisy = data[0]
+    x = test.samples
+    tick(f"{task.name}:{fam_name}:L{L}")
+    radii = study.settings["radii"][fam_name]
+    if fam_name in study.settings["global_only"]:  # MSE per level on the same edges; no radius scan
+        fam, info = fitted[fam_name, None]
+        mse = np.stack([edge_scores(fam.denoise(y, lv), x, mask)["mse"] for lv, y in zip(levels, noisy)])
+        return {"kind": "global", "family": fam_name, "L": L, "levels": levels, "mse": mse, "members": {"global": info}}
+    exact_values, exact_q = exact.get("values", {}), exact.get("q", {})
+    mse = np.empty((len(radii), len(levels), len(x)))
+    ce = np.empty_like(mse)
+    on_masks = {}
+    dist = np.full((len(radii), len(levels), len(x)), np.nan)  # E|f_r - q_r|^2 per configuration
+    members, locality = {}, {}
+    for i, r in enumerate(radii):
+        fam, info = fitted[fam_name, r]
+        members[str(r)] = info
+        for j, lv in enumerate(levels):
+            prob = _on_lattice(exact_values[r, j], mask) if fam_name == "exact" else fam.denoise(noisy[j], lv)
+            on_mask = on_masks[i, j] = prob[mask].reshape(len(x), -1)
+            if fam_name != "exact" and (r, j) in exact_q:
+                dist[i, j] = ((on_mask - exact_q[r, j]) ** 2).mean(axis=1)
+            sc = edge_scores(prob, x, mask)
+            mse[i, j], ce[i, j] = sc["mse"], sc["ce"]
+        mid = len(levels) // 2
+        locality[r] = audit_locality(fam, noisy[mid][:1], levels[mid], n_sites=1).to_dict()
+    increments, method = mse[:-1] - mse[1:], "mse differences"
+    reference = max((r for r, _ in exact_q), default=-1)
+    if fam_name != "exact" and radii and reference >= radii[-1]:  # Rao-Blackwellised (module doc)
+        method = f"against the exact radius-{reference} posterior"
+        to_ref = np.stack([[((on_masks[i, j] - exact_q[reference, j]) ** 2).mean(axis=1)
+                            for j in range(len(levels))] for i in range(len(radii))])  # E (f_r - q_R)^2
+        increments = to_ref[:-1] - to_ref[1:]
+    exact_mse = exact.get("mse")
+    if fam_name == "exact":
+        method = "E (q_{r+1} - q_r)^2"
+        exact_mse = {r: mse[i] for i, r in enumerate(radii)}
+        count = mask.reshape(len(x), -1).sum(axis=1)
+        for i in range(len(radii) - 1):
+            for j in range(len(levels)):
+                upper, lower = (_on_lattice(exact_values[radii[k], j], mask) for k in (i + 1, i))
+                d2 = np.where(mask, (upper - lower) ** 2, 0.0)
+                increments[i, j] = d2.reshape(len(x), -1).sum(axis=1) / count
+    return {"kind": "local", "family": fam_name, "L": L, "levels": levels, "radii": radii,
+            "mse": mse, "ce": ce, "increments": increments, "increments_method": method,
+            "members": members, "locality": locality, "dist_to_exact": dist, "exact_mse": exact_mse,
+            "datasets": {"train": train.sha256, "test": test.sha256}}
+
+
 def evaluate_global_decoder(task, study, data, fitted, cfg, tick):
+    return family_records("exact-global", lambda: _global_decoder_records(task, study, cfg, tick))
+
+
+def _global_decoder_records(task, study, cfg, tick):
     model, channel, levels = task.model(), task.channel(), study.levels
     out = []
     for L in study.settings["L"]:

@@ -1,0 +1,104 @@
+"""A cell resumed part-way (suites/evaluators/resume.py): with ``PHASEBENCH_FIT_CACHE`` each family's records of
+each study are kept; a rerun reads them back with the results of an uninterrupted run, a cell stopped after some
+families computes only the others, another code version reads nothing, and the cost model leaves a resumed cell
+out of its rates."""
+
+import json
+
+import pytest
+from test_interrupts import _untimed
+
+from phasebench.suites import sweep_plan
+from phasebench.suites.cli import main
+from phasebench.suites.evaluators import resume, sampled_edges
+from phasebench.suites.results_store import ResultsStore
+
+# toric-bitflip: sampled edges (exact first, then linear, whose increments use the exact marginals; mwpm global
+# only) and the global decoder; ising-temperature: member pairs with the transfer-matrix oracle at L = 6
+TORIC = ["--task", "toric-bitflip", "--family", "exact", "--family", "linear", "--family", "mwpm", "--L", "8",
+         "--levels", "0.08", "0.11", "0.14", "--radii", "1", "2"]
+ISING = ["--task", "ising-temperature", "--family", "linear", "--family", "bp", "--L", "6"]
+COMMON = ["--n-train", "64", "--n-test", "16", "--no-progress"]
+
+
+def run(out, fit_cache, grid, monkeypatch):
+    monkeypatch.setenv("PHASEBENCH_WORKERS", "1")
+    if fit_cache is None:
+        monkeypatch.delenv("PHASEBENCH_FIT_CACHE", raising=False)
+    else:
+        monkeypatch.setenv("PHASEBENCH_FIT_CACHE", str(fit_cache))
+    rc = main(["run", *grid, *COMMON, "--out", str(out)])
+    return rc, (json.loads((out / "results.json").read_text()) if rc == 0 else None)
+
+
+def reused(results):
+    return {t: rec["reused_evaluations"] for t, rec in results["tasks"].items()}
+
+
+def compared(results):
+    return _untimed({t: {k: v for k, v in rec.items() if k != "reused_evaluations"} for t, rec in results["tasks"].items()})
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    return tmp_path_factory.mktemp("datasets")
+
+
+@pytest.fixture
+def env(monkeypatch, datasets):
+    monkeypatch.setenv("PHASEBENCH_CACHE", str(datasets))
+    return monkeypatch
+
+
+@pytest.mark.parametrize("grid, names", [
+    (TORIC, ["L8:exact", "L8:linear", "L8:mwpm", "global-decoder:exact-global"]),
+    (ISING, ["L6:linear", "L6:bp"])], ids=["toric-bitflip", "ising-temperature"])
+def test_a_rerun_reads_every_familys_records_back_with_the_same_results(tmp_path, env, grid, names):
+    task = grid[1]
+    rc, plain = run(tmp_path / "plain", None, grid, env)
+    assert rc == 0
+    rc, first = run(tmp_path / "first", tmp_path / "fc", grid, env)
+    assert rc == 0 and reused(first) == {task: []}
+    rc, second = run(tmp_path / "second", tmp_path / "fc", grid, env)
+    assert rc == 0 and reused(second) == {task: [f"{task}:{name}" for name in names]}
+    assert compared(first) == compared(plain)
+    assert compared(second) == compared(plain)
+    # the cost model learns from the first run's cell, not from the resumed one
+    assert task in sweep_plan.history_rates(ResultsStore(tmp_path / "first"))
+    assert sweep_plan.history_rates(ResultsStore(tmp_path / "second")) == {}
+
+
+def test_a_cell_stopped_after_a_family_computes_only_the_others(tmp_path, env):
+    rc, plain = run(tmp_path / "plain", None, TORIC, env)
+    assert rc == 0
+    made = []
+    original = sampled_edges.edge_record
+
+    def stopping(task, study, data, fitted, fam_name, mask, exact, tick):
+        made.append(fam_name)
+        if fam_name == "linear":
+            raise KeyboardInterrupt  # stopped while the second family is evaluated
+        return original(task, study, data, fitted, fam_name, mask, exact, tick)
+
+    env.setattr(sampled_edges, "edge_record", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "stopped", tmp_path / "fc", TORIC, env)
+    assert made == ["exact", "linear"] and not (tmp_path / "stopped" / "results.json").exists()
+    env.setattr(sampled_edges, "edge_record", original)
+    made.clear()
+    counting = lambda *a: made.append(a[4]) or original(*a)  # noqa: E731
+    env.setattr(sampled_edges, "edge_record", counting)
+    rc, resumed = run(tmp_path / "resumed", tmp_path / "fc", TORIC, env)
+    assert rc == 0 and made == ["linear", "mwpm"]  # the exact family's record was read back, not recomputed
+    assert reused(resumed)["toric-bitflip"] == ["toric-bitflip:L8:exact"]
+    # linear, computed after a read-back exact record, still scored against the exact marginals: the same results
+    assert compared(resumed) == compared(plain)
+
+
+def test_records_of_another_code_version_are_not_read(tmp_path, env):
+    rc, first = run(tmp_path / "first", tmp_path / "fc", TORIC, env)
+    assert rc == 0
+    env.setattr(resume, "_version", lambda: "0.0.0+gother")
+    rc, other = run(tmp_path / "other", tmp_path / "fc", TORIC, env)
+    assert rc == 0 and reused(other) == {"toric-bitflip": []}
+    assert compared(other) == compared(first)
