@@ -104,12 +104,12 @@ def publish_files(stage: Path, out: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
-def run_provenance(division: str) -> Dict[str, Any]:
-    """Where and how a run was made: package version, commit, code version (:func:`code_version`), hardware,
-    division, workers, torch threads."""
+def run_provenance(division: str, version: Optional[str] = None) -> Dict[str, Any]:
+    """Where and how a run was made: package version, commit, code version (``version``, else
+    :func:`code_version`), hardware, division, workers, torch threads."""
     return {
         "package_version": package_version(), "git_commit": git_commit(), "hardware": hardware(),
-        "code_version": code_version(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "code_version": version or code_version(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "division": division, "argv": sys.argv,
         "fit_workers": n_workers(), "torch_threads_env": os.environ.get("PHASEBENCH_TORCH_THREADS"),
     }
@@ -232,7 +232,7 @@ def run(
     with activate(make_executor(executor, scheduler)) as ex:
         cells = plan_cells(prepared, division, model, version, store, ex.slots())
         results: Dict[str, Any] = {"format": RESULTS_FORMAT, "provenance": {
-            **run_provenance(division), "executor": ex.describe()}, "tasks": {}}
+            **run_provenance(division, version), "executor": ex.describe()}, "tasks": {}}
         stored = store.finished(version)
         bar = tqdm(total=sum(len(c.families) for c in cells), desc="phasebench", unit="family", file=sys.stderr,
                    disable=None if progress else True, leave=False)
