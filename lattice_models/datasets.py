@@ -113,13 +113,22 @@ def cache_path(key: dict) -> Path:
     return cache_dir() / f"{key['model']}-L{key['L']}-n{key['n']}-s{key['seed']}-{digest}.npz"
 
 
-def load_or_generate(model: LatticeModel, n: int, L: int, seed: int, **sampler_options: Any) -> Dataset:
+def load_cached(model: LatticeModel, n: int, L: int, seed: int, **sampler_options: Any) -> Optional[Dataset]:
+    """The cached dataset of these arguments, or None (not cached, or a corrupted entry); generates nothing."""
     path = cache_path(dataset_key(model, n, L, seed, sampler_options))
     if path.exists():
         try:
             return load(path)
         except ValueError:
-            pass  # corrupted entry: regenerate below
+            pass
+    return None
+
+
+def load_or_generate(model: LatticeModel, n: int, L: int, seed: int, **sampler_options: Any) -> Dataset:
+    ds = load_cached(model, n, L, seed, **sampler_options)
+    if ds is not None:
+        return ds
+    path = cache_path(dataset_key(model, n, L, seed, sampler_options))
     ds = generate(model, n, L, seed, **sampler_options)
     save(ds, path)
     return ds

@@ -84,12 +84,19 @@ def task_split(model, channel, cfg: "TaskConfig", L: int, levels: List[float], k
     path and its errors are smooth functions of the level; a statistic taken over levels (a
     maximum, a crossing) then does not pick up the independent noise of every level.
     """
-    train = load_or_generate(model, cfg.n_train, L, derive_seed(cfg.seed, L, *key, 0))
-    test = load_or_generate(model, cfg.n_test if n_test is None else n_test, L, derive_seed(cfg.seed, L, *key, 1))
+    train, test = split_datasets(model, cfg, L, key, n_test)
     noisy = [channel.corrupt(test.samples, lv, derive_seed(cfg.seed, L, *key, 2, *(() if common_noise else (j,))),
                              model.variable_type)
              for j, lv in enumerate(levels)]
     return train, test, noisy
+
+
+def split_datasets(model, cfg: "TaskConfig", L: int, key: tuple = (), n_test: Optional[int] = None,
+                   load=load_or_generate):
+    """The train and test datasets of a split (:func:`task_split`); ``load``: how to get each (e.g.
+    :func:`phasebench.lattice_models.datasets.load_cached`, None where it is not cached)."""
+    return (load(model, cfg.n_train, L, derive_seed(cfg.seed, L, *key, 0)),
+            load(model, cfg.n_test if n_test is None else n_test, L, derive_seed(cfg.seed, L, *key, 1)))
 
 
 def covariance_top_eigenvalue(x: np.ndarray) -> float:

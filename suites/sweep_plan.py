@@ -38,6 +38,10 @@ measured on the reference machine; for a full cell, :data:`REFERENCE_RATES_FULL`
 reference run measured the task), and a plugin task's are :data:`DEFAULT_SECONDS_PER_UNIT`,
 :data:`DEFAULT_SECONDS_PER_SCORE` and a speed of 1.
 
+**Resumed work** is not priced: with ``PHASEBENCH_FIT_CACHE`` set, the fits already there (their budgeted
+seconds), the family records already there (their family's units) and the exact windows of a study whose exact
+records are there are taken off (:mod:`phasebench.suites.cached_work`), and the plan says what it found.
+
 Each stored line keeps its cell's ``units``, budgeted seconds and slots (``cost``) for that purpose.  The
 estimate is meant to be within a factor 2; docs/decisions/sweep-cost-model.md measures it.
 """
@@ -47,6 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from .cached_work import cached_work
 from .results_store import ResultsStore, cell_key, cell_spec
 
 #: seconds per cell that do not scale with the data (bootstrap set-up, plotting); measured, like the two below,
@@ -165,7 +170,17 @@ def _exact_window_seconds(task, study, n_test: int, slots: int) -> float:
 
 def fixed_seconds(cost: Dict[str, float]) -> float:
     """The part of a cell's cost that does not scale with its data (module doc), and its exact windows."""
-    return OVERHEAD_SECONDS + POOL_START_SECONDS * cost.get("pool", 0.0) + cost.get("exact_window_seconds", 0.0)
+    return OVERHEAD_SECONDS + POOL_START_SECONDS * cost.get("pool", 0.0) + _window_seconds(cost)
+
+
+def _window_seconds(cost: Dict[str, Any]) -> float:
+    """The exact windows' seconds less those of studies whose exact records are in the fit cache."""
+    return max(cost.get("exact_window_seconds", 0.0) - cost.get("cached_window_seconds", 0.0), 0.0)
+
+
+def _unpriced_fits(cost: Dict[str, Any]) -> int:
+    """Members given a step count that are not in the fit cache."""
+    return max(cost.get("fixed_step_members", 0) - cost.get("cached_fixed_step_members", 0), 0)
 
 
 def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
@@ -177,9 +192,9 @@ def history_rates(store: ResultsStore) -> Dict[str, Dict[str, float]]:
         if not cost or not cost.get("units") or record.get("reused_evaluations"):  # a resumed cell's seconds are not its cost
             continue
         fit = sum(v for k, v in record.get("stage_seconds", {}).items() if k.endswith(":fit"))
-        learned = cost["learned_budget_seconds"] / max(1, cost["slots"])
+        learned = _to_fit(cost) / max(1, cost["slots"])
         scoring = record.get("stage_seconds", {}).get("scoring", 0.0) if cost.get("score_units") else 0.0
-        unpriced_fits = bool(cost.get("fixed_step_members"))  # their fit time is not the data's
+        unpriced_fits = bool(_unpriced_fits(cost))  # their fit time is not the data's
         rest = record["wall_seconds"] - (fit if learned or unpriced_fits else 0.0) - scoring
         rate = {"rate": max(rest - fixed_seconds(cost), 0.0) / cost["units"]}
         task = entry["spec"]["task"]
@@ -203,7 +218,7 @@ def _family_rates(task: str, cost: Dict[str, Any], stages: Dict[str, float], res
         return {}
     spent = {f: sum(v for k, v in stages.items() if k.startswith(f"{task}:{f}:")) for f in units}
     if WINDOW_FAMILY in spent:  # its windows are priced apart (fixed_seconds)
-        spent[WINDOW_FAMILY] = max(spent[WINDOW_FAMILY] - cost.get("exact_window_seconds", 0.0), 0.0)
+        spent[WINDOW_FAMILY] = max(spent[WINDOW_FAMILY] - _window_seconds(cost), 0.0)
     shared_units = max(cost["units"] - sum(units.values()), 1.0)
     return {"shared_rate": max(rest - sum(spent.values()), 0.0) / shared_units,
             "family_rates": {f: spent[f] / u for f, u in units.items()}}
@@ -232,16 +247,23 @@ def estimate_seconds(cell: Cell, rates: Dict[str, Dict[str, float]]) -> float:
     """The cost model's seconds for ``cell`` (module doc)."""
     full = REFERENCE_RATES_FULL.get(cell.task.name, {}) if cell.spec.get("division") == "full" else {}
     known = _layer(_layer(REFERENCE_RATES.get(cell.task.name, {}), full), rates.get(cell.task.name, {}))
-    learned = cell.cost["learned_budget_seconds"] / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
+    learned = _to_fit(cell.cost) / max(1, cell.cost["slots"]) * known.get("speed", 1.0)
     scoring = known.get("score_rate", DEFAULT_SECONDS_PER_SCORE) * cell.cost.get("score_units", 0.0)
     rate = known.get("rate", DEFAULT_SECONDS_PER_UNIT)
-    data = rate * cell.cost["units"]
     family_units = cell.cost.get("family_units") or {}
+    cached = cell.cost.get("cached_family_units") or {}  # read back from the fit cache, not evaluated
+    to_evaluate = {f: max(u - cached.get(f, 0.0), 0.0) for f, u in family_units.items()}
+    data = rate * (cell.cost["units"] - sum(family_units.values()) + sum(to_evaluate.values()))
     if "shared_rate" in known and family_units:  # by family; one not measured at the task's mixed rate
         measured = known.get("family_rates", {})
         data = (known["shared_rate"] * max(cell.cost["units"] - sum(family_units.values()), 0.0)
-                + sum(measured.get(f, rate) * u for f, u in family_units.items()))
+                + sum(measured.get(f, rate) * u for f, u in to_evaluate.items()))
     return learned + fixed_seconds(cell.cost) + data + scoring
+
+
+def _to_fit(cost: Dict[str, Any]) -> float:
+    """The budgeted wall seconds of a cell's learned fits less those in the fit cache (:mod:`.cached_work`)."""
+    return max(cost["learned_budget_seconds"] - cost.get("cached_budget_seconds", 0.0), 0.0)
 
 
 def _layer(base: Dict[str, Any], top: Dict[str, Any]) -> Dict[str, Any]:
@@ -261,8 +283,11 @@ def plan_cells(prepared, division: str, model: Optional[dict], version: str, sto
     for task, families, cfg in prepared:
         spec = cell_spec(task, families, cfg, division, model, version)
         cell = Cell(task, families, cfg, spec, cell_key(spec), cost_figures(task, families, cfg, slots))
-        cell.estimate_seconds = estimate_seconds(cell, rates)
         cell.done = cell.key in finished
+        if not cell.done:  # what a resumed cell reads back from the fit cache is not priced
+            cell.cost.update(cached_work(task, families, cfg,
+                                         lambda study, n_test: _exact_window_seconds(task, study, n_test, slots)))
+        cell.estimate_seconds = estimate_seconds(cell, rates)
         cells.append(cell)
     return cells
 
@@ -276,10 +301,12 @@ def render_plan(cells: List[Cell], store: ResultsStore, version: str, executor: 
     lines.append(f"  {'cell':<{width}}  {'key':<12}  members (learned)  estimate  status")
     for c in cells:
         members = f"{c.cost['members']} ({c.cost['learned_members']})"
-        bound = ">=" if c.cost.get("fixed_step_members") else "  "
+        bound = ">=" if _unpriced_fits(c.cost) else "  "
+        cached = (f" ({c.cost['cached_fits']} fits, {c.cost['cached_records']} family records in the fit cache)"
+                  if c.cost.get("cached_fits") or c.cost.get("cached_records") else "")
         lines.append(f"  {c.label:<{width}}  {c.key[:12]}  {members:<17}  {bound}{c.estimate_seconds:>6.0f} s  "
-                     f"{'done' if c.done else 'to run'}")
-    unpriced = sum(c.cost.get("fixed_step_members", 0) for c in todo)
+                     f"{'done' if c.done else 'to run'}{cached}")
+    unpriced = sum(_unpriced_fits(c.cost) for c in todo)
     lines.append(f"estimated {'at least ' if unpriced else ''}{sum(c.estimate_seconds for c in todo):.0f} s for the "
                  f"{len(todo)} cells to run (cost model: phasebench.suites.sweep_plan)"
                  + (f"; not counting the fits of {unpriced} member(s) given a step count" if unpriced else ""))

@@ -102,3 +102,47 @@ def test_records_of_another_code_version_are_not_read(tmp_path, env):
     rc, other = run(tmp_path / "other", tmp_path / "fc", TORIC, env)
     assert rc == 0 and reused(other) == {"toric-bitflip": []}
     assert compared(other) == compared(first)
+
+
+def overrides_of(grid):
+    """runner.plan's overrides of a grid above (its --L, --levels, --radii and the common set sizes)."""
+    out, key = {"n_train": 64, "n_test": 16}, None
+    for arg in grid:
+        if arg.startswith("--"):
+            key = arg[2:].replace("-", "_")
+        elif key in ("L", "radii"):
+            out.setdefault(key, []).append(int(arg))
+        elif key == "levels":
+            out.setdefault(key, []).append(float(arg))
+        elif key == "train_seeds":
+            out[key] = int(arg)
+    return out
+
+
+@pytest.mark.parametrize("grid", [TORIC + ["--train-seeds", "2"], ISING,
+                                  ["--task", "gff-markov", "--family", "linear", "--L", "8", "--radii", "1", "2"]],
+                         ids=["toric-bitflip-2-seeds", "ising-temperature", "gff-markov"])
+def test_the_dry_run_prices_only_what_is_not_in_the_fit_cache(tmp_path, env, grid):
+    from phasebench.denoisers import DENOISERS
+    from phasebench.suites.runner import plan
+
+    def cell():
+        env.setenv("PHASEBENCH_FIT_CACHE", str(tmp_path / "fc"))
+        (c,) = plan([grid[1]], [a for a, b in zip(grid[2:], grid[1:]) if b == "--family"], "quick",
+                    str(tmp_path / "plan"), overrides_of(grid), slots=1)
+        return c
+
+    fresh = cell()
+    assert fresh.cost.get("cached_fits", 0) == 0 and fresh.cost.get("cached_records", 0) == 0
+    rc, results = run(tmp_path / "run", tmp_path / "fc", grid, env)
+    assert rc == 0
+    resumed = cell()
+    seeds = int(dict(zip(grid, grid[1:])).get("--train-seeds", 1))
+    trainable = sum(DENOISERS.get(f).trainable for f in resumed.families)
+    assert resumed.cost["cached_fits"] > 0 and resumed.cost["cached_fits"] % seeds == 0 and trainable
+    # every family's test data is read back, so only the shared work and the scoring are priced
+    assert resumed.cost["cached_family_units"] == pytest.approx(resumed.cost["family_units"])
+    assert resumed.cost["cached_budget_seconds"] == pytest.approx(resumed.cost["learned_budget_seconds"])
+    rerun_reused = sum(len(v) for v in reused(run(tmp_path / "again", tmp_path / "fc", grid, env)[1]).values())
+    assert resumed.cost["cached_records"] == rerun_reused > 0
+    assert resumed.estimate_seconds < fresh.estimate_seconds

@@ -43,6 +43,18 @@ EVALUATIONS: Dict[str, Callable[..., List[Any]]] = {
 }
 
 
+#: evaluation name -> function(study) -> the names its records are kept under in the fit cache
+#: (:func:`.resume.family_records`), each with the families whose members it covers
+RECORD_NAMES: Dict[str, Callable[[Study], List[Tuple[str, List[str]]]]] = {
+    "grid": lambda s: [(s.settings["family"], [s.settings["family"]])],
+    "member-pairs": lambda s: [(f, [f]) for f in s.settings["families"]],
+    "sampled-edges": lambda s: [(f, [f]) for f in s.settings["families"]],
+    "global-decoder": lambda s: [("exact-global", [])],
+    "aligned-magnetisation": lambda s: [("+".join(s.settings["families"]), list(s.settings["families"]))],
+    "generation": lambda s: [(s.settings["family"], [s.settings["family"]])],
+}
+
+
 def load_splits(task: "Task", study: Study, cfg: "TaskConfig") -> List[Tuple[Any, Any, List[np.ndarray]]]:
     """(train, test, noisy test sets) per split of ``study`` (cached datasets, seeded noise)."""
     channel = task.channel()
@@ -101,6 +113,24 @@ def seed_replica(task: "Task", study: Study, seed_index: int) -> Tuple[Optional[
     return dataclasses.replace(study, members=members, settings=settings), fit_keys
 
 
+def fit_plan(task: "Task", studies: List[Study], data, cfg: "TaskConfig"):
+    """The fits of a task's studies: their keys ``(study index, member key)``, their specs, and per further training
+    seed the replica studies with the fit keys they use (:func:`seed_replica`).  ``data``: per study, its splits'
+    (train, test, ...) datasets; only the training sets are read."""
+    keys = [(i, key) for i, s in enumerate(studies) for key in s.members]
+    specs = [member_spec(task, studies[i], data[i], studies[i].members[key], cfg) for i, key in keys]
+    seeded = {s_i: [seed_replica(task, study, s_i) for study in studies] for s_i in range(1, cfg.train_seeds)}
+    for s_i, reps in seeded.items():
+        for i, (rep, fit_keys) in enumerate(reps):
+            for key, fit_key in fit_keys.items():
+                if fit_key != key:
+                    request = studies[i].members[key]
+                    keys.append((i, fit_key))
+                    specs.append(member_spec(task, studies[i], data[i], dataclasses.replace(
+                        request, seed=derive_seed(request.seed, s_i)), cfg))
+    return keys, specs, seeded
+
+
 def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Callable[[str], None],
                   datasets: Optional[Dict[str, Dict[str, str]]] = None,
                   replicas: Optional[Dict[int, List[Any]]] = None,
@@ -124,17 +154,7 @@ def evaluate_task(task: "Task", families: List[str], cfg: "TaskConfig", tick: Ca
         for study, splits in zip(studies, data):
             for split, (train, test, _) in zip(study.splits, splits):
                 datasets[dataset_label(task, split)] = {"train": train.sha256, "test": test.sha256}
-    keys = [(i, key) for i, s in enumerate(studies) for key in s.members]
-    specs = [member_spec(task, studies[i], data[i], studies[i].members[key], cfg) for i, key in keys]
-    seeded = {s_i: [seed_replica(task, study, s_i) for study in studies] for s_i in range(1, cfg.train_seeds)}
-    for s_i, reps in seeded.items():
-        for i, (rep, fit_keys) in enumerate(reps):
-            for key, fit_key in fit_keys.items():
-                if fit_key != key:
-                    request = studies[i].members[key]
-                    keys.append((i, fit_key))
-                    specs.append(member_spec(task, studies[i], data[i], dataclasses.replace(
-                        request, seed=derive_seed(request.seed, s_i)), cfg))
+    keys, specs, seeded = fit_plan(task, studies, data, cfg)
     tick(f"{task.name}:fit")
     fits = dict(zip(keys, fit_members(specs)))
     records: List[Any] = []

@@ -92,13 +92,18 @@ def study_scope(task, study, cfg, data, seed_index: int, reused: List[str]) -> I
         _scope.reset(token)
 
 
+def records_key(study_key_: str, family: str) -> str:
+    """The key of ``family``'s records in the study of key ``study_key_`` (:func:`study_key`)."""
+    return json.dumps([study_key_, family])
+
+
 def family_records(family: str, compute: Callable[[], List[Any]]) -> List[Any]:
     """``compute()``: the records of ``family`` in the current study, read from the directory where it has them
     (the label named in the scope's ``reused``), else computed and stored."""
     scope = _scope.get()
     if scope is None:
         return compute()
-    key = json.dumps([scope.key, family])
+    key = records_key(scope.key, family)
     records = fit_cache.load_records(key, scope.directory)
     if records is not None:
         scope.reused.append(f"{scope.label}:{family}")
