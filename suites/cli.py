@@ -9,22 +9,18 @@ on stderr and the status 130 or 143 (:mod:`phasebench.suites.interrupts`).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import List, Optional
 
+from phasebench.suites.cli_parser import EXIT_REGRESSION, BadInput
+from phasebench.suites.cli_parser import build_parser as _build_parser
 from phasebench.suites.interrupts import Interrupted, interrupt_behind, prepare_exit, stop_signals_raise
 
 EXIT_BAD_INPUT = 2
-EXIT_REGRESSION = 1  # leaderboard --compare --fail-on-regression: a score regressed
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
-
-
-class BadInput(ValueError):
-    pass
 
 
 def check_output(path: str, directory: bool) -> None:
@@ -41,11 +37,6 @@ def check_output(path: str, directory: bool) -> None:
         raise BadInput(f"output {path}: {parent} is a file, not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise BadInput(f"output {path}: {parent} is not writable")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
-        raise BadInput(message)
 
 
 def cmd_models(args) -> int:
@@ -148,11 +139,6 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _radius(text: str):
-    """``--radius``: an integer >= 0, or 'global' (None)."""
-    return None if text in ("global", "none", "None") else int(text)
-
-
 def cmd_inspect(args) -> int:
     from phasebench.lattice_models import datasets, make_model
 
@@ -182,14 +168,18 @@ def parse_family_options(items: List[str]) -> dict:
     return out
 
 
+def grid_overrides(args, **names: str) -> dict:
+    """The grid overrides that the command line gives: override name -> the ``args`` attribute it comes from."""
+    return {key: getattr(args, attr) for key, attr in names.items() if getattr(args, attr) is not None}
+
+
 def cmd_run(args) -> int:
     from phasebench.lattice_models import parse_param_assignments
     from phasebench.suites.runner import run
 
-    overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii),
-                                   ("budget", args.budget), ("n_train", args.n_train), ("n_test", args.n_test),
-                                   ("seed", args.seed), ("axis_values", args.values),
-                                   ("train_seeds", args.train_seeds), ("rules", args.rules)) if v is not None}
+    overrides = grid_overrides(args, L="L", levels="levels", radii="radii", budget="budget", n_train="n_train",
+                               n_test="n_test", seed="seed", axis_values="values", train_seeds="train_seeds",
+                               rules="rules")
     if args.family_option:
         overrides["family_options"] = parse_family_options(args.family_option)
     model = None
@@ -267,120 +257,6 @@ def cmd_leaderboard(args) -> int:
     return status
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="phasebench", description="Benchmark local denoisers on lattice data with known phases.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    s = sub.add_parser("models", help="list lattice models, parameters and known transitions")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_models)
-
-    s = sub.add_parser("denoisers", help="list denoiser families")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_denoisers)
-
-    s = sub.add_parser("tasks", help="list tasks")
-    s.set_defaults(func=cmd_tasks)
-
-    s = sub.add_parser("sample", help="sample a dataset to an .npz file with provenance")
-    s.add_argument("model")
-    s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE")
-    s.add_argument("--sampler-option", action="append", metavar="NAME=VALUE")
-    s.add_argument("--L", type=int, required=True)
-    s.add_argument("--n", type=int, required=True)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_sample)
-
-    s = sub.add_parser("generate", help="generate samples with a diffusion reverse process driven by a denoiser schedule")
-    s.add_argument("model")
-    s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE")
-    s.add_argument("--channel", help="noise channel of the diffusion (default: bitflip for binary data, else gaussian)")
-    s.add_argument("--channel-option", action="append", metavar="NAME=VALUE")
-    s.add_argument("--L", type=int, required=True)
-    s.add_argument("--n", type=int, required=True)
-    s.add_argument("--family", required=True, help="the denoiser family acting outside the global window")
-    s.add_argument("--radius", type=_radius, required=True, help="its radius (an integer >= 0, or 'global')")
-    s.add_argument("--global", dest="global_family", metavar="FAMILY", help="the family whose global member acts in --window")
-    s.add_argument("--window", metavar="LO:HI", help="the level window (lambda or p) of the global member")
-    s.add_argument("--steps", type=int, help="reverse steps (default: 200)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--n-reference", type=int, help="reference samples of the model's sampler (default: --n)")
-    s.add_argument("--n-train", type=int, default=2000, help="training configurations of trainable families")
-    s.add_argument("--budget", type=float, help="training budget per fitted member, in reference seconds")
-    s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE")
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_generate, fits_members=True)
-
-    s = sub.add_parser("inspect", help="validate a dataset file and summarise it")
-    s.add_argument("file")
-    s.set_defaults(func=cmd_inspect)
-
-    s = sub.add_parser("run", help="run tasks and write results.json, leaderboard.md and plots")
-    s.add_argument("--division", default="quick")
-    s.add_argument("--task", action="append")
-    s.add_argument("--model", help="run the generic objective that the model's declared transitions choose, on any "
-                                   "registered model (plugins included), instead of tasks")
-    s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a model parameter (with --model)")
-    s.add_argument("--channel", help="the noise channel (with --model; default gaussian)")
-    s.add_argument("--channel-option", action="append", metavar="NAME=VALUE",
-                   help="a channel option (with --model), e.g. encode_binary_as_spin=1")
-    s.add_argument("--family", action="append")
-    s.add_argument("--out", default="reports/latest")
-    s.add_argument("--L", type=int, nargs="+", help="override the task's lattice sizes")
-    s.add_argument("--levels", type=float, nargs="+", help="override the noise levels (lambda or p)")
-    s.add_argument("--radii", type=int, nargs="+", help="override the radii")
-    s.add_argument("--values", type=float, nargs="+",
-                   help="override the grid of the scanned model parameter (parameter-axis objectives, e.g. T)")
-    s.add_argument("--n-train", type=int, help="override the training set size")
-    s.add_argument("--n-test", type=int, help="override the test set size")
-    s.add_argument("--seed", type=int, help="override the task's seed (data, noise, training and bootstrap seeds all derive from it)")
-    s.add_argument("--budget", type=float, help="override the training budget per fitted member, in reference seconds (the work that takes that long on the reference machine; see README)")
-    s.add_argument("--rules", choices=("open", "closed"),
-                   help="closed: every learned family trains with the same compute and within a parameter band "
-                        "(docs/leaderboard.md); default open")
-    s.add_argument("--train-seeds", type=int, metavar="N",
-                   help="training seeds per member of a trainable family (default: 1 in the quick division, 3 in the full)")
-    s.add_argument("--family-option", action="append", metavar="FAMILY.NAME=VALUE",
-                   help="set a family's option for every task, over the task's own (e.g. cnn.batch=32, cnn.steps=5000)")
-    s.add_argument("--no-progress", action="store_true")
-    s.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
-                   help="where member fits run: this process, local worker processes (default), or Dask")
-    s.add_argument("--scheduler", metavar="ADDRESS",
-                   help="with --executor dask: the scheduler of an existing cluster, e.g. tcp://host:8786 "
-                        "(default: a LocalCluster on this machine)")
-    s.add_argument("--dry-run", action="store_true",
-                   help="print the cells, those already done in OUT's store, and their estimated cost; do no work")
-    s.set_defaults(func=cmd_run, fits_members=True)
-
-    s = sub.add_parser("cmi", help="the conditional mutual information heat map I(level, r) of a task's noisy data")
-    s.add_argument("task")
-    s.add_argument("--estimator", required=True, help="exact, gaussian, immse or mine (phasebench.suites.cmi)")
-    s.add_argument("--division", default="quick")
-    s.add_argument("--n", type=int, help="samples for a data-based estimator (default: the task's test set size)")
-    s.add_argument("--levels", type=float, nargs="+", help="override the noise levels")
-    s.add_argument("--radii", type=int, nargs="+", help="override the radii")
-    s.add_argument("--L", type=int, nargs="+", help="override the lattice size (the first is used)")
-    s.add_argument("--seed", type=int, help="override the task's seed")
-    s.add_argument("--centres", type=int, help="sites A averaged per configuration by the exact Ising estimator "
-                                              "(default 8; one transfer-matrix call per centre and radius)")
-    s.add_argument("--out", default="reports/cmi")
-    s.set_defaults(func=cmd_cmi)
-
-    s = sub.add_parser("leaderboard", help="render results.json, a run's results store or pytest-benchmark JSON as "
-                                           "Markdown (several: merged into one leaderboard), or compare two")
-    s.add_argument("files", nargs="*", help="results.json, pytest-benchmark JSON, or an output directory (its "
-                                            "cells.jsonl store); results of different code versions are refused")
-    s.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
-                   help="each score's change between two runs (results.json or pytest-benchmark JSON), with its CI; "
-                        "changes outside the CIs are flagged")
-    s.add_argument("--fail-on-regression", action="store_true",
-                   help=f"with --compare: exit with status {EXIT_REGRESSION} when a flagged change is a regression")
-    s.add_argument("--out")
-    s.set_defaults(func=cmd_leaderboard)
-    return p
-
-
 def cmd_cmi(args) -> int:
     from phasebench.suites.cmi.heatmap import check_estimator, write_heatmap
     from phasebench.suites.runner import apply_overrides
@@ -388,8 +264,7 @@ def cmd_cmi(args) -> int:
 
     task = get_task(args.task)
     check_estimator(args.estimator, task.model_name, task.channel())
-    overrides = {k: v for k, v in (("L", args.L), ("levels", args.levels), ("radii", args.radii), ("seed", args.seed))
-                 if v is not None}
+    overrides = grid_overrides(args, L="L", levels="levels", radii="radii", seed="seed")
     cfg = apply_overrides(task, task.division_config(args.division), overrides)
     if args.n is not None and args.n < 3:
         raise BadInput(f"--n must be >= 3, got {args.n}")
@@ -414,9 +289,14 @@ def interrupted_message(args, stop: Interrupted) -> str:
         from phasebench.suites.fit_cache import cache_directory
 
         directory = cache_directory()
-        line += (f"; the members fitted so far are in the fit cache {directory}" if directory else
-                 "; set PHASEBENCH_FIT_CACHE to keep fitted members across interruptions")
+        line += (f"; the fits and evaluations finished so far are in the fit cache {directory}" if directory else
+                 "; set PHASEBENCH_FIT_CACHE to keep fits and evaluations across interruptions")
     return line
+
+
+def build_parser():
+    """The command line's parser (:mod:`phasebench.suites.cli_parser`) with this module's handlers."""
+    return _build_parser({name[4:]: f for name, f in globals().items() if name.startswith("cmd_")})
 
 
 def main(argv: Optional[List[str]] = None) -> int:
