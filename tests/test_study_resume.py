@@ -146,3 +146,33 @@ def test_the_dry_run_prices_only_what_is_not_in_the_fit_cache(tmp_path, env, gri
     rerun_reused = sum(len(v) for v in reused(run(tmp_path / "again", tmp_path / "fc", grid, env)[1]).values())
     assert resumed.cost["cached_records"] == rerun_reused > 0
     assert resumed.estimate_seconds < fresh.estimate_seconds
+
+
+def test_a_plugin_familys_source_is_in_the_records_key(tmp_path, monkeypatch):
+    """The code version sees phasebench's code only: editing a plugin family's class changes its records' key."""
+    import importlib
+    import sys
+
+    from phasebench.denoisers import DENOISERS
+    from phasebench.suites.study import MemberRequest, Study
+    from phasebench.suites.tasks import get_task
+
+    source = tmp_path / "resume_plugin.py"
+    source.write_text("from phasebench.denoisers.linear import LinearWiener\n\n\nclass Plugin(LinearWiener):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("resume_plugin")
+    DENOISERS.register("resume_plugin")(module.Plugin)
+    try:
+        task = get_task("gff-markov")
+        cfg = task.division_config("quick")
+        study = Study("grid", "L8", [1.0], members={1: MemberRequest("resume_plugin", 1, (0,), 0)},
+                      settings={"family": "resume_plugin"})
+        builtin = Study("grid", "L8", [1.0], members={1: MemberRequest("linear", 1, (0,), 0)}, settings={"family": "linear"})
+        before, builtin_before = resume.study_key(task, study, cfg, [], 0), resume.study_key(task, builtin, cfg, [], 0)
+        source.write_text(source.read_text() + "    scale = 2\n")
+        assert resume.study_key(task, study, cfg, [], 0) != before
+        assert resume.study_key(task, builtin, cfg, [], 0) == builtin_before
+        assert list(resume.plugin_code(study)) == ["resume_plugin"] and resume.plugin_code(builtin) == {}
+    finally:
+        DENOISERS._entries.pop("resume_plugin", None)
+        sys.modules.pop("resume_plugin", None)

@@ -8,7 +8,8 @@ each study's evaluation inside :func:`study_scope`, and an evaluation computes e
 stored as they finish.  A rerun of the same command resumes after the last family it finished.
 
 The key is everything the records are a function of: the code version
-(:func:`phasebench.suites.results_store.code_version`: package, commit and a digest of uncommitted changes),
+(:func:`phasebench.suites.results_store.code_version`: package, commit and a digest of uncommitted changes) and
+the source of any plugin family's class (:func:`plugin_code`),
 the task, its grid (the task's configuration), the study (evaluation, label, levels, splits, members, settings:
 so the other families of the study and their order too), the content hashes of the study's train and test
 sets, the training seed and the family.  The members need not be keyed: with the code, the grid and the seed
@@ -23,12 +24,14 @@ study) are persisted alike with :func:`persisted_array`, so that a resumed study
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
 import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 
@@ -70,11 +73,28 @@ def _plain(o: Any) -> Any:
     return repr(o)
 
 
+def plugin_code(study) -> Dict[str, str]:
+    """Per family of ``study`` defined outside phasebench (a plugin), the SHA-256 of the source file of its class,
+    which the code version does not see (its other modules are not hashed: bump the plugin's version, which the
+    fits' key does not see either, or clear the fit cache after changing them)."""
+    from phasebench.denoisers import DENOISERS
+
+    out = {}
+    for name in sorted({request.family for request in study.members.values()}):
+        cls = DENOISERS.get(name)
+        if cls.__module__.split(".")[0] == "phasebench":
+            continue
+        path = inspect.getsourcefile(cls)
+        out[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else f"{cls.__module__}.{cls.__qualname__}"
+    return out
+
+
 def study_key(task, study, cfg, data, seed_index: int) -> str:
     """The canonical key of ``study``'s records (module doc)."""
     hashes = [[train.sha256, test.sha256] for train, test, _ in data]
-    return json.dumps(_plain({"version": _version(), "task": task.name, "config": vars(cfg), "study": study,
-                              "datasets": hashes, "train_seed": seed_index}), sort_keys=True)
+    return json.dumps(_plain({"version": _version(), "plugin_code": plugin_code(study), "task": task.name,
+                              "config": vars(cfg), "study": study, "datasets": hashes, "train_seed": seed_index}),
+                      sort_keys=True)
 
 
 @contextmanager
