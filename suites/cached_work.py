@@ -76,6 +76,6 @@ def cached_work(task, families, cfg, window_seconds: Callable[[Any, int], float]
                     if name == "exact" and not seed_index:
                         found["cached_window_seconds"] += window_seconds(study, n_test)
                     for request in version.members.values():
-                        if request.family in covered:
+                        if priced and request.family in covered:
                             units[request.family] = units.get(request.family, 0.0) + sites * n_test * len(study.levels)
     return found
