@@ -10,7 +10,7 @@ none: a study whose datasets are not there counts as not cached.  Nothing withou
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 from phasebench.lattice_models.datasets import load_cached
 
@@ -20,16 +20,31 @@ from .evaluators import RECORD_NAMES, SEEDABLE_EVALUATIONS, fit_plan
 from .evaluators.resume import records_key, study_key
 
 
+def fit_price(name: str, cfg) -> Optional[float]:
+    """How the cost model prices one fit of family ``name`` on grid ``cfg``: its budgeted wall seconds (budget x the
+    family's wall factor) for a learned family trained to its budget, None for one given a step count (``steps`` or
+    ``train_flops``: not priced), 0 for any other family."""
+    from phasebench.denoisers import DENOISERS
+    from phasebench.denoisers.harness.learned import LearnedFamily
+
+    family = DENOISERS.get(name)
+    if not issubclass(family, LearnedFamily):
+        return 0.0
+    options = cfg.family_options.get(name, {})
+    if options.get("steps") is not None or options.get("train_flops") is not None:
+        return None
+    return float(cfg.budget) * family.wall_per_budget_second
+
+
 def cached_work(task, families, cfg, window_seconds: Callable[[Any, int], float] = lambda study, n_test: 0.0
                 ) -> Dict[str, Any]:
     """The cell's work found in the fit cache (module doc): ``cached_fits`` (trainable members' fits),
-    ``cached_budget_seconds`` (those of them priced by their budget, as :func:`~phasebench.suites.sweep_plan.cost_figures`
-    prices them: budget x the family's wall factor), ``cached_fixed_step_members`` (those given a step count) and
-    ``cached_family_units`` (per family, the test data of its stored records, in ``family_units``' measure) and
-    ``cached_records`` (stored family records), ``cached_window_seconds``: ``window_seconds(study, n_test)`` of each study whose ``exact`` records are stored
-    (its windows were stored before them).  Empty without a fit cache or where no dataset of the cell is cached."""
+    ``cached_budget_seconds`` (their :func:`fit_price`), ``cached_fixed_step_members`` (those given a step count),
+    ``cached_records`` (stored family records), ``cached_family_units`` (per family, the test data of its stored
+    records, in ``family_units``' measure) and ``cached_window_seconds`` (``window_seconds(study, n_test)`` of each
+    study whose ``exact`` records are stored: its windows were stored before them).  Empty without a fit cache or
+    where no dataset of the cell is cached."""
     from phasebench.denoisers import DENOISERS
-    from phasebench.denoisers.harness.learned import LearnedFamily
 
     directory = fit_cache.cache_directory()
     if directory is None:
@@ -45,18 +60,16 @@ def cached_work(task, families, cfg, window_seconds: Callable[[Any, int], float]
     found: Dict[str, Any] = {"cached_fits": 0, "cached_budget_seconds": 0.0, "cached_fixed_step_members": 0,
                              "cached_family_units": {}, "cached_window_seconds": 0.0, "cached_records": 0}
     ready = [i for i, d in enumerate(data) if d is not None]
-    keys, specs, seeded = fit_plan(task, [studies[i] for i in ready], [data[i] for i in ready], cfg)
+    _, specs, seeded = fit_plan(task, [studies[i] for i in ready], [data[i] for i in ready], cfg)
     for spec in specs:
-        family = DENOISERS.get(spec.family)
-        if not family.trainable or not fit_cache.member_path(spec, directory).exists():
+        if not DENOISERS.get(spec.family).trainable or not fit_cache.member_path(spec, directory).exists():
             continue
         found["cached_fits"] += 1
-        if issubclass(family, LearnedFamily):
-            options = cfg.family_options.get(spec.family, {})
-            if options.get("steps") is None and options.get("train_flops") is None:
-                found["cached_budget_seconds"] += float(cfg.budget) * family.wall_per_budget_second
-            else:
-                found["cached_fixed_step_members"] += 1
+        price = fit_price(spec.family, cfg)
+        if price is None:
+            found["cached_fixed_step_members"] += 1
+        else:
+            found["cached_budget_seconds"] += price
     units = found["cached_family_units"]
     for k, i in enumerate(ready):
         study = studies[i]

@@ -51,7 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from .cached_work import cached_work
+from .cached_work import cached_work, fit_price
 from .results_store import ResultsStore, cell_key, cell_spec
 
 #: seconds per cell that do not scale with the data (bootstrap set-up, plotting); measured, like the two below,
@@ -141,12 +141,12 @@ def cost_figures(task, families: List[str], cfg, slots: int) -> Dict[str, float]
             members += copies
             trainable += copies * bool(family.trainable)
             if issubclass(family, LearnedFamily):
-                options = cfg.family_options.get(request.family, {})
-                if options.get("steps") is None and options.get("train_flops") is None:
-                    learned += copies
-                    budget += copies * float(cfg.budget) * family.wall_per_budget_second
-                else:
+                price = fit_price(request.family, cfg)
+                if price is None:
                     fixed_steps += copies
+                else:
+                    learned += copies
+                    budget += copies * price
     score_units = len(families) * len(cfg.L) * len(cfg.levels) * max(1, len(cfg.model_params_grid or ()))
     return {"units": units, "score_units": float(score_units), "learned_budget_seconds": budget, "members": members,
             "learned_members": learned, "fixed_step_members": fixed_steps, "slots": slots,
